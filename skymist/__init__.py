@@ -1,0 +1,3 @@
+"""SkyMist: realtime alert handling for a neutrino observatory."""
+
+__version__ = "0.1.0"

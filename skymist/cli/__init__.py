@@ -1,0 +1,1 @@
+"""The ``skymist`` admin command line."""

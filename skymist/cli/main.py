@@ -1,0 +1,45 @@
+"""Entry point of the ``skymist`` command: builds the parser from one module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from skymist.cli import registry
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skymist",
+        description=(
+            "SkyMist: realtime alert handling for a neutrino observatory. The daemon (`skymist run`) "
+            "consumes the realtime stream, records every event in the store and publishes the prompt "
+            "notices; the other commands inspect, replay and repair."
+        ),
+        epilog="Configuration: SKYMIST_* environment variables or a TOML file (--config); see `skymist config`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="TOML", help="settings file (default: $SKYMIST_CONFIG if set)")
+    parser.add_argument(
+        "--database-url", metavar="URL", help="store URL (overrides SKYMIST_DATABASE_URL), e.g. postgresql+psycopg://..."
+    )
+    parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for register in registry.command_groups():
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.error(f"{args.command}: choose a sub-command (see `skymist {args.command} --help`)")
+    result: int = handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The list of command groups of the ``skymist`` CLI.
+
+Each command group is a module with ``register(subparsers)`` that adds its parser and sets
+``handler`` (a function ``(argparse.Namespace) -> int``) on every leaf parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable, Iterator
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+#: modules that define a ``register`` function, in the order ``skymist --help`` lists them
+COMMAND_MODULES: tuple[str, ...] = (
+    "skymist.cli.run_cmd",
+    "skymist.cli.demo_cmd",
+    "skymist.cli.replay_cmd",
+    "skymist.cli.alerts_cmd",
+    "skymist.cli.outbox_cmd",
+    "skymist.cli.dead_letter_cmd",
+    "skymist.cli.db_cmd",
+    "skymist.cli.config_cmd",
+    "skymist.skymap.command",
+)
+
+
+def command_groups() -> Iterator[Register]:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a command group still being built is simply absent
+            if exc.name == name:
+                continue
+            raise
+        register: Register = module.register
+        yield register

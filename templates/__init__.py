@@ -1,0 +1,1 @@
+"""Jinja templates of every rendered product (installed as the package ``skymist_templates``)."""
