@@ -17,12 +17,14 @@ def build_parser() -> argparse.ArgumentParser:
             "consumes the realtime stream, records every event in the store and publishes the prompt "
             "notices; the other commands inspect, replay and repair."
         ),
-        epilog="Configuration: SKYMIST_* environment variables or a TOML file (--config); see `skymist config`.",
+        epilog="Configuration: SKYMIST_* variables or a TOML file (--config); see `skymist config`.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", metavar="TOML", help="settings file (default: $SKYMIST_CONFIG if set)")
     parser.add_argument(
-        "--database-url", metavar="URL", help="store URL (overrides SKYMIST_DATABASE_URL), e.g. postgresql+psycopg://..."
+        "--database-url",
+        metavar="URL",
+        help="store URL (overrides SKYMIST_DATABASE_URL), e.g. postgresql+psycopg://...",
     )
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -1,0 +1,1 @@
+"""Taking messages in: typed input models, the parser, the inbox and the Kafka consumer."""

@@ -1,0 +1,67 @@
+"""Writing outbox rows (inside the caller's transaction) and cancelling superseded ones."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skymist.states import OutboxState, check_transition
+from skymist.store.models import OutboxRow
+
+SINK_KAFKA = "kafka"
+SINK_SLACK = "slack"
+
+
+def enqueue(
+    session: Session,
+    *,
+    sink: str,
+    destination: str,
+    product: str,
+    idempotency_key: str,
+    payload: bytes,
+    content_type: str,
+    alert_id: int | None = None,
+    revision: int | None = None,
+    message_key: bytes | None = None,
+) -> OutboxRow:
+    """Add one row for one sink. The idempotency key is unique: the same product is never queued twice."""
+    existing = session.execute(
+        select(OutboxRow).where(OutboxRow.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    row = OutboxRow(
+        sink=sink,
+        destination=destination,
+        product=product,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        content_type=content_type,
+        alert_id=alert_id,
+        revision=revision,
+        message_key=message_key,
+        state=OutboxState.PENDING,
+        attempts=0,
+    )
+    session.add(row)
+    return row
+
+
+def cancel_pending(
+    session: Session, alert_id: int, reason: str, keep_products: frozenset[str] = frozenset()
+) -> int:
+    """Cancel every unsent row of an alert (a retraction or a human action supersedes them)."""
+    rows = session.execute(
+        select(OutboxRow)
+        .where(OutboxRow.alert_id == alert_id, OutboxRow.state.in_([OutboxState.PENDING, OutboxState.DEAD]))
+        .with_for_update()
+    ).scalars()
+    count = 0
+    for row in rows:
+        if row.product in keep_products:
+            continue
+        row.state = check_transition(row.state, OutboxState.CANCELLED)
+        row.last_error = f"cancelled: {reason}"
+        count += 1
+    return count

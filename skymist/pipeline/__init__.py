@@ -1,0 +1,1 @@
+"""What happens to a parsed message: one handler per message kind, registered by decorator."""

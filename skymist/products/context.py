@@ -1,0 +1,188 @@
+"""The typed context every product template is rendered from (units explicit in every name)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from skymist.coords import modified_julian_date
+
+SECONDS_PER_JULIAN_YEAR = 31_557_600.0
+
+STREAM_INFO: dict[str, dict[str, Any]] = {
+    # pipeline name in GCN's schema, classic packet type, AMON stream number, topology, title
+    "GOLD": {
+        "pipeline": "Gold Track Alert",
+        "packet_type": 173,
+        "amon_stream": 24,
+        "topology": "Track",
+        "title": "Gold",
+        "ivorn_tag": "GOLD",
+    },
+    "BRONZE": {
+        "pipeline": "Bronze Track Alert",
+        "packet_type": 174,
+        "amon_stream": 25,
+        "topology": "Track",
+        "title": "Bronze",
+        "ivorn_tag": "BRONZE",
+    },
+    "CASCADE": {
+        "pipeline": "Cascade Alert",
+        "packet_type": 176,
+        "amon_stream": 26,
+        "topology": "Shower",
+        "title": "Cascade",
+        "ivorn_tag": "Cascade",
+    },
+}
+
+AlertType = Literal["initial", "update", "retraction"]
+
+
+def iso_z(when: dt.datetime, digits: int = 6) -> str:
+    """``2022-05-24T07:41:32.185352Z`` (UTC, ``digits`` decimals of seconds)."""
+    when = when.astimezone(dt.UTC)
+    base = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits <= 0:
+        return base + "Z"
+    frac = f"{when.microsecond / 1e6:.{digits}f}"[1:]
+    if frac.startswith(".") and len(frac) == digits + 1:
+        return base + frac + "Z"
+    return base + "Z"
+
+
+def voevent_time(when: dt.datetime) -> str:
+    """VOEvent ISOTime with centiseconds, as GCN writes it: ``2022-08-22T20:26:30.03``."""
+    when = when.astimezone(dt.UTC)
+    centis = round(when.microsecond / 1e4)
+    if centis == 100:  # rounding up into the next second
+        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
+        centis = 0
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{centis:02d}"
+
+
+@dataclass(frozen=True)
+class ProductContext:
+    """Everything a notice, VOEvent or Slack message about one alert revision says."""
+
+    name: str
+    run_id: int
+    event_id: int
+    revision: int
+    stream: str
+    stream_title: str
+    pipeline: str
+    topology: str
+    packet_type: int
+    amon_stream: int
+    ra_deg: float
+    dec_deg: float
+    err50_deg: float
+    err90_deg: float
+    errors_derived: bool
+    energy_tev: float
+    signalness: float
+    far_per_year: float
+    far_hz: float
+    trigger_time_iso: str
+    trigger_time_voevent: str
+    event_tjd_days: int
+    event_sod_s: float
+    alert_datetime_iso: str
+    alert_type: AlertType
+    alert_tense: str
+    voevent_role: str
+    ivorn: str
+    supersedes_ivorn: str | None
+    systematic_included: bool
+    healpix_url: str | None
+    amon_id: str
+    retraction: bool
+    test: bool
+
+    def as_template_vars(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ivorn_for(stream: str, event_time: dt.datetime, run_id: int, event_id: int, revision: int) -> str:
+    info = STREAM_INFO[stream]
+    return (
+        f"ivo://nasa.gsfc.gcn/AMON#ICECUBE_{info['ivorn_tag']}_Event{voevent_time(event_time)}"
+        f"_{info['amon_stream']}_{run_id}_{event_id:09d}_{revision}"
+    )
+
+
+def build_context(
+    *,
+    name: str,
+    run_id: int,
+    event_id: int,
+    revision: int,
+    stream: str,
+    event_time: dt.datetime,
+    ra_deg: float,
+    dec_deg: float,
+    err50_deg: float,
+    err90_deg: float,
+    errors_derived: bool,
+    energy_tev: float,
+    signalness: float,
+    far_per_year: float,
+    alert_type: AlertType,
+    alert_tense: str,
+    voevent_role: str,
+    now: dt.datetime,
+    systematic_included: bool = False,
+    healpix_url: str | None = None,
+    supersedes_revision: int | None = None,
+) -> ProductContext:
+    """Compute every derived quantity once (rounded as published) so templates only place values."""
+    if stream not in STREAM_INFO:
+        raise ValueError(f"stream {stream!r} has no public products (expected GOLD, BRONZE or CASCADE)")
+    info = STREAM_INFO[stream]
+    mjd = modified_julian_date(event_time)
+    day_start = event_time.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    sod = (event_time.astimezone(dt.UTC) - day_start).total_seconds()
+    supersedes = (
+        ivorn_for(stream, event_time, run_id, event_id, supersedes_revision)
+        if supersedes_revision is not None
+        else None
+    )
+    return ProductContext(
+        name=name,
+        run_id=run_id,
+        event_id=event_id,
+        revision=revision,
+        stream=stream,
+        stream_title=info["title"],
+        pipeline=info["pipeline"],
+        topology=info["topology"],
+        packet_type=info["packet_type"],
+        amon_stream=info["amon_stream"],
+        ra_deg=round(ra_deg % 360.0, 4),
+        dec_deg=round(dec_deg, 4),
+        err50_deg=round(err50_deg, 4),
+        err90_deg=round(err90_deg, 4),
+        errors_derived=errors_derived,
+        energy_tev=round(energy_tev, 4),
+        signalness=round(signalness, 5),
+        far_per_year=round(far_per_year, 4),
+        far_hz=float(f"{far_per_year / SECONDS_PER_JULIAN_YEAR:.4e}"),
+        trigger_time_iso=iso_z(event_time),
+        trigger_time_voevent=voevent_time(event_time),
+        event_tjd_days=int(mjd) - 40000,
+        event_sod_s=round(sod, 2),
+        alert_datetime_iso=iso_z(now, 3),
+        alert_type=alert_type,
+        alert_tense=alert_tense,
+        voevent_role=voevent_role,
+        ivorn=ivorn_for(stream, event_time, run_id, event_id, revision),
+        supersedes_ivorn=supersedes,
+        systematic_included=systematic_included,
+        healpix_url=healpix_url,
+        amon_id=f"{run_id}{event_id}",
+        retraction=alert_type == "retraction",
+        test=alert_tense == "test",
+    )

@@ -1,0 +1,97 @@
+"""Explicit state machines: an enum per entity plus the table of allowed transitions.
+
+A transition that is not in the table is a bug: :func:`check_transition` raises
+:class:`IllegalTransitionError`. States are stored as their string values.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import TypeVar
+
+S = TypeVar("S", bound=enum.StrEnum)
+
+
+class IllegalTransitionError(RuntimeError):
+    """A state change that the entity's transitions table does not allow."""
+
+
+class InboxState(enum.StrEnum):
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    DEAD_LETTER = "dead_letter"
+
+
+class AlertState(enum.StrEnum):
+    RECORDED = "recorded"  # unclassified event: stored, scannable on request, no public products
+    MIRRORED = "mirrored"  # a public alert seen as a GCN notice: stored, shifters told
+    PROMPT_QUEUED = "prompt_queued"  # Rev 0 products are in the outbox
+    PROMPT_SENT = "prompt_sent"  # every Rev 0 product was delivered
+    RETRACTED = "retracted"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"  # due at next_attempt_at
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
+    SENT = "sent"
+    DEAD = "dead"  # gave up after the maximum attempts; shifters are told
+    CANCELLED = "cancelled"  # superseded (retraction, human action) before it was sent
+
+
+class DeadLetterState(enum.StrEnum):
+    OPEN = "open"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+INBOX_TRANSITIONS: Mapping[InboxState, frozenset[InboxState]] = {
+    InboxState.RECEIVED: frozenset({InboxState.PROCESSED, InboxState.DUPLICATE, InboxState.DEAD_LETTER}),
+    InboxState.DEAD_LETTER: frozenset(
+        {InboxState.PROCESSED, InboxState.DUPLICATE, InboxState.DEAD_LETTER}
+    ),  # dead-letter replay
+    InboxState.PROCESSED: frozenset(),
+    InboxState.DUPLICATE: frozenset(),
+}
+
+ALERT_TRANSITIONS: Mapping[AlertState, frozenset[AlertState]] = {
+    AlertState.RECORDED: frozenset({AlertState.PROMPT_QUEUED, AlertState.RETRACTED}),
+    AlertState.MIRRORED: frozenset({AlertState.RETRACTED}),
+    AlertState.PROMPT_QUEUED: frozenset({AlertState.PROMPT_SENT, AlertState.RETRACTED}),
+    AlertState.PROMPT_SENT: frozenset({AlertState.RETRACTED}),
+    AlertState.RETRACTED: frozenset(),
+}
+
+OUTBOX_TRANSITIONS: Mapping[OutboxState, frozenset[OutboxState]] = {
+    OutboxState.PENDING: frozenset({OutboxState.SENDING, OutboxState.CANCELLED}),
+    OutboxState.SENDING: frozenset(
+        {OutboxState.SENT, OutboxState.PENDING, OutboxState.DEAD, OutboxState.CANCELLED}
+    ),
+    OutboxState.DEAD: frozenset({OutboxState.PENDING, OutboxState.CANCELLED}),
+    OutboxState.SENT: frozenset(),
+    OutboxState.CANCELLED: frozenset(),
+}
+
+DEAD_LETTER_TRANSITIONS: Mapping[DeadLetterState, frozenset[DeadLetterState]] = {
+    DeadLetterState.OPEN: frozenset({DeadLetterState.REPLAYED, DeadLetterState.DISCARDED}),
+    DeadLetterState.REPLAYED: frozenset(),
+    DeadLetterState.DISCARDED: frozenset(),
+}
+
+_TABLES: dict[type[enum.StrEnum], Mapping[object, frozenset[object]]] = {
+    InboxState: INBOX_TRANSITIONS,  # type: ignore[dict-item]
+    AlertState: ALERT_TRANSITIONS,  # type: ignore[dict-item]
+    OutboxState: OUTBOX_TRANSITIONS,  # type: ignore[dict-item]
+    DeadLetterState: DEAD_LETTER_TRANSITIONS,  # type: ignore[dict-item]
+}
+
+
+def check_transition(current: S, new: S) -> S:
+    """Return ``new`` if ``current -> new`` is in the table of ``current``'s machine, else raise."""
+    table = _TABLES[type(current)]
+    if new not in table[current]:
+        raise IllegalTransitionError(
+            f"{type(current).__name__}: {current.value!r} -> {new.value!r} is not allowed"
+        )
+    return new
