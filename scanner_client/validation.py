@@ -1,0 +1,148 @@
+"""Rules for scan-request arguments, shared by the client (checked before sending) and by
+``skyscan serve`` (checked on arrival).
+
+Each function returns the normalised value or raises :class:`ValueError` whose message
+names what is wrong and the value given.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+#: reco algorithms of IceCube's Skymap Scanner v4 plus skyscan's own
+SKYMAP_SCANNER_RECO_ALGOS: Final = frozenset(
+    {"millipede_original", "millipede_wilks", "splinempe", "splinempe_pointed", "dummy", "crash_dummy"}
+)
+SKYSCAN_RECO_ALGOS: Final = frozenset({"dummy", "online_gaussian"})
+KNOWN_RECO_ALGOS: Final = SKYMAP_SCANNER_RECO_ALGOS | SKYSCAN_RECO_ALGOS
+
+REAL_EVENT_CHOICES: Final = ("real", "real_event")
+SIMULATED_EVENT_CHOICES: Final = ("sim", "simulated", "simulated_event")
+
+CLASSIFIERS_MAX_ENTRIES: Final = 25
+CLASSIFIERS_MAX_CHARS: Final = 25
+#: classifier keys SkyDriver reserves for rescan provenance
+RESERVED_CLASSIFIERS: Final = ("rescan", "origin_scan_id")
+
+SCAN_ID_PATTERN: Final = re.compile(r"[0-9a-f]{11}x[0-9a-f]{20}")
+
+Scalar = str | bool | int | float | None
+
+
+def nsides_from(value: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> dict[int, int]:
+    """Check an nside progression: ``{nside: pixel_extension}`` in scan order.
+
+    nsides are ascending powers of two; the first extension is 0 and the later ones positive.
+    JSON string keys (``{"8": 0}``) and pairs (``[(8, 0), (64, 12)]``) are accepted.
+    """
+    items = list(value.items()) if isinstance(value, Mapping) else list(value)
+    if not items:
+        raise ValueError("nsides: must name at least one nside, e.g. {'8': 0, '64': 12, '512': 24}")
+    result: dict[int, int] = {}
+    previous = 0
+    for position, (raw_nside, raw_ext) in enumerate(items):
+        nside = _strict_int(raw_nside, f"nsides key {raw_nside!r}")
+        ext = _strict_int(raw_ext, f"nsides[{raw_nside!r}]")
+        if nside < 1 or nside & (nside - 1):
+            raise ValueError(f"nsides: nside {raw_nside!r} is not a power of two")
+        if nside <= previous:
+            raise ValueError(f"nsides: nside {nside} must be greater than the nside before it ({previous})")
+        if position == 0 and ext != 0:
+            raise ValueError(f"nsides: the first nside's pixel extension must be 0 (got {nside}: {ext})")
+        if position > 0 and ext <= 0:
+            raise ValueError(f"nsides: pixel extension of nside {nside} must be positive (got {ext})")
+        result[nside] = ext
+        previous = nside
+    return result
+
+
+def nsides_to_json(nsides: Mapping[int, int]) -> dict[str, int]:
+    """The wire form: string keys in scan order."""
+    return {str(nside): ext for nside, ext in nsides.items()}
+
+
+def _strict_int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{what}: expected an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+        return int(value)
+    raise ValueError(f"{what}: expected an integer, got {value!r}")
+
+
+def reco_algo_from(value: str, known: Iterable[str] = KNOWN_RECO_ALGOS) -> str:
+    """Check ``reco_algo`` against a list of known algorithms."""
+    allowed = sorted(known)
+    if value not in allowed:
+        raise ValueError(f"reco_algo: unknown algorithm {value!r} (known: {', '.join(allowed)})")
+    return value
+
+
+def threshold_from(value: float) -> float:
+    """``predictive_scanning_threshold`` must be in (0.1, 1.0] (the scanner rejects exactly 0.1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise ValueError(f"predictive_scanning_threshold: expected a number, got {value!r}")
+    if not 0.1 < value <= 1.0:
+        raise ValueError(f"predictive_scanning_threshold: must be > 0.1 and <= 1.0 (got {value!r})")
+    return float(value)
+
+
+def classifiers_from(value: Mapping[str, Any], *, field: str = "classifiers") -> dict[str, Scalar]:
+    """<= 25 scalar entries; keys and string values <= 25 characters; no reserved keys."""
+    if len(value) > CLASSIFIERS_MAX_ENTRIES:
+        raise ValueError(f"{field}: at most {CLASSIFIERS_MAX_ENTRIES} entries (got {len(value)})")
+    result: dict[str, Scalar] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValueError(f"{field}: keys must be strings (got {key!r})")
+        if len(key) > CLASSIFIERS_MAX_CHARS:
+            raise ValueError(f"{field}: key {key!r} is longer than {CLASSIFIERS_MAX_CHARS} characters")
+        if key in RESERVED_CLASSIFIERS:
+            raise ValueError(f"{field}: cannot contain {key!r} sub-field (reserved for rescans)")
+        if item is not None and not isinstance(item, str | bool | int | float):
+            raise ValueError(f"{field}[{key!r}]: must be a string, number, boolean or null (got {item!r})")
+        if isinstance(item, str) and len(item) > CLASSIFIERS_MAX_CHARS:
+            raise ValueError(
+                f"{field}[{key!r}]: value {item!r} is longer than {CLASSIFIERS_MAX_CHARS} characters"
+            )
+        result[key] = item
+    return result
+
+
+def event_from(value: Mapping[str, Any] | str) -> dict[str, Any]:
+    """The realtime event: a JSON object, or a string holding one."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError as exc:
+            raise ValueError(f"event_i3live_json: not valid JSON ({exc})") from None
+        value = parsed
+    if not isinstance(value, Mapping):
+        raise ValueError(f"event_i3live_json: must be a JSON object (got {type(value).__name__})")
+    return dict(value)
+
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*", re.IGNORECASE)
+_SIZE_POWERS: Final = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+
+
+def size_bytes_from(value: int | str, *, field: str) -> int:
+    """A data size in bytes: an integer, or a string like ``"8GB"``, ``"1024M"`` (decimal units)
+    or ``"2GiB"`` (binary units)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{field}: expected bytes or a size like '8GB', got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{field}: must not be negative (got {value})")
+        return value
+    match = _SIZE.fullmatch(value)
+    if not match or (match.group(3) and not match.group(2)):
+        raise ValueError(f"{field}: expected bytes or a size like '8GB' or '2GiB', got {value!r}")
+    number, prefix, binary = float(match.group(1)), match.group(2).lower(), bool(match.group(3))
+    base = 1024 if binary else 1000
+    return int(number * base ** _SIZE_POWERS[prefix])
