@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     gcn_client_secret: SecretStr | None = None
     """GCN Kafka OIDC client secret (with ``gcn_client_id``)."""
 
-    gcn_domain: str = "test.gcn.nasa.gov"
+    gcn_domain: Literal["gcn.nasa.gov", "test.gcn.nasa.gov", "dev.gcn.nasa.gov"] = "test.gcn.nasa.gov"
     """GCN Kafka domain: ``gcn.nasa.gov`` (production) or ``test.gcn.nasa.gov``."""
 
     # --- products -------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from skymist.store.models import AlertNameCounter
+from skymist.store.upsert import dialect_insert
 
 
 def letters(index: int) -> str:
@@ -28,9 +28,7 @@ def alert_name(day: dt.date, index: int, prefix: str = "IceCube") -> str:
 
 def allocate_name(session: Session, day: dt.date) -> str:
     """Take the next name of ``day`` atomically (safe with several daemons on one PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = insert(AlertNameCounter).values(day=day, count=1)
+    upsert = dialect_insert(session, AlertNameCounter).values(day=day, count=1)
     stmt = upsert.on_conflict_do_update(
         index_elements=[AlertNameCounter.day], set_={"count": AlertNameCounter.count + 1}
     ).returning(AlertNameCounter.count)

@@ -1,0 +1,53 @@
+"""The application factory: everything a command needs, built from settings (nothing at import)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from skymist.config import Settings
+from skymist.metrics import Metrics
+from skymist.products.render import Renderer
+from skymist.store.db import current_revision, make_engine, make_sessionmaker
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The store's schema is older than this code: run ``skymist db upgrade``."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    renderer: Renderer
+    metrics: Metrics
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def require_current_schema(self) -> None:
+        from alembic.script import ScriptDirectory
+
+        from skymist.store.db import alembic_config
+
+        head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        current = current_revision(self.engine)
+        if current != head:
+            raise SchemaNotCurrentError(
+                f"the store's schema is at revision {current or 'none'}, this code needs {head}: "
+                "run `skymist db upgrade`"
+            )
+
+
+def build_app(settings: Settings) -> App:
+    engine = make_engine(settings.database_url.get_secret_value())
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        renderer=Renderer(),
+        metrics=Metrics(),
+    )

@@ -1,0 +1,72 @@
+"""``skymist alerts list|show``."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import select
+
+from skymist.cli.common import SubParsers, opened_app, print_json, resolve_alert, run_guarded
+from skymist.store.models import Alert
+from skymist.views import alert_view
+
+
+def _list(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        stmt = select(Alert).order_by(Alert.event_time.desc(), Alert.id.desc()).limit(args.limit)
+        if args.state:
+            stmt = stmt.where(Alert.state == args.state)
+        alerts = [alert_view(session, alert) for alert in session.execute(stmt).scalars()]
+    if args.json:
+        print_json({"count": len(alerts), "alerts": alerts})
+        return 0
+    header = ("NAME", "RUN_EVENT", "STREAM", "STATE", "EVENT TIME (UTC)", "RA", "DEC")
+    print("{:<17} {:<18} {:<12} {:<14} {:<27} {:>8} {:>8}".format(*header))
+    for a in alerts:
+        rev = a["revisions"][-1] if a["revisions"] else {}
+        print(
+            f"{a['name'] or '-':<17} {str(a['run_id']) + '_' + str(a['event_id']):<18} {a['stream']:<12} "
+            f"{a['state']:<14} {a['event_time'][:26]:<27} {rev.get('ra_deg', float('nan')):8.3f} "
+            f"{rev.get('dec_deg', float('nan')):+8.3f}"
+        )
+    print(f"{len(alerts)} alert(s)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        view = alert_view(session, resolve_alert(session, args.alert), detail=True)
+    if args.json:
+        print_json(view)
+        return 0
+    name = view["name"] or "(unnamed)"
+    print(f"{name}  run {view['run_id']} event {view['event_id']}  {view['stream']}  {view['state']}")
+    print(f"event time {view['event_time']}  source {view['source']}")
+    for rev in view["revisions"]:
+        print(
+            f"  rev {rev['revision']}: RA {rev['ra_deg']:.4f} Dec {rev['dec_deg']:+.4f} deg (J2000)  "
+            f"err50 {rev['err50_deg']} err90 {rev['err90_deg']} deg  signalness {rev['signalness']}  "
+            f"FAR {rev['far_per_year']} /yr  energy {rev['energy_tev']} TeV"
+        )
+    for row in view["outbox_rows"]:
+        error = row["last_error"] or ""
+        print(f"  outbox {row['id']}: {row['product']:<16} {row['state']:<10} attempts {row['attempts']}  {error}")
+    return 0
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser(
+        "alerts", help="list and inspect alerts", description="List and inspect recorded alerts."
+    )
+    alerts = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    lister = alerts.add_parser("list", help="newest alerts first")
+    lister.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    lister.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    lister.add_argument(
+        "--state", help="only alerts in this state (recorded, prompt_queued, prompt_sent, ...)"
+    )
+    lister.set_defaults(handler=run_guarded(_list))
+    show = alerts.add_parser("show", help="one alert with its revisions and products")
+    show.add_argument("alert", help="public name (IceCube-220524A), RUNID_EVENTID or id")
+    show.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    show.set_defaults(handler=run_guarded(_show))

@@ -1,0 +1,31 @@
+"""``skymist config``: every setting, its current value (secrets masked) and what it does."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from skymist.cli.common import SubParsers, print_json, run_guarded, settings_from
+from skymist.config import describe_settings
+
+
+def _show(args: argparse.Namespace) -> int:
+    rows = describe_settings(settings_from(args))
+    if args.json:
+        print_json([{"name": n, "env": f"SKYMIST_{n.upper()}", "value": v, "doc": d} for n, v, d in rows])
+        return 0
+    for name, value, doc in rows:
+        print(f"{name} (SKYMIST_{name.upper()}) = {value}")
+        print(textwrap.indent(textwrap.fill(doc, 100), "    "))
+    return 0
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser(
+        "config",
+        help="show every setting with its value and documentation",
+        description="Settings come from SKYMIST_* environment variables and an optional TOML file "
+        "(--config or SKYMIST_CONFIG); this lists them all, secrets masked.",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.set_defaults(handler=run_guarded(_show))

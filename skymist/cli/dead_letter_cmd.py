@@ -1,0 +1,108 @@
+"""``skymist dead-letter list|show|replay|discard``."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import select
+
+from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
+from skymist.ingest.inbox import Ingestor
+from skymist.states import DeadLetterState, check_transition
+from skymist.store.models import DeadLetter, InboxMessage
+from skymist.views import dead_letter_view
+
+
+def _list(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        stmt = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(args.limit)
+        if not args.all:
+            stmt = stmt.where(DeadLetter.state == DeadLetterState.OPEN)
+        letters = [dead_letter_view(letter) for letter in session.execute(stmt).scalars()]
+    if args.json:
+        print_json({"count": len(letters), "dead_letters": letters})
+        return 0
+    for d in letters:
+        print(f"{d['id']:>6} {d['state']:<9} {d['source']:<40} {d['reason']}")
+    print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        letter = session.get(DeadLetter, args.id)
+        if letter is None:
+            raise UserError(f"no dead letter with id {args.id}")
+        view = dead_letter_view(letter, raw_preview=args.bytes)
+    if args.json:
+        print_json(view)
+    else:
+        for key, value in view.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    if not args.ids and not args.all:
+        raise UserError("name dead-letter ids or give --all")
+    with opened_app(args) as app:
+        ingestor = Ingestor(app)
+        with app.sessions() as session:
+            stmt = (
+                select(DeadLetter.id).where(DeadLetter.state == DeadLetterState.OPEN).order_by(DeadLetter.id)
+            )
+            if args.ids:
+                stmt = stmt.where(DeadLetter.id.in_(args.ids))
+            ids = list(session.execute(stmt).scalars())
+        failed = 0
+        for letter_id in ids:
+            with app.sessions() as session, session.begin():
+                letter = session.get(DeadLetter, letter_id, with_for_update=True)
+                assert letter is not None
+                inbox = session.get(InboxMessage, letter.inbox_id) if letter.inbox_id else None
+                if inbox is None:
+                    raise UserError(f"dead letter {letter_id} has no inbox message to replay")
+                result = ingestor.process(session, inbox)
+            failed += result.status == "dead_letter"
+            print(f"{letter_id}: {result.status}: {result.summary}")
+    print(f"{len(ids) - failed} replayed, {failed} still failing")
+    return 1 if failed else 0
+
+
+def _discard(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session, session.begin():
+        for letter_id in args.ids:
+            letter = session.get(DeadLetter, letter_id, with_for_update=True)
+            if letter is None:
+                raise UserError(f"no dead letter with id {letter_id}")
+            letter.state = check_transition(letter.state, DeadLetterState.DISCARDED)
+            letter.reason = f"{letter.reason} [discarded: {args.reason}]"
+    print(f"{len(args.ids)} discarded")
+    return 0
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser(
+        "dead-letter",
+        help="messages that could not be handled",
+        description="Bad input is kept with its raw bytes and the reason; replay it after a fix.",
+    )
+    dead = parser.add_subparsers(dest="dead_letter_command", metavar="ACTION", required=True)
+    lister = dead.add_parser("list", help="open dead letters, newest first")
+    lister.add_argument("--all", action="store_true", help="also replayed and discarded ones")
+    lister.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    lister.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    lister.set_defaults(handler=run_guarded(_list))
+    show = dead.add_parser("show", help="one dead letter with the start of its raw bytes")
+    show.add_argument("id", type=int)
+    show.add_argument("--bytes", type=int, default=400, help="how many raw bytes to show (default 400)")
+    show.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    show.set_defaults(handler=run_guarded(_show))
+    replay = dead.add_parser("replay", help="run dead letters through the pipeline again")
+    replay.add_argument("ids", nargs="*", type=int, help="dead-letter ids")
+    replay.add_argument("--all", action="store_true", help="every open dead letter")
+    replay.set_defaults(handler=run_guarded(_replay))
+    discard = dead.add_parser("discard", help="close dead letters that will never be replayed")
+    discard.add_argument("ids", nargs="+", type=int)
+    discard.add_argument("--reason", required=True, help="why (kept with the record)")
+    discard.set_defaults(handler=run_guarded(_discard))

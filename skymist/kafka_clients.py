@@ -1,0 +1,52 @@
+"""Kafka client construction from settings (confluent-kafka; gcn-kafka for GCN's brokers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import Consumer, Producer
+
+from skymist.config import Settings
+
+
+def base_config(settings: Settings) -> dict[str, str]:
+    return {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_config}
+
+
+def consumer_config(settings: Settings) -> dict[str, str]:
+    """The daemon's consumer: offsets stored only by SkyMist after the inbox commit."""
+    config = {
+        **base_config(settings),
+        "group.id": settings.kafka_group_id,
+        "enable.auto.offset.store": "false",
+        "enable.auto.commit": "true",
+        "auto.commit.interval.ms": "1000",
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": str(settings.kafka_session_timeout_ms),
+        "heartbeat.interval.ms": str(max(100, settings.kafka_session_timeout_ms // 10)),
+        "fetch.message.max.bytes": str(max(1_048_576, settings.kafka_max_message_bytes + 1024)),
+        "partition.assignment.strategy": "cooperative-sticky",
+    }
+    if settings.kafka_group_instance_id:
+        config["group.instance.id"] = settings.kafka_group_instance_id
+    return config
+
+
+def make_consumer(settings: Settings) -> Any:
+    return Consumer(consumer_config(settings))
+
+
+def make_notice_producer(settings: Settings) -> Any:
+    """Producer of notices: GCN's brokers through gcn-kafka when ``gcn_client_id`` is set."""
+    producer_config = {"enable.idempotence": "true", "acks": "all", "linger.ms": "2", **settings.kafka_config}
+    if settings.gcn_client_id:
+        from gcn_kafka import Producer as GcnProducer
+
+        secret = settings.gcn_client_secret.get_secret_value() if settings.gcn_client_secret else None
+        return GcnProducer(
+            config=producer_config,
+            client_id=settings.gcn_client_id,
+            client_secret=secret,
+            domain=settings.gcn_domain,
+        )
+    return Producer({**producer_config, "bootstrap.servers": settings.kafka_bootstrap_servers})

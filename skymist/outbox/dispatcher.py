@@ -1,0 +1,306 @@
+"""The outbox dispatcher: claim due rows, send them, record the outcome.
+
+1. Claim (one transaction, ``FOR UPDATE SKIP LOCKED``, so several daemons share the work): due
+   ``pending`` rows, and ``sending`` rows whose lease ran out (their daemon died mid-send: in doubt).
+   The alert is re-read here: rows of a retracted alert are cancelled instead of sent. Each claimed
+   row becomes ``sending`` with a lease and the sink's verification hint.
+2. Send outside any transaction, batched per sink; in-doubt rows are first verified with the sink
+   (delivered: mark sent; unknown to the sink: send).
+3. Record (one transaction): ``sent``; or ``pending`` again with exponential backoff and jitter;
+   or ``dead`` after the maximum attempts, which queues a message to the shifters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from skymist.app import App
+from skymist.outbox.queue import SINK_SLACK, enqueue
+from skymist.outbox.sinks.base import OutboxItem, SendResult, Sink
+from skymist.states import AlertState, OutboxState, check_transition
+from skymist.store.models import Alert, OutboxRow
+from skymist.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+#: products that may still go out after a retraction (the retraction products themselves)
+RETRACTION_PRODUCTS = frozenset({"retraction_notice_json", "retraction_voevent", "slack_retraction"})
+
+
+@dataclass(frozen=True)
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    verified: int = 0
+    retried: int = 0
+    dead: int = 0
+    cancelled: int = 0
+
+
+def backoff_seconds(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
+    """Exponential backoff with +/-50% jitter: base * 2^(attempts-1), capped at max."""
+    delay: float = min(max_s, base_s * 2.0 ** max(attempts - 1, 0))
+    jittered: float = delay * rng.uniform(0.5, 1.5)
+    return jittered
+
+
+class Dispatcher:
+    def __init__(self, app: App, sinks: Mapping[str, Sink], owner: str | None = None) -> None:
+        self.app = app
+        self.sinks = dict(sinks)
+        self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:10]}"
+        self.rng = random.Random()
+
+    # -- claim --------------------------------------------------------------------------------------
+    def _claim(self, session: Session, now: dt.datetime) -> tuple[list[OutboxItem], int]:
+        settings = self.app.settings
+        rows = (
+            session.execute(
+                select(OutboxRow)
+                .where(
+                    or_(
+                        and_(OutboxRow.state == OutboxState.PENDING, OutboxRow.next_attempt_at <= now),
+                        and_(OutboxRow.state == OutboxState.SENDING, OutboxRow.lease_until < now),
+                    ),
+                    OutboxRow.sink.in_(list(self.sinks)),
+                )
+                .order_by(OutboxRow.id)
+                .limit(settings.outbox_batch)
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
+        alert_ids = {row.alert_id for row in rows if row.alert_id is not None}
+        retracted = (
+            set(
+                session.execute(
+                    select(Alert.id).where(Alert.id.in_(alert_ids), Alert.state == AlertState.RETRACTED)
+                ).scalars()
+            )
+            if alert_ids
+            else set()
+        )
+        items: list[OutboxItem] = []
+        cancelled = 0
+        lease_until = now + dt.timedelta(seconds=settings.outbox_lease_s)
+        hints: dict[tuple[str, str], object] = {}
+        for row in rows:
+            if row.alert_id in retracted and row.product not in RETRACTION_PRODUCTS:
+                row.state = check_transition(row.state, OutboxState.CANCELLED)
+                row.last_error = "cancelled: the alert was retracted before this was sent"
+                cancelled += 1
+                continue
+            in_doubt = row.state == OutboxState.SENDING
+            if not in_doubt:
+                row.state = check_transition(row.state, OutboxState.SENDING)
+                key = (row.sink, row.destination)
+                if key not in hints:
+                    hints[key] = self.sinks[row.sink].hint(row.destination)
+                row.verify_hint = hints[key]  # type: ignore[assignment]
+            row.attempts += 1
+            row.lease_until = lease_until
+            row.lease_owner = self.owner
+            items.append(
+                OutboxItem(
+                    id=row.id,
+                    sink=row.sink,
+                    destination=row.destination,
+                    product=row.product,
+                    idempotency_key=row.idempotency_key,
+                    payload=row.payload,
+                    content_type=row.content_type,
+                    message_key=row.message_key,
+                    verify_hint=row.verify_hint,
+                    in_doubt=in_doubt,
+                )
+            )
+        return items, cancelled
+
+    # -- send ---------------------------------------------------------------------------------------
+    def _send(self, items: Sequence[OutboxItem]) -> tuple[dict[int, SendResult], int]:
+        results: dict[int, SendResult] = {}
+        verified = 0
+        by_sink: dict[str, list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            if item.in_doubt:
+                delivered = self.sinks[item.sink].verify(item)
+                if delivered:
+                    results[item.id] = SendResult(True, delivery_ref="verified after an interrupted send")
+                    verified += 1
+                    continue
+                log.info("resending in-doubt row", extra={"outbox_id": item.id, "verified": delivered})
+            by_sink[item.sink].append(item)
+        for sink_name, batch in by_sink.items():
+            try:
+                sent = self.sinks[sink_name].send(batch)
+            except Exception as exc:  # a sink bug must not lose rows: they are retried
+                log.exception("sink failed", extra={"sink": sink_name})
+                sent = [SendResult(False, error=f"{sink_name} sink error: {type(exc).__name__}")] * len(batch)
+            for item, result in zip(batch, sent, strict=True):
+                results[item.id] = result
+        return results, verified
+
+    # -- record -------------------------------------------------------------------------------------
+    def _record(self, session: Session, results: Mapping[int, SendResult], now: dt.datetime) -> DispatchStats:
+        settings = self.app.settings
+        sent = retried = dead = 0
+        touched_alerts: set[int] = set()
+        rows = session.execute(
+            select(OutboxRow).where(OutboxRow.id.in_(list(results))).with_for_update()
+        ).scalars()
+        for row in rows:
+            result = results[row.id]
+            if row.state != OutboxState.SENDING or row.lease_owner != self.owner:
+                continue  # our lease ran out and another dispatcher took it over
+            if result.ok:
+                row.state = check_transition(row.state, OutboxState.SENT)
+                row.sent_at, row.delivery_ref, row.last_error = now, result.delivery_ref, None
+                row.lease_until = None
+                sent += 1
+                if row.alert_id is not None:
+                    touched_alerts.add(row.alert_id)
+                continue
+            row.last_error = result.error
+            if result.undecided:
+                continue  # stays ``sending``: verified when the lease runs out
+            if result.permanent or row.attempts >= settings.outbox_max_attempts:
+                row.state = check_transition(row.state, OutboxState.DEAD)
+                row.lease_until = None
+                dead += 1
+                self._tell_shifters_dead(session, row)
+            else:
+                row.state = check_transition(row.state, OutboxState.PENDING)
+                delay = backoff_seconds(
+                    row.attempts, settings.outbox_backoff_base_s, settings.outbox_backoff_max_s, self.rng
+                )
+                row.next_attempt_at = now + dt.timedelta(seconds=delay)
+                row.lease_until = None
+                retried += 1
+        self._advance_alerts(session, touched_alerts)
+        self.app.metrics.inc("outbox_sent", sent)
+        self.app.metrics.inc("outbox_retried", retried)
+        self.app.metrics.inc("outbox_dead", dead)
+        return DispatchStats(sent=sent, retried=retried, dead=dead)
+
+    def _tell_shifters_dead(self, session: Session, row: OutboxRow) -> None:
+        log.error(
+            "outbox row given up",
+            extra={"outbox_id": row.id, "product": row.product, "error": row.last_error},
+        )
+        if row.sink == SINK_SLACK or SINK_SLACK not in self.sinks:
+            return
+        subject = row.idempotency_key.split(":", 1)[0]
+        enqueue(
+            session,
+            sink=SINK_SLACK,
+            destination=self.app.settings.slack_channel or "shifters",
+            product="slack_outbox_dead",
+            idempotency_key=f"outbox-dead:{row.id}:{row.attempts}",
+            payload=self.app.renderer.render_json(
+                "slack/outbox_dead.json.j2",
+                {
+                    "product": row.product,
+                    "subject": subject,
+                    "sink": row.sink,
+                    "attempts": row.attempts,
+                    "last_error": row.last_error or "",
+                    "row_id": row.id,
+                },
+            ),
+            content_type="application/json",
+            alert_id=row.alert_id,
+        )
+
+    @staticmethod
+    def _advance_alerts(session: Session, alert_ids: set[int]) -> None:
+        for alert_id in alert_ids:
+            alert = session.get(Alert, alert_id, with_for_update=True)
+            if alert is None or alert.state != AlertState.PROMPT_QUEUED:
+                continue
+            unsent = session.execute(
+                select(OutboxRow.id)
+                .where(
+                    OutboxRow.alert_id == alert_id,
+                    OutboxRow.state.in_([OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD]),
+                )
+                .limit(1)
+            ).first()
+            if unsent is None:
+                alert.state = check_transition(alert.state, AlertState.PROMPT_SENT)
+
+    # -- loop ---------------------------------------------------------------------------------------
+    def run_once(self) -> DispatchStats:
+        """Claim, send and record one batch."""
+        now = utcnow()
+        with self.app.sessions() as session, session.begin():
+            items, cancelled = self._claim(session, now)
+        if not items:
+            return DispatchStats(cancelled=cancelled)
+        results, verified = self._send(items)
+        with self.app.sessions() as session, session.begin():
+            stats = self._record(session, results, utcnow())
+        return DispatchStats(len(items), stats.sent, verified, stats.retried, stats.dead, cancelled)
+
+    def run_forever(self, stop: threading.Event, wake: threading.Event) -> None:
+        interval = self.app.settings.outbox_poll_interval_s
+        while not stop.is_set():
+            try:
+                stats = self.run_once()
+            except Exception:  # the store may be away for a while: keep trying
+                log.exception("dispatcher cycle failed; retrying")
+                stop.wait(min(5.0, interval * 4))
+                continue
+            if stats.claimed == 0:
+                wake.wait(interval)
+                wake.clear()
+
+    def drain(self, timeout_s: float = 60.0) -> DispatchStats:
+        """Send until nothing is due (or ``timeout_s`` passes); returns the totals."""
+        import time
+
+        totals = DispatchStats()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            stats = self.run_once()
+            totals = DispatchStats(
+                *(
+                    a + b
+                    for a, b in zip(
+                        (
+                            totals.claimed,
+                            totals.sent,
+                            totals.verified,
+                            totals.retried,
+                            totals.dead,
+                            totals.cancelled,
+                        ),
+                        (
+                            stats.claimed,
+                            stats.sent,
+                            stats.verified,
+                            stats.retried,
+                            stats.dead,
+                            stats.cancelled,
+                        ),
+                        strict=True,
+                    )
+                )
+            )
+            if stats.claimed == 0 and stats.cancelled == 0:
+                break
+        return totals
+
+    def close(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()

@@ -1,0 +1,47 @@
+"""Build the sinks the settings ask for."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from skymist.config import Settings
+from skymist.kafka_clients import base_config, make_notice_producer
+from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK
+from skymist.outbox.sinks.base import Sink
+from skymist.outbox.sinks.kafka import KafkaSink
+from skymist.outbox.sinks.slack import ConsoleSink, SlackWebApiSink, SlackWebhookSink
+
+
+class SettingsError(ValueError):
+    """A setting is missing or inconsistent (the message names it)."""
+
+
+def build_sinks(
+    settings: Settings, console: TextIO | None = None, producer: Any | None = None
+) -> dict[str, Sink]:
+    sinks: dict[str, Sink] = {
+        SINK_KAFKA: KafkaSink(
+            producer or make_notice_producer(settings), base_config(settings), settings.sink_timeout_s
+        )
+    }
+    mode = settings.slack_mode
+    if mode == "webhook":
+        if settings.slack_webhook_url is None:
+            raise SettingsError(
+                "slack_mode is 'webhook' but slack_webhook_url (SKYMIST_SLACK_WEBHOOK_URL) is not set"
+            )
+        sinks[SINK_SLACK] = SlackWebhookSink(
+            settings.slack_webhook_url.get_secret_value(), settings.sink_timeout_s
+        )
+    elif mode == "web_api":
+        if settings.slack_bot_token is None or not settings.slack_channel:
+            raise SettingsError("slack_mode is 'web_api' but slack_bot_token or slack_channel is not set")
+        sinks[SINK_SLACK] = SlackWebApiSink(
+            settings.slack_api_url,
+            settings.slack_bot_token.get_secret_value(),
+            settings.slack_channel,
+            settings.sink_timeout_s,
+        )
+    elif mode == "console":
+        sinks[SINK_SLACK] = ConsoleSink(console)
+    return sinks

@@ -1,0 +1,83 @@
+"""Plain JSON-able views of stored records, shared by the CLI and the demo."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skymist.store.models import Alert, DeadLetter, OutboxRow
+
+
+def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> dict[str, Any]:
+    outbox = session.execute(
+        select(OutboxRow).where(OutboxRow.alert_id == alert.id).order_by(OutboxRow.id)
+    ).scalars()
+    rows = list(outbox)
+    view: dict[str, Any] = {
+        "id": alert.id,
+        "name": alert.name,
+        "run_id": alert.run_id,
+        "event_id": alert.event_id,
+        "stream": alert.stream,
+        "source": alert.source,
+        "state": alert.state.value,
+        "event_time": alert.event_time.isoformat(),
+        "created_at": alert.created_at.isoformat(),
+        "revisions": [
+            {
+                "revision": r.revision,
+                "ra_deg": r.ra_deg,
+                "dec_deg": r.dec_deg,
+                "err50_deg": r.err50_deg,
+                "err90_deg": r.err90_deg,
+                "errors_derived": r.errors_derived,
+                "signalness": r.signalness,
+                "far_per_year": r.far_per_year,
+                "energy_tev": r.energy_tev,
+                "message_version": r.message_version,
+                **({"details": r.details} if detail else {}),
+            }
+            for r in alert.revisions
+        ],
+        "outbox": dict(Counter(row.state.value for row in rows)),
+    }
+    if detail:
+        view["outbox_rows"] = [outbox_view(row) for row in rows]
+    return view
+
+
+def outbox_view(row: OutboxRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "alert_id": row.alert_id,
+        "product": row.product,
+        "sink": row.sink,
+        "destination": row.destination,
+        "state": row.state.value,
+        "attempts": row.attempts,
+        "idempotency_key": row.idempotency_key,
+        "next_attempt_at": row.next_attempt_at.isoformat(),
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "delivery_ref": row.delivery_ref,
+        "last_error": row.last_error,
+        "bytes": len(row.payload),
+    }
+
+
+def dead_letter_view(letter: DeadLetter, *, raw_preview: int = 0) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": letter.id,
+        "source": letter.source,
+        "state": letter.state.value,
+        "reason": letter.reason,
+        "field": letter.field,
+        "attempts": letter.attempts,
+        "bytes": len(letter.raw),
+        "created_at": letter.created_at.isoformat(),
+    }
+    if raw_preview:
+        view["raw_preview"] = letter.raw[:raw_preview].decode("utf-8", errors="replace")
+    return view
