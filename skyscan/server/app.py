@@ -1,0 +1,108 @@
+"""``create_app(settings)``: the FastAPI application of ``skyscan serve``.
+
+Building the app opens nothing; on start (lifespan) the tables are created and the backlog
+launcher starts; on stop the launcher puts its running scans back in the backlog.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from skyscan.server.auth import TokenTable
+from skyscan.server.backlog import Launcher
+from skyscan.server.errors import ApiError
+from skyscan.server.routes import Services, router
+from skyscan.server.store import ScanStore
+from skyscan.settings import SkyscanSettings
+
+LOG = logging.getLogger(__name__)
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": status, "error": message}, status_code=status)
+
+
+def describe_validation(errors: Any) -> str:
+    """One message naming each refused field (and value), SkyDriver-style."""
+    parts: list[str] = []
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(loc)
+        kind = error.get("type", "")
+        if kind == "extra_forbidden":
+            text = f"unrecognized arguments: {field}"
+        elif kind == "json_invalid":
+            text = "the request body is not valid JSON"
+        else:
+            msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            if kind not in ("value_error", "missing") and "input" in error:
+                msg += f" (got {error['input']!r:.100})"
+            text = msg if not field or msg.startswith(f"{field}:") else f"argument {field}: {msg}"
+        if text not in parts:
+            parts.append(text)
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(settings: SkyscanSettings, *, on_ready: Callable[[], None] | None = None) -> FastAPI:
+    """The service, from its settings. ``on_ready`` is called once it accepts requests."""
+    if not settings.user_tokens:
+        raise ValueError("user_tokens: configure at least one token of the 'user' role (SKYSCAN_USER_TOKENS)")
+    store = ScanStore(settings.database_url)
+    launcher = Launcher(store, settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(store.create_tables)
+        launcher.start()
+        LOG.info(
+            "skyscan started",
+            extra={"database": store.safe_url, "owner": launcher.owner, "pool": settings.pool_kind},
+        )
+        if on_ready is not None:
+            on_ready()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(launcher.stop)
+            store.dispose()
+            LOG.info("skyscan stopped", extra={"owner": launcher.owner})
+
+    app = FastAPI(
+        title="skyscan",
+        summary="A SkyDriver-compatible (REST API v2.4.x) sky-scan service",
+        version="2.4.1",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.services = Services(
+        store, launcher, TokenTable(settings.user_tokens, settings.system_tokens), settings
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, describe_validation(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        LOG.error("request failed", exc_info=exc, extra={"method": request.method, "path": request.url.path})
+        return error_response(500, "internal server error")
+
+    app.include_router(router)
+    return app

@@ -1,0 +1,88 @@
+"""A MongoDB-style filter over manifests, for ``POST /scans/find``.
+
+Supported: dotted paths with implicit equality, ``$eq $ne $gt $gte $lt $lte $in $nin $exists``,
+and ``$and $or $nor`` lists. Anything else is refused with a message naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+_MISSING: Final = object()
+
+
+def _get(doc: Any, dotted: str) -> Any:
+    value = doc
+    for part in dotted.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _equal(value: Any, wanted: Any) -> bool:
+    if isinstance(value, list) and not isinstance(wanted, list):
+        return any(_equal(v, wanted) for v in value)
+    if isinstance(value, bool) != isinstance(wanted, bool):
+        return False
+    return bool(value == wanted)
+
+
+def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(value: Any, wanted: Any) -> bool:
+        if value is _MISSING or value is None or isinstance(value, bool) or isinstance(wanted, bool):
+            return False
+        try:
+            return op(value, wanted)
+        except TypeError:
+            return False
+
+    return compare
+
+
+def _in(value: Any, wanted: Any) -> bool:
+    if not isinstance(wanted, list):
+        raise ValueError(f"filter: $in/$nin need a list (got {wanted!r})")
+    return any(_equal(value, w) for w in wanted)
+
+
+_OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "$eq": lambda v, w: v is not _MISSING and _equal(v, w),
+    "$ne": lambda v, w: v is _MISSING or not _equal(v, w),
+    "$gt": _ordered(lambda v, w: v > w),
+    "$gte": _ordered(lambda v, w: v >= w),
+    "$lt": _ordered(lambda v, w: v < w),
+    "$lte": _ordered(lambda v, w: v <= w),
+    "$in": lambda v, w: v is not _MISSING and _in(v, w),
+    "$nin": lambda v, w: v is _MISSING or not _in(v, w),
+    "$exists": lambda v, w: (v is not _MISSING) == bool(w),
+}
+
+
+def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
+    """Whether ``doc`` satisfies the filter ``query``."""
+    for key, condition in query.items():
+        if key in ("$and", "$or", "$nor"):
+            if not isinstance(condition, list) or not all(isinstance(c, Mapping) for c in condition):
+                raise ValueError(f"filter: {key} needs a list of filters (got {condition!r})")
+            results = [matches(doc, c) for c in condition]
+            ok = all(results) if key == "$and" else any(results) if key == "$or" else not any(results)
+            if not ok:
+                return False
+            continue
+        if key.startswith("$"):
+            raise ValueError(f"filter: unsupported operator {key!r}")
+        value = _get(doc, key)
+        if isinstance(condition, Mapping) and condition and all(str(k).startswith("$") for k in condition):
+            for op, wanted in condition.items():
+                if op not in _OPERATORS:
+                    raise ValueError(f"filter: unsupported operator {op!r} on {key!r}")
+                if not _OPERATORS[op](value, wanted):
+                    return False
+        elif value is _MISSING or not _equal(value, condition):
+            return False
+    return True

@@ -1,0 +1,553 @@
+"""The scan store: every read and change of scans, requests and events, one transaction each.
+
+The routes and the in-process scanner use the same methods: a progress report from the engine
+goes through :meth:`ScanStore.patch_manifest` exactly as a ``PATCH /scan/{id}/manifest`` does.
+Lifecycle changes go through :func:`skyscan.server.lifecycle.transition` (a transition not in
+the table raises). Rows are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, defer, sessionmaker
+
+from scanner_client.models import MANIFEST_KEYS, NOT_YET_REQUESTED, EventMetadata, Progress
+from scanner_client.skyscan_result import SkyscanResult, encode_nan
+from scanner_client.validation import REAL_EVENT_CHOICES
+from skyscan.server import views
+from skyscan.server.errors import ApiError, not_found
+from skyscan.server.find import matches
+from skyscan.server.lifecycle import ACTIVE, TRANSITIONS, Lifecycle, transition
+from skyscan.server.schemas import LaunchScanBody, ManifestProjection
+from skyscan.server.tables import SCHEMA_VERSION, Base, I3EventRow, ScanRequestRow, ScanRow, SchemaRow
+
+LOG = logging.getLogger(__name__)
+
+#: manifest fields /scans/find never returns (they could be huge in SkyDriver)
+FIND_EXCLUDED: Final = frozenset({"ewms_task", "event_i3live_json_dict", "event_i3live_json_dict__hash"})
+EVENT_METADATA_KEYS: Final = ("run_id", "event_id", "event_type", "mjd", "is_real_event")
+_DEACTIVATION: Final = {
+    Lifecycle.ABORTED: "ABORTED",
+    Lifecycle.FAILED: "FINISHED",
+    Lifecycle.FINISHED: "FINISHED",
+}
+
+
+def new_scan_id(now: float) -> str:
+    """SkyDriver's format: 11 hex digits of the epoch in ms, ``x``, 20 random hex digits."""
+    return f"{int(now * 1000):011x}x{uuid.uuid4().hex[:20]}"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a scanner needs to run a scan."""
+
+    scan_id: str
+    request: dict[str, Any]
+    event: dict[str, Any]
+
+
+class ScanStore:
+    """All scan data of one service, in one SQL database."""
+
+    def __init__(self, database_url: str, *, clock: Callable[[], float] = time.time) -> None:
+        url = make_url(database_url)
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            connect_args = {"check_same_thread": False, "timeout": 30}
+        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._clock = clock
+        self.safe_url = url.render_as_string(hide_password=True)
+
+    def create_tables(self) -> None:
+        """Create missing tables; refuse a database written by another schema version."""
+        Base.metadata.create_all(self.engine)
+        with self._session() as session:
+            versions = session.scalars(select(SchemaRow.version)).all()
+            if not versions:
+                session.add(SchemaRow(version=SCHEMA_VERSION))
+            elif versions != [SCHEMA_VERSION]:
+                raise RuntimeError(
+                    f"database {self.safe_url} holds skyscan schema version(s) {versions}; "
+                    f"this skyscan needs version {SCHEMA_VERSION}"
+                )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _row(self, session: Session, scan_id: str, *, lock: bool = False) -> ScanRow:
+        query = select(ScanRow).where(ScanRow.scan_id == scan_id)
+        if lock:
+            query = query.with_for_update()
+        row = session.scalars(query).one_or_none()
+        if row is None:
+            raise not_found(scan_id)
+        return row
+
+    def _visible(self, session: Session, scan_id: str, include_deleted: bool) -> ScanRow:
+        row = self._row(session, scan_id)
+        if row.is_deleted and not include_deleted:
+            raise ApiError(404, f"scan '{scan_id}' is deleted (pass include_deleted=true to see it)")
+        return row
+
+    def _event(self, session: Session, i3_event_id: str) -> dict[str, Any]:
+        event = session.get(I3EventRow, i3_event_id)
+        if event is None:
+            raise ApiError(404, f"No i3 event document found with id '{i3_event_id}'")
+        loaded: dict[str, Any] = json.loads(event.event_json)
+        return loaded
+
+    # ------------------------------------------------------------------ reads
+
+    def replaced_by(self, scan_id: str) -> str | None:
+        with self._session() as session:
+            return session.scalar(select(ScanRow.replaced_by_scan_id).where(ScanRow.scan_id == scan_id))
+
+    def get_manifest(
+        self, scan_id: str, *, include_deleted: bool, with_event: bool = False
+    ) -> dict[str, Any]:
+        with self._session() as session:
+            row = self._visible(session, scan_id, include_deleted)
+            return views.manifest(row, event=self._event(session, row.i3_event_id) if with_event else None)
+
+    def get_scan(self, scan_id: str, *, include_deleted: bool) -> dict[str, Any]:
+        with self._session() as session:
+            row = self._visible(session, scan_id, include_deleted)
+            return {"manifest": views.manifest(row), "result": views.result(row)}
+
+    def get_result(self, scan_id: str, *, include_deleted: bool) -> dict[str, Any]:
+        with self._session() as session:
+            return views.result(self._visible(session, scan_id, include_deleted))
+
+    def get_status(self, scan_id: str, *, workers: int, logs_url_template: str) -> dict[str, Any]:
+        with self._session() as session:
+            return views.status(
+                self._row(session, scan_id), workers=workers, logs_url_template=logs_url_template
+            )
+
+    def get_i3_event(self, scan_id: str) -> dict[str, Any]:
+        with self._session() as session:
+            return {"i3_event": self._event(session, self._row(session, scan_id).i3_event_id)}
+
+    def get_scan_request(self, scan_id: str) -> dict[str, Any]:
+        """The stored request; the id of a rescan gives its origin's request."""
+        with self._session() as session:
+            request_id = session.scalar(select(ScanRow.request_id).where(ScanRow.scan_id == scan_id))
+            if request_id is None:
+                raise not_found(scan_id, "scan request")
+            request = session.get(ScanRequestRow, request_id)
+            assert request is not None
+            rescans = session.scalars(
+                select(ScanRow.scan_id)
+                .where(ScanRow.request_id == request_id, ScanRow.scan_id != request_id)
+                .order_by(ScanRow.timestamp)
+            ).all()
+            return {"scan_id": request_id, "rescan_ids": list(rescans), **json.loads(request.body_json)}
+
+    def get_run_inputs(self, scan_id: str) -> RunInputs:
+        with self._session() as session:
+            row = self._row(session, scan_id)
+            request = session.get(ScanRequestRow, row.request_id)
+            assert request is not None
+            return RunInputs(scan_id, json.loads(request.body_json), self._event(session, row.i3_event_id))
+
+    def find(
+        self, query: Mapping[str, Any], *, include_deleted: bool, projection: ManifestProjection | None
+    ) -> list[dict[str, Any]]:
+        """``POST /scans/find``: manifests matching a MongoDB-style filter, oldest first."""
+        fields = project_fields(projection, excluded=FIND_EXCLUDED)
+        if not include_deleted and "is_deleted" not in query:
+            query = {**query, "is_deleted": False}
+        found = []
+        with self._session() as session:
+            rows = session.scalars(
+                select(ScanRow).options(defer(ScanRow.result_json)).order_by(ScanRow.timestamp)
+            )
+            for row in rows:
+                manifest = views.manifest(row)
+                try:
+                    hit = matches(manifest, query)
+                except ValueError as exc:
+                    raise ApiError(400, str(exc)) from None
+                if hit:
+                    found.append({key: manifest[key] for key in fields})
+        return found
+
+    # ------------------------------------------------------------------ user changes
+
+    def create_scan(self, body: LaunchScanBody, *, known_clusters: list[str]) -> dict[str, Any]:
+        """``POST /scan``: store the request (and event) and queue the scan."""
+        clusters = body.clusters or []
+        for name, _ in clusters:
+            if name not in known_clusters:
+                raise ApiError(
+                    400, f"requested unknown cluster: {name} (available: {', '.join(known_clusters)})"
+                )
+        now = self._clock()
+        scan_id = new_scan_id(now)
+        with self._session() as session:
+            if body.i3_event_id is not None:
+                if session.get(I3EventRow, body.i3_event_id) is None:
+                    raise ApiError(400, f"i3 event not found: '{body.i3_event_id}'")
+                i3_event_id = body.i3_event_id
+            else:
+                i3_event_id = uuid.uuid4().hex
+                session.add(I3EventRow(i3_event_id=i3_event_id, event_json=dumps(body.event_i3live_json)))
+            debug = body.debug_mode
+            request = {
+                "docker_tag": body.docker_tag,
+                "scanner_server_memory_bytes": body.size(
+                    "scanner_server_memory_bytes", "scanner_server_memory", "1024M"
+                ),
+                "reco_algo": body.reco_algo,
+                "nsides": body.nsides,
+                "real_or_simulated_event": body.real_or_simulated_event,
+                "predictive_scanning_threshold": body.predictive_scanning_threshold,
+                "classifiers": body.classifiers,
+                "request_clusters": [list(pair) for pair in clusters],
+                "worker_memory_bytes": body.size("worker_memory_bytes", "worker_memory", "8GB"),
+                "worker_disk_bytes": body.size("worker_disk_bytes", "worker_disk", "1GB"),
+                "max_pixel_reco_time": body.max_pixel_reco_time,
+                "priority": body.priority,
+                "debug_mode": [] if debug is None else [debug] if isinstance(debug, str) else list(debug),
+                "i3_event_id": i3_event_id,
+                "scanner_server_env_from_user": body.scanner_server_env_from_user
+                or body.scanner_server_env
+                or {},
+            }
+            session.add(ScanRequestRow(request_id=scan_id, body_json=dumps(request)))
+            session.flush()
+            row = self._new_scan(session, scan_id, scan_id, request, body.classifiers, now)
+            LOG.info(
+                "scan queued",
+                extra={"scan_id": scan_id, "priority": body.priority, "reco_algo": body.reco_algo},
+            )
+            return views.manifest(row)
+
+    def _new_scan(
+        self,
+        session: Session,
+        scan_id: str,
+        request_id: str,
+        request: Mapping[str, Any],
+        classifiers: Mapping[str, Any],
+        now: float,
+    ) -> ScanRow:
+        nsides = " ".join(f"{nside}:{ext}" for nside, ext in request["nsides"].items())
+        kind = (
+            "--real-event"
+            if request["real_or_simulated_event"] in REAL_EVENT_CHOICES
+            else "--simulated-event"
+        )
+        row = ScanRow(
+            scan_id=scan_id,
+            request_id=request_id,
+            timestamp=now,
+            last_updated=now,
+            is_deleted=False,
+            scanner_server_args=(
+                f"skyscan-engine --reco-algo {request['reco_algo']} --nsides {nsides} {kind} "
+                f"--predictive-scanning-threshold {request['predictive_scanning_threshold']}"
+            ),
+            ewms_workflow_id=NOT_YET_REQUESTED,
+            ewms_address=None,
+            priority=request["priority"],
+            classifiers_json=dumps(dict(classifiers)),
+            i3_event_id=request["i3_event_id"],
+            lifecycle=Lifecycle.QUEUED.value,
+            restarts=0,
+            result_is_final=False,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def delete_scan(self, scan_id: str, *, delete_completed_scan: bool) -> dict[str, Any]:
+        """``DELETE /scan/{id}``: mark deleted and abort it if it is queued or running."""
+        with self._session() as session:
+            row = self._row(session, scan_id, lock=True)
+            if row.result_is_final and not delete_completed_scan:
+                raise ApiError(
+                    400, "Attempted to delete a completed scan (must use `delete_completed_scan=True`)"
+                )
+            self._abort(row)
+            return {"manifest": views.manifest(row), "result": views.result(row)}
+
+    def _abort(self, row: ScanRow) -> None:
+        row.is_deleted = True
+        row.last_updated = self._clock()
+        current = Lifecycle(row.lifecycle)
+        if current is Lifecycle.QUEUED:  # never handed to a workflow: nothing to deactivate
+            row.lifecycle = transition(row.scan_id, current, Lifecycle.ABORTED)
+        elif current in ACTIVE:
+            row.lifecycle = transition(row.scan_id, current, Lifecycle.ABORTED)
+            row.ewms_deactivated = _DEACTIVATION[Lifecycle.ABORTED]
+        LOG.info("scan deleted", extra={"scan_id": row.scan_id, "lifecycle": row.lifecycle})
+
+    def rescan(self, scan_id: str, *, abort_first: bool, replace_scan: bool) -> dict[str, Any]:
+        """``POST /scan/{id}/actions/rescan``: a new scan from the same stored request."""
+        now = self._clock()
+        with self._session() as session:
+            origin = self._row(session, scan_id, lock=True)
+            request_row = session.get(ScanRequestRow, origin.request_id)
+            assert request_row is not None
+            request = json.loads(request_row.body_json)
+            if abort_first:
+                self._abort(origin)
+            classifiers = {**request["classifiers"], "rescan": True, "origin_scan_id": scan_id}
+            new_id = new_scan_id(now)
+            row = self._new_scan(session, new_id, origin.request_id, request, classifiers, now)
+            if replace_scan:
+                origin.replaced_by_scan_id = new_id
+                origin.last_updated = now
+            LOG.info(
+                "rescan queued",
+                extra={
+                    "scan_id": new_id,
+                    "origin_scan_id": scan_id,
+                    "replace": replace_scan,
+                    "abort": abort_first,
+                },
+            )
+            return views.manifest(row)
+
+    # ------------------------------------------------------------------ system changes (scanners)
+
+    def patch_manifest(
+        self,
+        scan_id: str,
+        *,
+        progress: Mapping[str, Any] | None,
+        event_metadata: Mapping[str, Any] | None,
+        scan_metadata: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """``PATCH /scan/{id}/manifest``: progress (replaced each time), event and scan metadata
+        (set once; a different value later is a 400)."""
+        with self._session() as session:
+            row = self._row(session, scan_id, lock=True)
+            if not (progress or event_metadata or scan_metadata):
+                return views.manifest(row)
+            if event_metadata:
+                meta = dumps(_event_metadata(event_metadata))
+                if row.event_metadata_json is None:
+                    row.event_metadata_json = meta
+                elif json.loads(row.event_metadata_json) != json.loads(meta):
+                    raise ApiError(400, "Cannot change an existing event_metadata")
+            if scan_metadata:
+                if row.scan_metadata_json is None:
+                    row.scan_metadata_json = dumps(dict(scan_metadata))
+                elif json.loads(row.scan_metadata_json) != dict(scan_metadata):
+                    raise ApiError(400, "Cannot change an existing scan_metadata")
+            if progress:
+                row.progress_json = dumps(_progress(progress))
+                if Lifecycle(row.lifecycle) is Lifecycle.STARTING:
+                    row.lifecycle = transition(scan_id, Lifecycle.STARTING, Lifecycle.RUNNING)
+            row.last_updated = self._clock()
+            return views.manifest(row)
+
+    def put_result(
+        self, scan_id: str, skyscan_result: Mapping[str, Any], *, is_final: bool
+    ) -> dict[str, Any]:
+        """``PUT /scan/{id}/result``: replace the whole result; a final one finishes the scan."""
+        if not skyscan_result:
+            return {}
+        try:
+            SkyscanResult.model_validate(skyscan_result)
+        except ValidationError as exc:
+            raise ApiError(400, f"'skyscan_result': {_first_error(exc)}") from None
+        with self._session() as session:
+            row = self._row(session, scan_id, lock=True)
+            if row.result_is_final and not is_final:
+                raise ApiError(400, f"scan '{scan_id}' has a final result; a partial one cannot replace it")
+            current = Lifecycle(row.lifecycle)
+            if is_final and current is Lifecycle.QUEUED:
+                raise ApiError(
+                    400, f"scan '{scan_id}' was never started (no workflow id): no result accepted"
+                )
+            row.result_json = dumps(encode_nan(skyscan_result))
+            row.result_is_final = row.result_is_final or is_final
+            if is_final:
+                if Lifecycle.FINISHED in TRANSITIONS[current]:
+                    row.lifecycle = transition(scan_id, current, Lifecycle.FINISHED)
+                    row.owner = None
+                row.ewms_deactivated = row.ewms_deactivated or _DEACTIVATION[Lifecycle.FINISHED]
+                LOG.info("final result stored", extra={"scan_id": scan_id})
+            row.last_updated = self._clock()
+            return views.result(row)
+
+    def set_workflow_id(self, scan_id: str, workflow_id: str, ewms_address: str) -> dict[str, Any]:
+        """``POST /scan/{id}/ewms/workflow-id``: hand a queued scan to a (possibly external) scanner."""
+        with self._session() as session:
+            row = self._row(session, scan_id, lock=True)
+            if row.is_deleted or row.ewms_workflow_id != NOT_YET_REQUESTED:
+                raise ApiError(404, f"scan '{scan_id}' is deleted or already has a workflow id")
+            self._assign_workflow(row, workflow_id, ewms_address, owner=None)
+            return views.manifest(row)
+
+    def _assign_workflow(self, row: ScanRow, workflow_id: str, address: str, *, owner: str | None) -> None:
+        row.lifecycle = transition(row.scan_id, Lifecycle(row.lifecycle), Lifecycle.STARTING)
+        row.ewms_workflow_id = workflow_id
+        row.ewms_address = address
+        row.owner = owner
+        row.heartbeat_at = self._clock() if owner else None
+        row.last_updated = self._clock()
+
+    # ------------------------------------------------------------------ the backlog and runs
+
+    def claim_next(self, owner: str, address: str) -> str | None:
+        """Take the next queued scan (highest priority, then oldest) for ``owner``, or None."""
+        with self._session() as session:
+            row = session.scalars(
+                select(ScanRow)
+                .where(ScanRow.lifecycle == Lifecycle.QUEUED.value, ScanRow.is_deleted.is_(False))
+                .order_by(ScanRow.priority.desc(), ScanRow.timestamp)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).one_or_none()
+            if row is None:
+                return None
+            self._assign_workflow(row, f"skyscan-{uuid.uuid4().hex[:16]}", address, owner=owner)
+            LOG.info("scan launched", extra={"scan_id": row.scan_id, "workflow_id": row.ewms_workflow_id})
+            return row.scan_id
+
+    def heartbeat(self, owner: str, scan_ids: set[str]) -> set[str]:
+        """Refresh ``owner``'s running scans; returns those it must stop (deleted, taken away)."""
+        now = self._clock()
+        keep: set[str] = set()
+        with self._session() as session:
+            rows = session.scalars(select(ScanRow).where(ScanRow.scan_id.in_(scan_ids)).with_for_update())
+            for row in rows:
+                if row.owner == owner and Lifecycle(row.lifecycle) in ACTIVE:
+                    row.heartbeat_at = now
+                    keep.add(row.scan_id)
+        return scan_ids - keep
+
+    def requeue_orphans(self, *, stale_after_s: float, max_restarts: int) -> list[str]:
+        """Scans whose runner stopped heart-beating (its service died): queue them again to run
+        from the start, or fail them after ``max_restarts``."""
+        cutoff = self._clock() - stale_after_s
+        touched = []
+        with self._session() as session:
+            rows = session.scalars(
+                select(ScanRow)
+                .where(
+                    ScanRow.lifecycle.in_([state.value for state in ACTIVE]),
+                    ScanRow.owner.is_not(None),
+                    ScanRow.heartbeat_at < cutoff,
+                )
+                .with_for_update(skip_locked=True)
+            )
+            for row in rows:
+                row.restarts += 1
+                if row.restarts > max_restarts:
+                    self._end(row, Lifecycle.FAILED, f"orphaned {row.restarts} times (service restarts)")
+                else:
+                    self._requeue(row, "its service stopped without releasing it")
+                touched.append(row.scan_id)
+        return touched
+
+    def release(self, scan_id: str, owner: str, reason: str) -> None:
+        """Put a scan this owner runs back in the backlog (graceful shutdown)."""
+        with self._session() as session:
+            row = self._row(session, scan_id, lock=True)
+            if row.owner == owner and Lifecycle(row.lifecycle) in ACTIVE:
+                self._requeue(row, reason)
+
+    def _requeue(self, row: ScanRow, reason: str) -> None:
+        row.lifecycle = transition(row.scan_id, Lifecycle(row.lifecycle), Lifecycle.QUEUED)
+        row.ewms_workflow_id = NOT_YET_REQUESTED
+        row.ewms_address = None
+        row.owner = None
+        row.heartbeat_at = None
+        row.progress_json = None
+        if not row.result_is_final:
+            row.result_json = None
+        row.last_updated = self._clock()
+        LOG.warning(
+            "scan requeued", extra={"scan_id": row.scan_id, "reason": reason, "restarts": row.restarts}
+        )
+
+    def end_run(self, scan_id: str, outcome: Lifecycle, reason: str | None = None) -> None:
+        """Record how a run ended (ABORTED or FAILED; FINISHED comes with the final result)."""
+        with self._session() as session:
+            self._end(self._row(session, scan_id, lock=True), outcome, reason)
+
+    def _end(self, row: ScanRow, outcome: Lifecycle, reason: str | None) -> None:
+        current = Lifecycle(row.lifecycle)
+        row.owner = None
+        row.heartbeat_at = None
+        if current not in ACTIVE:  # already ended (deleted, or finished by its final result)
+            return
+        row.lifecycle = transition(row.scan_id, current, outcome)
+        row.ewms_deactivated = _DEACTIVATION[outcome]
+        row.failure_reason = reason
+        row.last_updated = self._clock()
+        log = LOG.error if outcome is Lifecycle.FAILED else LOG.info
+        log("scan ended", extra={"scan_id": row.scan_id, "outcome": outcome.value, "reason": reason})
+
+    def lifecycle_of(self, scan_id: str) -> Lifecycle:
+        with self._session() as session:
+            return Lifecycle(self._row(session, scan_id).lifecycle)
+
+
+def project_fields(
+    projection: ManifestProjection | None, *, excluded: frozenset[str] = frozenset()
+) -> list[str]:
+    """Manifest keys to return, in manifest order."""
+    if projection is None or projection == "*":
+        return [key for key in MANIFEST_KEYS if key not in excluded]
+    unknown = sorted(set(projection) - set(MANIFEST_KEYS))
+    if unknown:
+        raise ApiError(400, f"manifest_projection: unknown manifest field(s) {unknown}")
+    refused = sorted(set(projection) & excluded)
+    if refused:
+        raise ApiError(400, f"manifest_projection: cannot include {refused}")
+    return [key for key in MANIFEST_KEYS if key in projection]
+
+
+def project(manifest: Mapping[str, Any], projection: ManifestProjection | None) -> dict[str, Any]:
+    return {key: manifest[key] for key in project_fields(projection)}
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
+
+
+def _event_metadata(value: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        meta = EventMetadata.model_validate(value)
+    except ValidationError as exc:
+        raise ApiError(400, f"'event_metadata': {_first_error(exc)}") from None
+    return {key: getattr(meta, key) for key in EVENT_METADATA_KEYS}
+
+
+def _progress(value: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        progress = Progress.model_validate(value)
+    except ValidationError as exc:
+        raise ApiError(400, f"'progress': {_first_error(exc)}") from None
+    dumped: dict[str, Any] = progress.model_dump(mode="json")
+    return dumped
