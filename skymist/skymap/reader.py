@@ -57,7 +57,8 @@ def read_scan(path: str | Path, *, convention: PixelConvention | None = None) ->
     p = Path(path)
     source = str(p)
     try:
-        head = p.open("rb").read(4)
+        with p.open("rb") as handle:
+            head = handle.read(4)
     except OSError as exc:
         raise SkymapInputError(source, "path", str(p), f"cannot read: {exc.strerror or exc}") from None
     if p.suffix.lower() == ".npz" or head.startswith(b"PK"):
