@@ -1,0 +1,110 @@
+"""Fixtures: the machine's PostgreSQL (a fresh database per test), librdkafka's mock Kafka cluster
+(a real Kafka-protocol broker living in the test process), the official GCN schema, a Slack stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from confluent_kafka import Producer
+
+from skymist.app import App, build_app
+from skymist.config import Settings
+from skymist.store.db import make_engine, upgrade
+from tests.support.slack_api import SlackStandIn
+
+PG_BASE = os.environ.get("SKYMIST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    for candidate in (REPO.parent / "shared", REPO / "shared"):
+        if (candidate / "data" / "real").is_dir():
+            return candidate
+    pytest.fail("../shared/data/real is missing: the real IceCube test data must sit beside the repository")
+
+
+def _admin_dsn() -> str:
+    return PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    name = f"skymist_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG_BASE}/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class MockKafka:
+    """librdkafka's mock cluster: a real Kafka-protocol broker on loopback for this test session."""
+
+    def __init__(self) -> None:
+        self.owner = Producer({"test.mock.num.brokers": 1, "log_level": 3})
+        metadata = self.owner.list_topics(timeout=10)
+        self.bootstrap = ",".join(f"{b.host}:{b.port}" for b in metadata.brokers.values())
+
+    def producer(self, **extra: Any) -> Producer:
+        return Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 1, **extra})
+
+
+@pytest.fixture(scope="session")
+def kafka() -> MockKafka:
+    return MockKafka()
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"realtime-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as stand_in:
+        yield stand_in
+
+
+def make_settings(database_url: str, kafka: MockKafka | None = None, **overrides: Any) -> Settings:
+    suffix = uuid.uuid4().hex[:8]
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_bootstrap_servers": kafka.bootstrap if kafka else "127.0.0.1:1",
+        "kafka_group_id": f"skymist-test-{suffix}",
+        "notice_topic": f"notices-{suffix}",
+        "voevent_topic": f"voevents-{suffix}",
+        "slack_mode": "off",
+        "alert_tense": "test",
+        "outbox_backoff_base_s": 0.05,
+        "outbox_backoff_max_s": 0.2,
+        "sink_timeout_s": 5.0,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def app_factory(database_url: str, kafka: MockKafka) -> Iterator[Any]:
+    apps: list[App] = []
+
+    def factory(**overrides: Any) -> App:
+        app = build_app(make_settings(database_url, kafka, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.close()
