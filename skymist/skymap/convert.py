@@ -56,7 +56,8 @@ def metadata_from_event_message(doc: Any, source: str = "<event>") -> ScanMetada
         ) from None
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC).replace(tzinfo=None)
-    mjd = (when - _MJD_EPOCH) / dt.timedelta(days=1)
+    elapsed = when - _MJD_EPOCH
+    mjd = elapsed.days + (elapsed.seconds * 1_000_000 + elapsed.microseconds) / 86_400_000_000
     streams = value.get("streams") if isinstance(value, Mapping) else None
     event_type = streams[0] if isinstance(streams, list) and streams and isinstance(streams[0], str) else None
     assert isinstance(run_id, int) and isinstance(event_id, int)
