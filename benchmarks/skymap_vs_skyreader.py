@@ -44,7 +44,7 @@ ICECAT1 = {
 }
 
 # Runs inside skyreader's environment. argv: result.json out_dir repeats
-SKYREADER_SCRIPT = r'''
+SKYREADER_SCRIPT = r"""
 import json, statistics, sys, time, warnings
 from pathlib import Path
 warnings.filterwarnings("ignore")
@@ -62,8 +62,9 @@ def extent(ra0_deg, dec0_deg, contours):
     # skyreader's rectangle: RA offsets folded around the best fit, Dec from the colatitudes
     theta, phi = np.concatenate(contours).T
     offsets = (np.degrees(phi) - ra0_deg + 180.0) % 360.0 - 180.0
+    dec = 90.0 - np.degrees(theta)
     return (float(offsets.max()), float(-offsets.min()),
-            float(90.0 - np.degrees(theta.min()) - dec0_deg), float(dec0_deg - (90.0 - np.degrees(theta.max()))))
+            float(dec.max() - dec0_deg), float(dec0_deg - dec.min()))
 
 def analyse(path, out_dir):
     result = SkyScanResult.read_json(path)
@@ -102,7 +103,7 @@ for _ in range(repeats):
 import skyreader, importlib.metadata as md
 print(json.dumps({"numbers": numbers, "times_s": times, "median_s": statistics.median(times),
                   "version": md.version("icecube-skyreader")}))
-'''
+"""
 
 
 def ensure_venv(venv: Path) -> Path:
@@ -137,7 +138,9 @@ def skymist_numbers(analysis: Any) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line (the default output anyway)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats on each side (median reported)")
     parser.add_argument("--scan", type=Path, default=DEFAULT_SCAN)
