@@ -37,3 +37,39 @@ def with_ids(event: dict[str, Any], run_id: int, event_id: int, eventtime: str |
     if eventtime is not None:
         out["value"]["data"]["eventtime"] = eventtime
     return out
+
+
+def read_topic(bootstrap: str, topic: str, *, settle_s: float = 1.5, timeout_s: float = 30.0,
+               expect: int | None = None) -> list[Any]:
+    """Every message on ``topic`` (read until ``expect`` arrived and nothing more came for ``settle_s``)."""
+    import time
+    import uuid
+
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": "false"})
+    consumer.subscribe([topic])
+    found: list[Any] = []
+    deadline = time.monotonic() + timeout_s
+    last_new = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                found.append(message)
+                last_new = time.monotonic()
+                continue
+            enough = expect is None or len(found) >= expect
+            if enough and time.monotonic() - last_new > settle_s:
+                break
+    finally:
+        consumer.close()
+    return found
+
+
+def header(message: Any, name: str) -> str | None:
+    for key, value in message.headers() or []:
+        if key == name:
+            return bytes(value).decode()
+    return None

@@ -50,7 +50,8 @@ def _show(args: argparse.Namespace) -> int:
         )
     for row in view["outbox_rows"]:
         error = row["last_error"] or ""
-        print(f"  outbox {row['id']}: {row['product']:<16} {row['state']:<10} attempts {row['attempts']}  {error}")
+        state = row['state']
+        print(f"  outbox {row['id']}: {row['product']:<16} {state:<10} attempts {row['attempts']}  {error}")
     return 0
 
 

@@ -172,9 +172,10 @@ class Dispatcher:
                     touched_alerts.add(row.alert_id)
                 continue
             row.last_error = result.error
-            if result.undecided:
+            exhausted = row.attempts >= settings.outbox_max_attempts
+            if result.undecided and not exhausted:
                 continue  # stays ``sending``: verified when the lease runs out
-            if result.permanent or row.attempts >= settings.outbox_max_attempts:
+            if result.permanent or exhausted:
                 row.state = check_transition(row.state, OutboxState.DEAD)
                 row.lease_until = None
                 dead += 1

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Undefined, select_autoescape
 
 
 def slack_escape(text: object) -> str:
@@ -15,6 +15,8 @@ def slack_escape(text: object) -> str:
 
 
 def _json(value: Any) -> str:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()  # StrictUndefined: name the missing variable
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from skymist.outbox.sinks.base import OutboxItem, SendResult
 
@@ -29,19 +29,6 @@ class KafkaSink:
         self.timeout_s = timeout_s
         self._floors: dict[tuple[str, int], int] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(
-        cls, config: Mapping[str, str], timeout_s: float, producer: Any | None = None
-    ) -> KafkaSink:
-        producer_config = {
-            "enable.idempotence": "true",
-            "acks": "all",
-            "linger.ms": "2",
-            "message.max.bytes": "10000000",
-            **config,
-        }
-        return cls(producer or Producer(producer_config), config, timeout_s)
 
     # -- verification -----------------------------------------------------------------------------
     def _partitions(self, topic: str) -> list[int]:
