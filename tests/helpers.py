@@ -26,11 +26,19 @@ def real_event(shared_dir: Path, name: str = "run00136662-evt000035405932-BRONZE
 
 
 def envelope(event: dict[str, Any], stream: str = "BRONZE", **alert: Any) -> dict[str, Any]:
-    classification = {"stream": stream, "signalness": 0.3834, "far_per_year": 2.0054, "energy_tev": 114.92, **alert}
+    classification = {
+        "stream": stream,
+        "signalness": 0.3834,
+        "far_per_year": 2.0054,
+        "energy_tev": 114.92,
+        **alert,
+    }
     return {"alert": classification, "event": copy.deepcopy(event)}
 
 
-def with_ids(event: dict[str, Any], run_id: int, event_id: int, eventtime: str | None = None) -> dict[str, Any]:
+def with_ids(
+    event: dict[str, Any], run_id: int, event_id: int, eventtime: str | None = None
+) -> dict[str, Any]:
     out = copy.deepcopy(event)
     out["value"]["data"]["run_id"] = run_id
     out["value"]["data"]["event_id"] = event_id
@@ -39,16 +47,23 @@ def with_ids(event: dict[str, Any], run_id: int, event_id: int, eventtime: str |
     return out
 
 
-def read_topic(bootstrap: str, topic: str, *, settle_s: float = 1.5, timeout_s: float = 30.0,
-               expect: int | None = None) -> list[Any]:
+def read_topic(
+    bootstrap: str, topic: str, *, settle_s: float = 1.5, timeout_s: float = 30.0, expect: int | None = None
+) -> list[Any]:
     """Every message on ``topic`` (read until ``expect`` arrived and nothing more came for ``settle_s``)."""
     import time
     import uuid
 
     from confluent_kafka import Consumer
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": "false"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": "false",
+        }
+    )
     consumer.subscribe([topic])
     found: list[Any] = []
     deadline = time.monotonic() + timeout_s

@@ -30,8 +30,9 @@ def webhook(slack: SlackStandIn) -> dict[str, Any]:
     return {"slack_mode": "webhook", "slack_webhook_url": f"{slack.url}/webhook/T0/B0/secret"}
 
 
-def test_every_product_is_sent_once(app_factory: Any, shared_dir: Path, kafka: MockKafka,
-                                    slack: SlackStandIn) -> None:
+def test_every_product_is_sent_once(
+    app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
+) -> None:
     app = app_factory(**webhook(slack))
     ingest_alerts(app, shared_dir, 3)
     dispatcher = Dispatcher(app, build_sinks(app.settings))
@@ -69,8 +70,9 @@ def test_failures_are_retried_with_backoff(app_factory: Any, shared_dir: Path, s
     assert len(slack.messages) == 1
 
 
-def test_a_row_that_keeps_failing_goes_dead_and_shifters_are_told(app_factory: Any, shared_dir: Path,
-                                                                   slack: SlackStandIn) -> None:
+def test_a_row_that_keeps_failing_goes_dead_and_shifters_are_told(
+    app_factory: Any, shared_dir: Path, slack: SlackStandIn
+) -> None:
     # the VOEvent (~4 kB) is larger than this producer accepts: every attempt fails
     app = app_factory(**webhook(slack), outbox_max_attempts=3, kafka_config={"message.max.bytes": "2000"})
     ingest_alerts(app, shared_dir, 1)
@@ -102,10 +104,15 @@ def crash_after_sending(app: Any) -> None:
         session.execute(update(OutboxRow).values(lease_until=utcnow()))
 
 
-def test_in_doubt_sends_are_verified_not_repeated(app_factory: Any, shared_dir: Path, kafka: MockKafka,
-                                                  slack: SlackStandIn) -> None:
-    app = app_factory(slack_mode="web_api", slack_api_url=f"{slack.url}/api", slack_bot_token=slack.token,
-                      slack_channel="C0ALERTS")
+def test_in_doubt_sends_are_verified_not_repeated(
+    app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
+) -> None:
+    app = app_factory(
+        slack_mode="web_api",
+        slack_api_url=f"{slack.url}/api",
+        slack_bot_token=slack.token,
+        slack_channel="C0ALERTS",
+    )
     ingest_alerts(app, shared_dir, 2)
     crash_after_sending(app)
     assert len(slack.messages) == 2
@@ -121,8 +128,9 @@ def test_in_doubt_sends_are_verified_not_repeated(app_factory: Any, shared_dir: 
     assert refs == {"verified after an interrupted send": 6}
 
 
-def test_in_doubt_rows_not_delivered_are_sent(app_factory: Any, shared_dir: Path, kafka: MockKafka,
-                                              slack: SlackStandIn) -> None:
+def test_in_doubt_rows_not_delivered_are_sent(
+    app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
+) -> None:
     app = app_factory(**webhook(slack))
     ingest_alerts(app, shared_dir, 1)
     with app.sessions() as session, session.begin():  # claimed, then the daemon died before sending
@@ -136,7 +144,9 @@ def test_in_doubt_rows_not_delivered_are_sent(app_factory: Any, shared_dir: Path
     assert len(slack.messages) == 1
 
 
-def test_a_retracted_alert_blocks_pending_sends(app_factory: Any, shared_dir: Path, slack: SlackStandIn) -> None:
+def test_a_retracted_alert_blocks_pending_sends(
+    app_factory: Any, shared_dir: Path, slack: SlackStandIn
+) -> None:
     app = app_factory(**webhook(slack))
     ingest_alerts(app, shared_dir, 1)
     with app.sessions() as session, session.begin():

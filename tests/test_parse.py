@@ -42,12 +42,25 @@ def test_real_messages_parse(shared_dir: Path) -> None:
 
 
 def test_envelope_and_notice_parse(real_event: dict[str, Any]) -> None:
-    envelope = parse({"alert": {"stream": "GOLD", "signalness": 0.6, "far_per_year": 0.5, "energy_tev": 200.0},
-                      "event": real_event})
+    envelope = parse(
+        {
+            "alert": {"stream": "GOLD", "signalness": 0.6, "far_per_year": 0.5, "energy_tev": 200.0},
+            "event": real_event,
+        }
+    )
     assert isinstance(envelope, AlertEnvelope) and envelope.alert.revision == 0
-    notice = parse({"mission": "IceCube", "record_number": 1, "id": ["137840_57034692"], "alert_type": "update",
-                    "ra": 345.82, "dec": 9.01, "trigger_time": "2023-04-16T05:22:26.150574Z",
-                    "pipeline": "Bronze Track Alert"})
+    notice = parse(
+        {
+            "mission": "IceCube",
+            "record_number": 1,
+            "id": ["137840_57034692"],
+            "alert_type": "update",
+            "ra": 345.82,
+            "dec": 9.01,
+            "trigger_time": "2023-04-16T05:22:26.150574Z",
+            "pipeline": "Bronze Track Alert",
+        }
+    )
     assert isinstance(notice, GcnNotice) and notice.run_event == (137840, 57034692)
 
 
@@ -118,6 +131,15 @@ def test_envelope_classification_errors(real_event: dict[str, Any]) -> None:
 
 
 def test_notice_with_bad_id() -> None:
-    error = rejected({"mission": "IceCube", "record_number": 0, "id": ["not-an-id"], "alert_type": "initial",
-                      "ra": 1.0, "dec": 2.0, "trigger_time": "2023-04-16T05:22:26Z"})
+    error = rejected(
+        {
+            "mission": "IceCube",
+            "record_number": 0,
+            "id": ["not-an-id"],
+            "alert_type": "initial",
+            "ra": 1.0,
+            "dec": 2.0,
+            "trigger_time": "2023-04-16T05:22:26Z",
+        }
+    )
     assert error.field == "id" and "'not-an-id'" in str(error)

@@ -63,7 +63,11 @@ def test_duplicates_are_counted_and_ignored(app_factory: Any, shared_dir: Path) 
     assert "already recorded" in results[1].summary
     assert count(app, Alert) == 1 and count(app, OutboxRow) == 3
     assert count(app, InboxMessage, InboxMessage.state == InboxState.DUPLICATE) == 1
-    assert app.metrics.snapshot() == {"messages_processed": 1, "messages_redelivered": 1, "messages_duplicate": 1}
+    assert app.metrics.snapshot() == {
+        "messages_processed": 1,
+        "messages_redelivered": 1,
+        "messages_duplicate": 1,
+    }
 
 
 def test_bare_event_then_classification(app_factory: Any, shared_dir: Path) -> None:
@@ -112,13 +116,23 @@ def test_bad_messages_land_in_dead_letters_and_the_batch_goes_on(app_factory: An
     assert count(app, Alert) == 1
 
 
-def test_gcn_notice_is_mirrored_and_a_retraction_cancels_pending_products(app_factory: Any, shared_dir: Path) -> None:
+def test_gcn_notice_is_mirrored_and_a_retraction_cancels_pending_products(
+    app_factory: Any, shared_dir: Path
+) -> None:
     app = app_factory(**SLACK)
     ingestor = Ingestor(app)
     ingestor.ingest_batch([raw(envelope(real_event(shared_dir)))])
-    notice = {"mission": "IceCube", "record_number": 0, "id": ["136662_35405932"], "alert_type": "retraction",
-              "event_name": ["IceCube-220524A"], "ra": 48.85, "dec": -3.52,
-              "trigger_time": "2022-05-24T07:41:32.185352Z", "pipeline": "Bronze Track Alert"}
+    notice = {
+        "mission": "IceCube",
+        "record_number": 0,
+        "id": ["136662_35405932"],
+        "alert_type": "retraction",
+        "event_name": ["IceCube-220524A"],
+        "ra": 48.85,
+        "dec": -3.52,
+        "trigger_time": "2022-05-24T07:41:32.185352Z",
+        "pipeline": "Bronze Track Alert",
+    }
     [result] = ingestor.ingest_batch([raw(notice)])
     assert result.status == "processed"
     with app.sessions() as session:
@@ -132,7 +146,11 @@ def test_gcn_notice_is_mirrored_and_a_retraction_cancels_pending_products(app_fa
     assert ingestor.ingest_batch([raw(other)])[0].status == "processed"
     with app.sessions() as session:
         mirrored = session.execute(select(Alert).where(Alert.run_id == 137840)).scalar_one()
-        assert (mirrored.name, mirrored.source, mirrored.state) == ("IceCube-230416A", "gcn", AlertState.MIRRORED)
+        assert (mirrored.name, mirrored.source, mirrored.state) == (
+            "IceCube-230416A",
+            "gcn",
+            AlertState.MIRRORED,
+        )
 
 
 def test_dead_letter_replay_after_a_fix(app_factory: Any, shared_dir: Path) -> None:

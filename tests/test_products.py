@@ -27,10 +27,23 @@ def schema() -> tuple[Any, set[str]]:
 
 def context(**overrides: Any) -> ProductContext:
     values: dict[str, Any] = dict(
-        name="IceCube-220524A", run_id=136662, event_id=35405932, revision=0, stream="BRONZE",
-        event_time=EVENT_TIME, ra_deg=48.8497, dec_deg=-3.5219, err50_deg=0.2, err90_deg=0.5133,
-        errors_derived=False, energy_tev=114.92, signalness=0.3834, far_per_year=2.0054,
-        alert_type="initial", alert_tense="current", voevent_role="observation",
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        revision=0,
+        stream="BRONZE",
+        event_time=EVENT_TIME,
+        ra_deg=48.8497,
+        dec_deg=-3.5219,
+        err50_deg=0.2,
+        err90_deg=0.5133,
+        errors_derived=False,
+        energy_tev=114.92,
+        signalness=0.3834,
+        far_per_year=2.0054,
+        alert_type="initial",
+        alert_tense="current",
+        voevent_role="observation",
         now=dt.datetime(2022, 5, 24, 7, 42, 30, tzinfo=dt.UTC),
     )
     values.update(overrides)
@@ -43,12 +56,19 @@ def context(**overrides: Any) -> ProductContext:
         {},
         {"stream": "GOLD", "alert_tense": "test"},
         {"stream": "CASCADE"},
-        {"revision": 1, "alert_type": "update", "systematic_included": True, "supersedes_revision": 0,
-         "healpix_url": "https://example.org/IceCube-220524A.multiorder.fits"},
+        {
+            "revision": 1,
+            "alert_type": "update",
+            "systematic_included": True,
+            "supersedes_revision": 0,
+            "healpix_url": "https://example.org/IceCube-220524A.multiorder.fits",
+        },
         {"alert_type": "retraction", "supersedes_revision": 0},
     ],
 )
-def test_notice_is_valid_against_the_official_schema(schema: tuple[Any, set[str]], overrides: dict[str, Any]) -> None:
+def test_notice_is_valid_against_the_official_schema(
+    schema: tuple[Any, set[str]], overrides: dict[str, Any]
+) -> None:
     validator, known_properties = schema
     notice = json.loads(Renderer().render_json(NOTICE_TEMPLATE, context(**overrides).as_template_vars()))
     errors = sorted(validator.iter_errors(notice), key=lambda e: list(e.path))
@@ -72,10 +92,25 @@ def test_voevent_is_well_formed_with_the_published_params() -> None:
     xml = render_voevent(Renderer(), context())
     root = ElementTree.fromstring(xml)
     assert root.tag == f"{VOE}VOEvent" and root.get("version") == "2.0" and root.get("role") == "observation"
-    assert root.get("ivorn") == "ivo://nasa.gsfc.gcn/AMON#ICECUBE_BRONZE_Event2022-05-24T07:41:32.19_25_136662_035405932_0"
+    assert (
+        root.get("ivorn")
+        == "ivo://nasa.gsfc.gcn/AMON#ICECUBE_BRONZE_Event2022-05-24T07:41:32.19_25_136662_035405932_0"
+    )
     params = {p.get("name"): p.get("value") for p in root.find("What").findall("Param")}  # type: ignore[union-attr]
-    assert {"Packet_Type", "run_id", "event_id", "Event_TJD", "Event_SOD", "Stream", "Rev", "signalness", "FAR",
-            "energy", "src_error_90", "src_error_50"} <= set(params)
+    assert {
+        "Packet_Type",
+        "run_id",
+        "event_id",
+        "Event_TJD",
+        "Event_SOD",
+        "Stream",
+        "Rev",
+        "signalness",
+        "FAR",
+        "energy",
+        "src_error_90",
+        "src_error_50",
+    } <= set(params)
     assert params["Packet_Type"] == "174" and params["Stream"] == "25" and params["Rev"] == "0"
     assert params["Event_TJD"] == "19723" and params["Event_SOD"] == "27692.19"
     assert params["FAR"] == "2.0054" and params["energy"] == "114.9200" and params["src_error_90"] == "0.5133"
@@ -89,12 +124,14 @@ def test_voevent_is_well_formed_with_the_published_params() -> None:
 
 
 def test_voevent_citations_for_update_and_retraction() -> None:
-    update = ElementTree.fromstring(render_voevent(Renderer(), context(revision=1, alert_type="update",
-                                                                      supersedes_revision=0)))
+    update = ElementTree.fromstring(
+        render_voevent(Renderer(), context(revision=1, alert_type="update", supersedes_revision=0))
+    )
     cite = update.find("Citations/EventIVORN")
     assert cite is not None and cite.get("cite") == "supersedes" and cite.text and cite.text.endswith("_0")
-    retraction = ElementTree.fromstring(render_voevent(Renderer(), context(alert_type="retraction",
-                                                                          supersedes_revision=0)))
+    retraction = ElementTree.fromstring(
+        render_voevent(Renderer(), context(alert_type="retraction", supersedes_revision=0))
+    )
     group = {p.get("name"): p.get("value") for p in retraction.find("What/Group")}  # type: ignore[union-attr]
     assert group["Retraction"] == "true"
     assert retraction.find("Citations/EventIVORN").get("cite") == "retraction"  # type: ignore[union-attr]
@@ -105,8 +142,10 @@ def test_gold_and_cascade_codes() -> None:
         root = ElementTree.fromstring(render_voevent(Renderer(), context(stream=stream)))
         params = {p.get("name"): p.get("value") for p in root.find("What").findall("Param")}  # type: ignore[union-attr]
         assert (params["Packet_Type"], params["Stream"]) == (packet, amon)
-        assert re.match(rf"ivo://nasa.gsfc.gcn/AMON#ICECUBE_(GOLD|Cascade)_Event.*_{amon}_136662_035405932_0$",
-                        root.get("ivorn", ""))
+        assert re.match(
+            rf"ivo://nasa.gsfc.gcn/AMON#ICECUBE_(GOLD|Cascade)_Event.*_{amon}_136662_035405932_0$",
+            root.get("ivorn", ""),
+        )
 
 
 def test_slack_message_respects_block_kit_limits_and_escapes() -> None:

@@ -76,6 +76,7 @@ def test_threshold_sets_are_ordered_and_recorded(make_json: Callable[..., Path])
         analysis = analyze_path(path, name)
         assert analysis.thresholds.name == name
         assert analysis.to_dict()["thresholds"]["name"] == name
+        assert analysis.region_50.threshold_set == analysis.region_90.threshold_set == name
         areas[name] = analysis.area_90_deg2
     assert areas["wilks"] < areas["calibrated"]
 

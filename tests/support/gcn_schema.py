@@ -22,8 +22,13 @@ def schema_root() -> Path:
     if (root / NOTICE_SCHEMA).is_file():
         return root
     cache.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "pack", f"@nasa-gcn/schema@{VERSION}", "--silent"], cwd=cache, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        ["npm", "pack", f"@nasa-gcn/schema@{VERSION}", "--silent"],
+        cwd=cache,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     with tarfile.open(cache / f"nasa-gcn-schema-{VERSION}.tgz") as tar:
         tar.extractall(cache / f"nasa-gcn-schema-{VERSION}", filter="data")
     return root

@@ -54,7 +54,9 @@ class SlackStandIn:
                 if self.path == "/api/chat.postMessage":
                     message = json.loads(body)
                     ts = stand_in._record(message)
-                    self._reply(200, json.dumps({"ok": True, "channel": message.get("channel"), "ts": ts}).encode())
+                    self._reply(
+                        200, json.dumps({"ok": True, "channel": message.get("channel"), "ts": ts}).encode()
+                    )
                 elif self.path == "/api/conversations.history":
                     query = json.loads(body)
                     oldest = float(query.get("oldest", "0"))

@@ -1,0 +1,67 @@
+"""Run ``skymist run`` as a real subprocess (so it can be SIGTERMed and kill -9ed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from skymist.config import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a daemon exactly these settings."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKYMIST_")}
+    for name in Settings.model_fields:
+        value: Any = getattr(settings, name)
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if isinstance(value, list | dict):
+            value = json.dumps(value)
+        env[f"SKYMIST_{name.upper()}"] = str(value)
+    return env
+
+
+class DaemonProcess:
+    def __init__(self, settings: Settings, log_path: Path, *extra_args: str) -> None:
+        self.env = settings_env(settings)
+        self.log_path = log_path
+        self.args = [sys.executable, "-m", "skymist.cli.main", "run", *extra_args]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(self.args, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.starts += 1
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        if self._log is not None:
+            self._log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
