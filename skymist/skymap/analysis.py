@@ -108,6 +108,7 @@ def analyze_scan(
         box = error_box(moc, pixels.mask)
         regions.append(
             Region(
+                threshold_set=tset.name,
                 containment=which,
                 two_delta_llh_level=pixels.two_delta_llh_level,
                 area_deg2=pixels.area_deg2,

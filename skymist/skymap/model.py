@@ -282,6 +282,8 @@ class Contour:
 class Region:
     """A 50% or 90% region: the pixels with 2 * Delta llh <= ``two_delta_llh_level``."""
 
+    #: name of the threshold set that defined the region (``wilks``, ``calibrated``, ``hpd``)
+    threshold_set: str
     containment: float
     #: the 2 * Delta llh threshold applied (for ``hpd`` the one that reaches the credible level)
     two_delta_llh_level: float
@@ -295,6 +297,7 @@ class Region:
 
     def to_dict(self, with_contours: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
+            "threshold_set": self.threshold_set,
             "containment": self.containment,
             "two_delta_llh_level": _num(self.two_delta_llh_level),
             "area_deg2": self.area_deg2,
