@@ -69,12 +69,13 @@ def _read_back(bootstrap: str, topic: str, folder: Path, suffix: str) -> list[Pa
         message = consumer.poll(0.5)
         if message is None:
             continue
-        if message.error() is not None:
-            if message.error().code() == KafkaError._PARTITION_EOF:
+        error = message.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
                 remaining.discard(message.partition())
             continue
         path = folder / ((message.key() or b"message").decode() + suffix)
-        path.write_bytes(message.value())
+        path.write_bytes(message.value() or b"")
         paths.append(path)
     consumer.close()
     return sorted(paths)
@@ -95,7 +96,7 @@ def run_demo(
     _say(out, f"[1/5] Kafka-protocol broker (librdkafka mock cluster) listening on {bootstrap}")
 
     settings = Settings(
-        database_url=f"sqlite:///{folder / 'skymist-demo.sqlite'}",  # type: ignore[arg-type]
+        database_url=f"sqlite:///{folder / 'skymist-demo.sqlite'}",
         kafka_bootstrap_servers=bootstrap,
         kafka_topics=[REALTIME_TOPIC],
         kafka_group_id="skymist-demo",
