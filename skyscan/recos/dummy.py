@@ -1,0 +1,92 @@
+"""``dummy``: IceCube's stand-in reco for exercising the scan lifecycle, not physics.
+
+Like the Skymap Scanner's ``dummy``, every pixel gets a random llh, vertex and time after an optional
+sleep. Options (``reco_options``):
+
+- ``delay_s`` (default 0): seconds to sleep per pixel (IceCube's dummy sleeps 1-3 s);
+- ``cpu_work`` (default 0): units of fixed CPU work per pixel (one unit is one step of a pure-Python
+  integer recurrence, ~0.05 us); gives benchmarks a realistic, fixed per-pixel CPU cost;
+- ``seed`` (default none): makes every value a deterministic function of (seed, nside, pixel, variation),
+  so two scans of the same event generate the same pixels;
+- ``first_delivery_delay_s`` (default 0): extra sleep on a task's first delivery only, the way IceCube's
+  ``crash_dummy`` exercises ``max_pixel_reco_time``: the first attempt overruns and is abandoned, the
+  redelivered task succeeds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from skyscan.events import ScanEvent
+from skyscan.recos.base import (
+    PixelFit,
+    PixelSeed,
+    Reco,
+    Setup,
+    float_option,
+    int_option,
+    reject_unknown_options,
+)
+
+_OPTIONS = ("delay_s", "cpu_work", "seed", "first_delivery_delay_s")
+
+
+def burn_cpu(units: int) -> int:
+    """Fixed CPU work: ``units`` steps of a 31-bit linear congruential recurrence (holds the GIL)."""
+    state = 12345
+    for _ in range(units):
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+    return state
+
+
+class DummyReco(Reco):
+    name: ClassVar[str] = "dummy"
+    description: ClassVar[str] = (
+        "random llh, vertex and time per pixel after a configurable delay (lifecycle tests)"
+    )
+
+    def __init__(
+        self, *, delay_s: float, cpu_work: int, seed: int | None, first_delivery_delay_s: float
+    ) -> None:
+        self.delay_s = delay_s
+        self.cpu_work = cpu_work
+        self.seed = seed
+        self.first_delivery_delay_s = first_delivery_delay_s
+
+    @classmethod
+    def prepare(cls, event: ScanEvent, options: Mapping[str, Any]) -> Setup:
+        reject_unknown_options(cls.name, options, _OPTIONS)
+        return {
+            "delay_s": float_option(cls.name, options, "delay_s", 0.0),
+            "cpu_work": int_option(cls.name, options, "cpu_work", 0),
+            "seed": int_option(cls.name, options, "seed", None),
+            "first_delivery_delay_s": float_option(cls.name, options, "first_delivery_delay_s", 0.0),
+        }
+
+    @classmethod
+    def from_setup(cls, setup: Mapping[str, Any]) -> DummyReco:
+        return cls(
+            delay_s=float(setup["delay_s"]),
+            cpu_work=int(setup["cpu_work"]),
+            seed=None if setup["seed"] is None else int(setup["seed"]),
+            first_delivery_delay_s=float(setup["first_delivery_delay_s"]),
+        )
+
+    def fit(self, seed: PixelSeed) -> PixelFit:
+        sleep = self.delay_s + (self.first_delivery_delay_s if seed.delivery <= 1 else 0.0)
+        if sleep > 0.0:
+            time.sleep(sleep)
+        if self.cpu_work:
+            burn_cpu(self.cpu_work)
+        if self.seed is None:
+            rng = np.random.default_rng()
+        else:
+            rng = np.random.default_rng([self.seed, seed.nside, seed.index, seed.posvar])
+        llh, e_in, e_tot = rng.uniform(0.0, 1000.0), rng.uniform(0.0, 1e5), rng.uniform(1e5, 1e6)
+        x, y, z = rng.uniform(-500.0, 500.0, size=3)
+        t = rng.uniform(1e4, 2e4)
+        return PixelFit(float(llh), float(e_in), float(e_tot), float(x), float(y), float(z), float(t))

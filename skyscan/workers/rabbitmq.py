@@ -1,0 +1,195 @@
+"""The RabbitMQ pool: pixel tasks through a broker to ``skyscan worker`` processes on any machine.
+
+Queues (default exchange):
+
+- ``<task_queue>`` (default ``skyscan.pixels``): durable, shared by all scans; tasks are persistent
+  JSON messages whose ``reply_to`` names the scan's result queue;
+- ``<task_queue>.results.<scan_id>``: one per scan, deleted when the scan's channel closes (and by the
+  broker after an hour unused, should the scan's process die).
+
+Publishing uses publisher confirms, so :meth:`submit` returns only once the broker holds every task.
+Workers acknowledge a task only after its outcome is confirmed; a worker that dies leaves its task
+unacknowledged and the broker delivers it to another worker. A late outcome for a scan whose result
+queue is gone is unroutable, and the worker drops the task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+import pika
+import pika.spec
+from pika.adapters.blocking_connection import BlockingChannel
+
+from skyscan.workers.messages import MessageError, PixelOutcome, PixelTask
+from skyscan.workers.pool import DEFAULT_TASK_QUEUE
+
+LOG = logging.getLogger(__name__)
+BROKER_URL_ENV = "SKYSCAN_BROKER_URL"
+RESULT_QUEUE_EXPIRES_MS = 3_600_000
+_STOP_GRACE_S = 10.0
+
+
+def connect(broker_url: str) -> pika.BlockingConnection:
+    """A blocking connection (heartbeats every 30 s) to ``broker_url``, e.g. amqp://guest:guest@host:5672/."""
+    parameters = pika.URLParameters(broker_url)
+    parameters.heartbeat = 30
+    parameters.blocked_connection_timeout = 300
+    return pika.BlockingConnection(parameters)
+
+
+def declare_task_queue(channel: BlockingChannel, name: str) -> None:
+    channel.queue_declare(queue=name, durable=True)
+
+
+def result_queue_name(task_queue: str, scan_id: str) -> str:
+    return f"{task_queue}.results.{scan_id}"
+
+
+class _RabbitMQScan:
+    """One scan's connection, result queue and consumer (used from the scan's thread only)."""
+
+    def __init__(
+        self, broker_url: str, task_queue: str, scan_id: str, on_close: Callable[[str], None]
+    ) -> None:
+        self.scan_id = scan_id
+        self._on_close = on_close
+        self.task_queue = task_queue
+        self.result_queue = result_queue_name(task_queue, scan_id)
+        self.connection = connect(broker_url)
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+        declare_task_queue(self.channel, task_queue)
+        self.channel.queue_declare(
+            queue=self.result_queue, durable=True, arguments={"x-expires": RESULT_QUEUE_EXPIRES_MS}
+        )
+        self._received: list[tuple[int, bytes]] = []
+        self._consumer_tag = self.channel.basic_consume(
+            queue=self.result_queue, on_message_callback=self._on_outcome, auto_ack=False
+        )
+
+    def _on_outcome(
+        self,
+        channel: BlockingChannel,
+        method: pika.spec.Basic.Deliver,
+        properties: pika.spec.BasicProperties,
+        body: bytes,
+    ) -> None:
+        self._received.append((method.delivery_tag, body))
+
+    def submit(self, tasks: Sequence[PixelTask]) -> None:
+        properties = pika.BasicProperties(
+            content_type="application/json",
+            delivery_mode=pika.DeliveryMode.Persistent,
+            reply_to=self.result_queue,
+        )
+        for task in tasks:
+            if task.scan_id != self.scan_id:
+                raise ValueError(
+                    f"task.scan_id: {task.scan_id!r} submitted on the channel of scan {self.scan_id!r}"
+                )
+            self.channel.basic_publish(
+                exchange="",
+                routing_key=self.task_queue,
+                body=task.encode(),
+                properties=properties,
+                mandatory=True,
+            )
+
+    def collect(self, timeout_s: float) -> list[PixelOutcome]:
+        if not self._received:
+            self.connection.process_data_events(time_limit=timeout_s)
+        received, self._received = self._received, []
+        outcomes: list[PixelOutcome] = []
+        for _, body in received:
+            try:
+                outcome = PixelOutcome.decode(body)
+            except MessageError as exc:
+                LOG.error("scan %s: dropped an unreadable outcome: %s", self.scan_id, exc)
+                continue
+            if outcome.scan_id == self.scan_id:
+                outcomes.append(outcome)
+            else:
+                LOG.error("scan %s: dropped an outcome of scan %s", self.scan_id, outcome.scan_id)
+        if received:
+            self.channel.basic_ack(delivery_tag=received[-1][0], multiple=True)
+        return outcomes
+
+    def close(self) -> None:
+        self._on_close(self.scan_id)
+        if self.connection.is_closed:
+            return
+        try:
+            self.channel.basic_cancel(self._consumer_tag)
+            self.channel.queue_delete(queue=self.result_queue)
+        finally:
+            self.connection.close()
+
+
+class RabbitMQPool:
+    """Tasks through the broker at ``broker_url``; and ``workers`` local ``skyscan worker`` processes."""
+
+    def __init__(self, broker_url: str, *, workers: int = 0, task_queue: str = DEFAULT_TASK_QUEUE) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ValueError(f"workers: expected a number of local workers >= 0, got {workers!r}")
+        self.broker_url = broker_url
+        self.task_queue = task_queue
+        connection = connect(broker_url)  # fail early on a wrong URL or a broker that is down
+        try:
+            declare_task_queue(connection.channel(), task_queue)
+        finally:
+            connection.close()
+        self._local_workers = [start_worker_process(broker_url, task_queue) for _ in range(workers)]
+        self._open_scans: set[str] = set()
+        self._lock = threading.Lock()
+
+    def open_scan(self, scan_id: str) -> _RabbitMQScan:
+        with self._lock:
+            if scan_id in self._open_scans:
+                raise ValueError(f"scan_id: {scan_id!r} already has an open channel")
+            self._open_scans.add(scan_id)
+        try:
+            return _RabbitMQScan(self.broker_url, self.task_queue, scan_id, self._forget)
+        except BaseException:
+            self._forget(scan_id)
+            raise
+
+    def _forget(self, scan_id: str) -> None:
+        with self._lock:
+            self._open_scans.discard(scan_id)
+
+    def close(self) -> None:
+        for process in self._local_workers:
+            if process.poll() is None:
+                process.terminate()
+        for process in self._local_workers:
+            try:
+                process.wait(timeout=_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._local_workers.clear()
+
+    def __enter__(self) -> RabbitMQPool:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def start_worker_process(
+    broker_url: str, task_queue: str, *extra_args: str, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """A ``skyscan worker`` subprocess on ``task_queue`` (the broker URL goes by environment, not argv)."""
+    env = {**os.environ, BROKER_URL_ENV: broker_url}
+    command = [sys.executable, "-m", "skyscan.cli", "worker", "--queue", task_queue, *extra_args]
+    return subprocess.Popen(command, env=env, **popen)
