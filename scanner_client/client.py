@@ -191,34 +191,68 @@ class SkyDriverClient:
         return None
 
     def get_scan(
-        self, scan_id: str, *, include_deleted: bool = False, follow_replaced: bool = True
+        self,
+        scan_id: str,
+        *,
+        include_deleted: bool = False,
+        follow_replaced: bool = True,
+        no_redirect: bool = False,
     ) -> ScanWithResult:
         """``GET /scan/{id}``: manifest and result."""
-        body = self._get("/scan/{}", scan_id, {"include_deleted": include_deleted}, follow_replaced)
+        body = self._get(
+            "/scan/{}",
+            scan_id,
+            {"include_deleted": include_deleted, "no_redirect": no_redirect or None},
+            follow_replaced,
+        )
         return _parse(ScanWithResult, body, "GET /scan/{id}")
 
     def get_manifest(
-        self, scan_id: str, *, include_deleted: bool = False, follow_replaced: bool = True
+        self,
+        scan_id: str,
+        *,
+        include_deleted: bool = False,
+        follow_replaced: bool = True,
+        no_redirect: bool = False,
     ) -> Manifest:
         """``GET /scan/{id}/manifest``."""
-        body = self._get("/scan/{}/manifest", scan_id, {"include_deleted": include_deleted}, follow_replaced)
+        body = self._get(
+            "/scan/{}/manifest",
+            scan_id,
+            {"include_deleted": include_deleted, "no_redirect": no_redirect or None},
+            follow_replaced,
+        )
         return _parse(Manifest, body, "GET /scan/{id}/manifest")
 
-    def get_status(self, scan_id: str, *, follow_replaced: bool = True) -> ScanStatus:
+    def get_status(
+        self, scan_id: str, *, follow_replaced: bool = True, no_redirect: bool = False
+    ) -> ScanStatus:
         """``GET /scan/{id}/status`` (answers for deleted scans too)."""
-        body = self._get("/scan/{}/status", scan_id, {}, follow_replaced)
+        body = self._get("/scan/{}/status", scan_id, {"no_redirect": no_redirect or None}, follow_replaced)
         return _parse(ScanStatus, body, "GET /scan/{id}/status")
 
     def get_result(
-        self, scan_id: str, *, include_deleted: bool = False, follow_replaced: bool = True
+        self,
+        scan_id: str,
+        *,
+        include_deleted: bool = False,
+        follow_replaced: bool = True,
+        no_redirect: bool = False,
     ) -> ScanResult | None:
         """``GET /scan/{id}/result``: None while there is no result."""
-        body = self._get("/scan/{}/result", scan_id, {"include_deleted": include_deleted}, follow_replaced)
+        body = self._get(
+            "/scan/{}/result",
+            scan_id,
+            {"include_deleted": include_deleted, "no_redirect": no_redirect or None},
+            follow_replaced,
+        )
         return None if body == {} else _parse(ScanResult, body, "GET /scan/{id}/result")
 
-    def get_i3_event(self, scan_id: str, *, follow_replaced: bool = True) -> dict[str, Any]:
+    def get_i3_event(
+        self, scan_id: str, *, follow_replaced: bool = True, no_redirect: bool = False
+    ) -> dict[str, Any]:
         """``GET /scan/{id}/i3-event``: the realtime message the scan was launched with."""
-        body = self._get("/scan/{}/i3-event", scan_id, {}, follow_replaced)
+        body = self._get("/scan/{}/i3-event", scan_id, {"no_redirect": no_redirect or None}, follow_replaced)
         if not isinstance(body, dict) or not isinstance(body.get("i3_event"), dict):
             raise UnexpectedResponseError(
                 f"GET /scan/{scan_id}/i3-event: no 'i3_event' object in {body!r:.200}"
