@@ -1,0 +1,46 @@
+"""One full default-resolution scan (8:0 64:12 512:24) of a real event with ``online_gaussian``,
+through ``skyscan serve`` and ``scanner_client``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scanner_client import LaunchScanRequest
+from tests.scanner_contract.conftest import Service, service_env, skip_without_engine
+
+
+def test_default_resolution_scan_of_a_real_event(
+    make_database: Callable[[], str], real_event: dict[str, Any]
+) -> None:
+    skip_without_engine()
+    service = Service(
+        make_database(), service_env(WORKERS=2, PROGRESS_INTERVAL_S=5, RESULT_INTERVAL_S=20)
+    ).start()
+    try:
+        with service.client() as client:
+            request = LaunchScanRequest(
+                cluster={"local": 2},
+                reco_algo="online_gaussian",
+                event_i3live_json=real_event,
+                nsides={8: 0, 64: 12, 512: 24},
+                real_or_simulated_event="real",
+                max_pixel_reco_time=60,
+                priority=100,
+            )
+            scan_id = client.launch_scan(request).scan_id
+            result = client.wait_for_final_result(
+                scan_id, poll_interval_s=1, timeout_s=200, stall_timeout_s=60
+            )
+            manifest = client.get_manifest(scan_id)
+    finally:
+        service.stop()
+    sky = result.skyscan_result
+    assert sky.nsides == [8, 64, 512] and sky.complete
+    assert len(sky.at(8).data) == 768
+    assert 2800 <= sky.n_pixels <= 4000, sky.n_pixels
+    metadata = sky.at(512).metadata
+    assert (metadata.run_id, metadata.event_id, metadata.is_real_event) == (138632, 31747601, True)
+    best = sky.best_fit()
+    assert best is not None and best.nside == 512
+    assert manifest.progress is not None and manifest.progress.processing_stats.finished
