@@ -39,7 +39,7 @@ Recos:
                    Gaussian around the online SplineMPE direction, errors widened to a floor
                    (--reco-option floor_r90_deg=0.5). Right place, realistic size; not a fit.
   dummy            random llh per pixel (lifecycle tests); options delay_s, cpu_work, seed,
-                   first_delivery_delay_s."""
+                   first_delivery_delay_s, fail_deliveries."""
 
 SCAN_EPILOG = """\
 examples:

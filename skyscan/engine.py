@@ -345,7 +345,8 @@ class _Scan:
                 f"{attempts} times; last: {outcome.error}"
             )
         if outcome.kind is OutcomeKind.ERROR:  # a timed-out task is redelivered by the pool itself
-            channel.submit([task.redelivered()])
+            retry = self.tasks[key] = task.redelivered()
+            channel.submit([retry])
         return False
 
     def fail(self) -> None:

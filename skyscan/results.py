@@ -139,7 +139,7 @@ def parse_result(skyscan_result: Mapping[str, Any]) -> dict[int, NsidePixels]:
                 f"skyscan_result.{key}.metadata.nside: expected {nside}, got {metadata.get('nside')!r}"
             )
         rows = entry["data"]
-        pixels = np.full(len(rows), np.nan, dtype=PIXEL_DTYPE_V1)
+        pixels = np.zeros(len(rows), dtype=PIXEL_DTYPE_V1)
         for position, row in enumerate(rows):
             where = f"skyscan_result.{key}.data[{position}]"
             if not isinstance(row, list) or len(row) != len(columns):

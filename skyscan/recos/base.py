@@ -126,7 +126,9 @@ def float_option(
 ) -> float:
     raw = options.get(key, default)
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw) or raw < minimum:
-        raise RecoOptionError(f"reco_options.{key} of {algo!r}: expected a number >= {minimum}, got {raw!r}")
+        raise RecoOptionError(
+            f"reco_options.{key} of {algo!r}: expected a number >= {minimum:g}, got {raw!r}"
+        )
     return float(raw)
 
 

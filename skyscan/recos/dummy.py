@@ -10,7 +10,9 @@ sleep. Options (``reco_options``):
   so two scans of the same event generate the same pixels;
 - ``first_delivery_delay_s`` (default 0): extra sleep on a task's first delivery only, the way IceCube's
   ``crash_dummy`` exercises ``max_pixel_reco_time``: the first attempt overruns and is abandoned, the
-  redelivered task succeeds.
+  redelivered task succeeds;
+- ``fail_deliveries`` (default 0): the fit raises on a task's first ``fail_deliveries`` deliveries, as
+  ``crash_dummy``'s errors do.
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ from skyscan.recos.base import (
     reject_unknown_options,
 )
 
-_OPTIONS = ("delay_s", "cpu_work", "seed", "first_delivery_delay_s")
+_OPTIONS = ("delay_s", "cpu_work", "seed", "first_delivery_delay_s", "fail_deliveries")
+
+
+class DummyRecoError(RuntimeError):
+    """The failure ``fail_deliveries`` asks for."""
 
 
 def burn_cpu(units: int) -> int:
@@ -50,12 +56,19 @@ class DummyReco(Reco):
     )
 
     def __init__(
-        self, *, delay_s: float, cpu_work: int, seed: int | None, first_delivery_delay_s: float
+        self,
+        *,
+        delay_s: float,
+        cpu_work: int,
+        seed: int | None,
+        first_delivery_delay_s: float,
+        fail_deliveries: int,
     ) -> None:
         self.delay_s = delay_s
         self.cpu_work = cpu_work
         self.seed = seed
         self.first_delivery_delay_s = first_delivery_delay_s
+        self.fail_deliveries = fail_deliveries
 
     @classmethod
     def prepare(cls, event: ScanEvent, options: Mapping[str, Any]) -> Setup:
@@ -65,6 +78,7 @@ class DummyReco(Reco):
             "cpu_work": int_option(cls.name, options, "cpu_work", 0),
             "seed": int_option(cls.name, options, "seed", None),
             "first_delivery_delay_s": float_option(cls.name, options, "first_delivery_delay_s", 0.0),
+            "fail_deliveries": int_option(cls.name, options, "fail_deliveries", 0),
         }
 
     @classmethod
@@ -74,12 +88,15 @@ class DummyReco(Reco):
             cpu_work=int(setup["cpu_work"]),
             seed=None if setup["seed"] is None else int(setup["seed"]),
             first_delivery_delay_s=float(setup["first_delivery_delay_s"]),
+            fail_deliveries=int(setup.get("fail_deliveries", 0)),
         )
 
     def fit(self, seed: PixelSeed) -> PixelFit:
         sleep = self.delay_s + (self.first_delivery_delay_s if seed.delivery <= 1 else 0.0)
         if sleep > 0.0:
             time.sleep(sleep)
+        if seed.delivery <= self.fail_deliveries:
+            raise DummyRecoError(f"fail_deliveries={self.fail_deliveries}: failing delivery {seed.delivery}")
         if self.cpu_work:
             burn_cpu(self.cpu_work)
         if self.seed is None:

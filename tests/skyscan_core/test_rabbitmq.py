@@ -1,0 +1,164 @@
+"""Scans through a real RabbitMQ broker with ``skyscan worker`` processes: kill -9, time limits, cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+
+from skyscan.engine import ScanCancelled, ScanRequest, run_scan
+from skyscan.workers import OutcomeKind, open_pool
+from tests.skyscan_core.support import RecordingObserver, WatchedPool, pixel_sets
+
+StartWorkers = Callable[..., list[subprocess.Popen[bytes]]]
+NSIDES = ((4, 0), (8, 12))
+
+
+def compute_children_of(pid: int) -> list[int]:
+    """Live ``skyscan.workers.compute`` processes started by process ``pid``."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if b"skyscan.workers.compute" in argv and str(pid).encode() in argv and state != "Z":
+            children.append(int(entry.name))
+    return children
+
+
+def queue_depth(broker_url: str, queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    try:
+        depth: int = connection.channel().queue_declare(queue=queue, durable=True).method.message_count
+        return depth
+    finally:
+        connection.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting: {what}")
+        time.sleep(0.1)
+
+
+def test_kill_9_of_a_worker_loses_no_pixel(
+    broker_url: str, task_queue: str, start_workers: StartWorkers, bronze_event: dict[str, Any]
+) -> None:
+    options = {"seed": 5, "delay_s": 0.03}
+    with open_pool("inprocess", workers=2) as in_process:
+        uninterrupted = run_scan(
+            ScanRequest("reference", bronze_event, "dummy", NSIDES, reco_options=options),
+            RecordingObserver(),
+            pool=in_process,
+        )
+
+    victim, survivor = start_workers(2, "--prefetch", "2")
+    killed_at: list[int] = []
+
+    class KillMidScan(RecordingObserver):
+        def manifest_patch(self, body: dict[str, Any]) -> None:
+            super().manifest_patch(body)
+            done = body["progress"]["tallies"]["overall"]["recos"]["done"]
+            if not killed_at and done >= 40:
+                os.kill(victim.pid, signal.SIGKILL)
+                killed_at.append(done)
+
+    watched = WatchedPool(open_pool("rabbitmq", workers=0, broker_url=broker_url, task_queue=task_queue))
+    with watched:
+        result = run_scan(
+            ScanRequest("killed", bronze_event, "dummy", NSIDES, reco_options=options),
+            KillMidScan(),
+            pool=watched,
+            progress_interval_s=0.05,
+        )
+    assert victim.wait(timeout=10) == -signal.SIGKILL
+    total = sum(len(entry["data"]) for entry in result.values())
+    assert killed_at and killed_at[0] < total, "the kill must land mid-scan"
+    assert pixel_sets(result) == pixel_sets(uninterrupted)
+    assert result == uninterrupted, "same pixels and the same (seeded) fits as the uninterrupted scan"
+    outcomes = watched.channels["killed"].outcomes
+    assert any(o.delivery > 1 for o in outcomes), "the killed worker's unacknowledged tasks were redelivered"
+    assert all(o.worker.endswith(f":{survivor.pid}") for o in outcomes[-20:]), (
+        "the survivor finished the scan"
+    )
+    wait_until(lambda: not compute_children_of(victim.pid), 10, "the killed worker's compute child to exit")
+    assert survivor.poll() is None
+
+
+def test_overrunning_fit_is_nacked_and_redelivered(
+    broker_url: str, task_queue: str, start_workers: StartWorkers, bronze_event: dict[str, Any]
+) -> None:
+    start_workers(2, "--backoff-s", "0.2")
+    watched = WatchedPool(open_pool("rabbitmq", workers=0, broker_url=broker_url, task_queue=task_queue))
+    with watched:
+        result = run_scan(
+            ScanRequest(
+                "overrun",
+                bronze_event,
+                "dummy",
+                ((1, 0),),
+                max_pixel_reco_time=0.5,
+                reco_options={"first_delivery_delay_s": 60.0},
+            ),
+            RecordingObserver(),
+            pool=watched,
+        )
+    assert pixel_sets(result) == {"nside-1": set(range(12))}
+    outcomes = watched.channels["overrun"].outcomes
+    timeouts = sorted(o.pixel for o in outcomes if o.kind is OutcomeKind.TIMEOUT)
+    fits = [o for o in outcomes if o.kind is OutcomeKind.FIT]
+    assert timeouts == list(range(12)), "every first delivery overran and was reported"
+    assert sorted(o.pixel for o in fits) == list(range(12)) and all(o.delivery == 2 for o in fits)
+
+
+def test_tasks_of_an_ended_scan_are_dropped(
+    broker_url: str, task_queue: str, start_workers: StartWorkers, bronze_event: dict[str, Any]
+) -> None:
+    cancel = threading.Event()
+
+    class CancelOnFirstReco(RecordingObserver):
+        def manifest_patch(self, body: dict[str, Any]) -> None:
+            super().manifest_patch(body)
+            if body["progress"]["tallies"]["overall"]["recos"]["done"]:
+                cancel.set()
+
+    start_workers(2)
+    with (
+        open_pool("rabbitmq", workers=0, broker_url=broker_url, task_queue=task_queue) as pool,
+        pytest.raises(ScanCancelled),
+    ):
+        run_scan(
+            ScanRequest("ended", bronze_event, "dummy", ((4, 0),), reco_options={"delay_s": 0.005}),
+            CancelOnFirstReco(),
+            pool=pool,
+            cancel=cancel,
+            progress_interval_s=0.05,
+        )
+    # the workers still get the scan's remaining tasks; their outcomes are unroutable, so they drop them
+    wait_until(
+        lambda: queue_depth(broker_url, task_queue) == 0, 60, "the workers to drain the ended scan's tasks"
+    )
+
+
+def test_pool_with_local_workers(broker_url: str, task_queue: str, bronze_event: dict[str, Any]) -> None:
+    with open_pool("rabbitmq", workers=2, broker_url=broker_url, task_queue=task_queue) as pool:
+        result = run_scan(
+            ScanRequest("local", bronze_event, "online_gaussian", ((2, 0), (8, 4))),
+            RecordingObserver(),
+            pool=pool,
+        )
+    assert len(result["nside-2"]["data"]) == 48 and len(result["nside-8"]["data"]) >= 4 * 16
