@@ -179,6 +179,7 @@ class SkyDriverClient:
                 raise OutcomeUnknownError(
                     self.request_key_field, key, f"{cause}; look-up failed: {exc}"
                 ) from None
+            manifests = [m for m in manifests if not m.classifiers.get("rescan")]  # rescans copy the key
             if manifests:
                 if len(manifests) > 1:
                     LOG.error(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -154,7 +155,7 @@ def test_other_client_side_rules(real_event: dict[str, Any]) -> None:
 
 def test_server_side_rules_name_field_and_value(client: SkyDriverClient, real_event: dict[str, Any]) -> None:
     base = dummy_request(real_event, SHORT_NSIDES).to_body()
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"reco_algo": "millipede_wilks"}, "reco_algo: unknown algorithm 'millipede_wilks'"),
         ({"predictive_scanning_threshold": 0.05}, "must be > 0.1"),
         ({"cluster": {"mars": 3}}, "requested unknown cluster: mars"),
@@ -170,7 +171,7 @@ def test_server_side_rules_name_field_and_value(client: SkyDriverClient, real_ev
 
 def test_unknown_scan_is_404_everywhere(client: SkyDriverClient, system_client: SkyDriverClient) -> None:
     missing = "0" * 11 + "x" + "0" * 20
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: client.get_manifest(missing),
         lambda: client.get_status(missing),
         lambda: client.get_result(missing),
