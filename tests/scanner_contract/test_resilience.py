@@ -60,9 +60,7 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
                 fault = self.server.faults.pop(0) if self.server.faults else None
         if fault == "refuse":
             return
-        upstream = http.client.HTTPConnection(
-            self.server.upstream.hostname, self.server.upstream.port, timeout=30
-        )
+        upstream = http.client.HTTPConnection(self.server.upstream.netloc, timeout=30)
         forward = {k: v for k, v in headers.items() if k.lower() not in ("host", "connection")}
         upstream.request(method, target, body=body, headers=forward)
         answer = upstream.getresponse()
