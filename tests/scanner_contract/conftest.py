@@ -67,6 +67,12 @@ def make_database() -> Iterator[Callable[[], str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def skyscan_command() -> list[str]:
+    """The installed ``skyscan`` console script; ``python -m skyscan.server`` (same ``serve``) without it."""
+    script = Path(sys.executable).with_name("skyscan")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "skyscan.server"]
+
+
 @dataclass
 class Service:
     """``skyscan serve`` running in a subprocess."""
@@ -80,9 +86,7 @@ class Service:
 
     def start(self, timeout_s: float = 60.0) -> Service:
         command = [
-            sys.executable,
-            "-m",
-            "skyscan.server",
+            *skyscan_command(),
             "serve",
             "--port",
             "0",
