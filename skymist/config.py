@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     kafka_max_message_bytes: int = 2_000_000
     """Largest accepted realtime message in bytes; larger ones go to the dead-letter table."""
 
+    kafka_fetch_wait_max_ms: int = 10
+    """Consumer ``fetch.wait.max.ms``: how long the broker may hold a fetch when no message is there.
+    Low, so that an alert is picked up at once; the cost is a few idle fetches per second."""
+
     kafka_poll_batch: int = 100
     """How many messages the consumer takes from the broker in one poll; they are recorded in one
     store transaction."""

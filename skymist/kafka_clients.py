@@ -26,6 +26,7 @@ def consumer_config(settings: Settings) -> dict[str, str]:
         "heartbeat.interval.ms": str(max(100, settings.kafka_session_timeout_ms // 10)),
         "fetch.message.max.bytes": str(max(1_048_576, settings.kafka_max_message_bytes + 1024)),
         "partition.assignment.strategy": "cooperative-sticky",
+        "fetch.wait.max.ms": str(settings.kafka_fetch_wait_max_ms),
     }
     if settings.kafka_group_instance_id:
         config["group.instance.id"] = settings.kafka_group_instance_id

@@ -161,7 +161,9 @@ def test_dead_letter_replay_after_a_fix(app_factory: Any, shared_dir: Path) -> N
     fixed = app_factory(supported_event_versions=["2021a", "2023a"])
     with fixed.sessions() as session, session.begin():
         inbox = session.execute(select(InboxMessage)).scalar_one()
-        assert Ingestor(fixed).process(session, inbox).status == "processed"
+        assert Ingestor(fixed).replay_stored(session, inbox.id).status == "processed"
+    with fixed.sessions() as session:
+        assert session.execute(select(InboxMessage.state)).scalar_one() == InboxState.PROCESSED
     with fixed.sessions() as session:
         letter = session.execute(select(DeadLetter)).scalar_one()
         assert letter.state.value == "replayed"

@@ -50,7 +50,7 @@ def _show(args: argparse.Namespace) -> int:
         )
     for row in view["outbox_rows"]:
         error = row["last_error"] or ""
-        state = row['state']
+        state = row["state"]
         print(f"  outbox {row['id']}: {row['product']:<16} {state:<10} attempts {row['attempts']}  {error}")
     return 0
 

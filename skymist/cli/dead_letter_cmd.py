@@ -9,7 +9,7 @@ from sqlalchemy import select
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
 from skymist.ingest.inbox import Ingestor
 from skymist.states import DeadLetterState, check_transition
-from skymist.store.models import DeadLetter, InboxMessage
+from skymist.store.models import DeadLetter
 from skymist.views import dead_letter_view
 
 
@@ -59,10 +59,9 @@ def _replay(args: argparse.Namespace) -> int:
             with app.sessions() as session, session.begin():
                 letter = session.get(DeadLetter, letter_id, with_for_update=True)
                 assert letter is not None
-                inbox = session.get(InboxMessage, letter.inbox_id) if letter.inbox_id else None
-                if inbox is None:
+                if letter.inbox_id is None:
                     raise UserError(f"dead letter {letter_id} has no inbox message to replay")
-                result = ingestor.process(session, inbox)
+                result = ingestor.replay_stored(session, letter.inbox_id)
             failed += result.status == "dead_letter"
             print(f"{letter_id}: {result.status}: {result.summary}")
     print(f"{len(ids) - failed} replayed, {failed} still failing")

@@ -61,7 +61,13 @@ class StreamConsumer:
         """One cycle: consume up to ``batch_size`` messages, record them, store their offsets."""
         if not self._subscribed:
             self.subscribe()
-        messages = self.consumer.consume(num_messages=self.batch_size, timeout=timeout_s)
+        # wait for the first message only; then take what is already there (never wait to fill a batch)
+        first = self.consumer.poll(timeout_s)
+        if first is None:
+            return []
+        messages = [first]
+        if self.batch_size > 1:
+            messages += self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
         raw: list[RawMessage] = []
         kafka_messages = []
         for message in messages:

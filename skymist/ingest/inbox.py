@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,25 @@ class IngestResult:
     outbox_rows: int = 0
 
 
+@dataclass
+class InboxRef:
+    """An inbox row being handled, without going through the ORM (its raw bytes are large)."""
+
+    id: int
+    topic: str
+    partition: int
+    offset: int
+    raw: bytes
+    state: InboxState
+    kind: str | None = None
+    detail: str | None = None
+    replay: bool = False  # handled again from the store (dead-letter replay): it may have open dead letters
+
+    @property
+    def source(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+
 class Ingestor:
     """Records and handles messages. One instance per daemon; thread-confined."""
 
@@ -65,44 +84,67 @@ class Ingestor:
 
     def ingest_batch(self, messages: Sequence[RawMessage]) -> list[IngestResult]:
         """Record and handle ``messages`` in ONE transaction (committed when this returns)."""
-        results: list[IngestResult] = []
+        if not messages:
+            return []
         with self.app.sessions() as session, session.begin():
+            new = self._record(session, messages)
+            results: list[IngestResult] = []
+            handled: list[InboxRef] = []
             for message in messages:
-                results.append(self._ingest_one(session, message))
+                ref = new.get((message.topic, message.partition, message.offset))
+                if ref is None:
+                    results.append(
+                        IngestResult(message.source, "redelivered", "already in the inbox (redelivered)")
+                    )
+                    continue
+                results.append(self.process(session, ref))
+                handled.append(ref)
+            if handled:
+                session.execute(
+                    update(InboxMessage),
+                    [{"id": r.id, "state": r.state, "kind": r.kind, "detail": r.detail} for r in handled],
+                )
         for result in results:
             self.app.metrics.inc(f"messages_{result.status}")
         return results
 
-    def _ingest_one(self, session: Session, message: RawMessage) -> IngestResult:
-        produced_at = (
-            dt.datetime.fromtimestamp(message.timestamp_ms / 1000.0, dt.UTC) if message.timestamp_ms else None
-        )
+    @staticmethod
+    def _record(session: Session, messages: Sequence[RawMessage]) -> dict[tuple[str, int, int], InboxRef]:
+        """Insert the batch's inbox rows in one statement; returns the rows that were new."""
+        now = utcnow()
+        values = [
+            {
+                "topic": m.topic,
+                "partition": m.partition,
+                "offset": m.offset,
+                "key": m.key,
+                "raw": m.value,
+                "size_bytes": len(m.value),
+                "state": InboxState.RECEIVED,
+                "produced_at": dt.datetime.fromtimestamp(m.timestamp_ms / 1000.0, dt.UTC)
+                if m.timestamp_ms
+                else None,
+                "received_at": now,
+            }
+            for m in messages
+        ]
         stmt = (
-            dialect_insert(session, InboxMessage)
-            .values(
-                topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                raw=message.value,
-                size_bytes=len(message.value),
-                state=InboxState.RECEIVED,
-                produced_at=produced_at,
-                received_at=utcnow(),
-            )
+            dialect_insert(session, InboxMessage.__table__)
             .on_conflict_do_nothing(index_elements=["topic", "partition", "offset"])
-            .returning(InboxMessage.id)
+            .returning(InboxMessage.id, InboxMessage.topic, InboxMessage.partition, InboxMessage.offset)
         )
-        inbox_id = session.execute(stmt).scalar()
-        if inbox_id is None:
-            return IngestResult(message.source, "redelivered", "already in the inbox (redelivered)")
-        inbox = session.get(InboxMessage, inbox_id)
-        assert inbox is not None
-        return self.process(session, inbox)
+        raw_of = {(m.topic, m.partition, m.offset): m.value for m in messages}
+        out = {}
+        for row in session.execute(stmt, values):
+            key = (row.topic, row.partition, row.offset)
+            out[key] = InboxRef(
+                row.id, row.topic, row.partition, row.offset, raw_of[key], InboxState.RECEIVED
+            )
+        return out
 
-    def process(self, session: Session, inbox: InboxMessage) -> IngestResult:
-        """Parse and handle one inbox row (also used by dead-letter replay)."""
-        source = f"{inbox.topic}/{inbox.partition}/{inbox.offset}"
+    def process(self, session: Session, inbox: InboxRef) -> IngestResult:
+        """Parse and handle one inbox row; sets its state, kind and detail (the caller stores them)."""
+        source = inbox.source
         settings = self.app.settings
         try:
             parsed = parse_message(
@@ -112,30 +154,29 @@ class Ingestor:
             )
         except InputError as exc:
             inbox.kind = exc.kind
-            return self._dead_letter(session, inbox, source, str(exc), exc.field)
+            return self._dead_letter(session, inbox, str(exc), exc.field)
         inbox.kind = kind_of(parsed)
         ctx = HandlerContext(
-            session=session, settings=settings, renderer=self.app.renderer, now=utcnow(), inbox=inbox
+            session=session, settings=settings, renderer=self.app.renderer, now=utcnow(), inbox_id=inbox.id
         )
         try:
             with session.begin_nested():
                 outcome = HANDLERS.handle(ctx, parsed)
         except InputError as exc:
-            return self._dead_letter(session, inbox, source, str(exc), exc.field)
+            return self._dead_letter(session, inbox, str(exc), exc.field)
         except DBAPIError as exc:
             if isinstance(exc, IntegrityError):
-                return self._dead_letter(
-                    session, inbox, source, f"conflicts with stored data: {exc.orig}", None
-                )
+                return self._dead_letter(session, inbox, f"conflicts with stored data: {exc.orig}", None)
             raise
         except Exception as exc:  # a bug must not stop the daemon: keep the message and say why
             log.exception("handler failed", extra={"source": source})
             reason = f"internal error while handling the message ({type(exc).__name__}: {str(exc)[:300]})"
-            return self._dead_letter(session, inbox, source, reason, None)
+            return self._dead_letter(session, inbox, reason, None)
         new_state = InboxState.DUPLICATE if outcome.status == "duplicate" else InboxState.PROCESSED
         inbox.state = check_transition(inbox.state, new_state)
         inbox.detail = outcome.summary
-        self._resolve_dead_letters(session, inbox)
+        if inbox.replay:
+            self._resolve_dead_letters(session, inbox)
         return IngestResult(
             source,
             "duplicate" if outcome.status == "duplicate" else "processed",
@@ -145,27 +186,41 @@ class Ingestor:
             outcome.outbox_rows,
         )
 
-    def _dead_letter(
-        self, session: Session, inbox: InboxMessage, source: str, reason: str, field: str | None
-    ) -> IngestResult:
+    def replay_stored(self, session: Session, inbox_id: int) -> IngestResult:
+        """Handle a stored inbox row again (dead-letter replay) and store its new state."""
+        row = session.get(InboxMessage, inbox_id, with_for_update=True)
+        if row is None:
+            raise LookupError(f"no inbox message with id {inbox_id}")
+        ref = InboxRef(
+            row.id, row.topic, row.partition, row.offset, row.raw, row.state, row.kind, row.detail, True
+        )
+        result = self.process(session, ref)
+        row.state, row.kind, row.detail = ref.state, ref.kind, ref.detail
+        return result
+
+    def _dead_letter(self, session: Session, inbox: InboxRef, reason: str, field: str | None) -> IngestResult:
         inbox.state = check_transition(inbox.state, InboxState.DEAD_LETTER)
         inbox.detail = reason
-        existing = session.execute(
-            select(DeadLetter).where(
-                DeadLetter.inbox_id == inbox.id, DeadLetter.state == DeadLetterState.OPEN
-            )
-        ).scalar_one_or_none()
+        existing = (
+            session.execute(
+                select(DeadLetter).where(
+                    DeadLetter.inbox_id == inbox.id, DeadLetter.state == DeadLetterState.OPEN
+                )
+            ).scalar_one_or_none()
+            if inbox.replay
+            else None
+        )
         if existing is None:
             session.add(
-                DeadLetter(inbox_id=inbox.id, source=source, raw=inbox.raw, reason=reason, field=field)
+                DeadLetter(inbox_id=inbox.id, source=inbox.source, raw=inbox.raw, reason=reason, field=field)
             )
         else:
             existing.reason, existing.field, existing.attempts = reason, field, existing.attempts + 1
-        log.warning("dead letter", extra={"source": source, "reason": reason})
-        return IngestResult(source, "dead_letter", reason, inbox.id)
+        log.warning("dead letter", extra={"source": inbox.source, "reason": reason})
+        return IngestResult(inbox.source, "dead_letter", reason, inbox.id)
 
     @staticmethod
-    def _resolve_dead_letters(session: Session, inbox: InboxMessage) -> None:
+    def _resolve_dead_letters(session: Session, inbox: InboxRef) -> None:
         for letter in session.execute(
             select(DeadLetter).where(
                 DeadLetter.inbox_id == inbox.id, DeadLetter.state == DeadLetterState.OPEN

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from skymist.app import App
@@ -225,20 +225,24 @@ class Dispatcher:
 
     @staticmethod
     def _advance_alerts(session: Session, alert_ids: set[int]) -> None:
-        for alert_id in alert_ids:
-            alert = session.get(Alert, alert_id, with_for_update=True)
-            if alert is None or alert.state != AlertState.PROMPT_QUEUED:
-                continue
-            unsent = session.execute(
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.alert_id == alert_id,
-                    OutboxRow.state.in_([OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD]),
-                )
-                .limit(1)
-            ).first()
-            if unsent is None:
-                alert.state = check_transition(alert.state, AlertState.PROMPT_SENT)
+        """prompt_queued -> prompt_sent for the alerts whose products are all delivered (one statement)."""
+        if not alert_ids:
+            return
+        new_state = check_transition(AlertState.PROMPT_QUEUED, AlertState.PROMPT_SENT)
+        unsent = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.alert_id == Alert.id,
+                OutboxRow.state.in_([OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD]),
+            )
+            .exists()
+        )
+        session.execute(
+            update(Alert)
+            .where(Alert.id.in_(alert_ids), Alert.state == AlertState.PROMPT_QUEUED, ~unsent)
+            .values(state=new_state, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
     # -- loop ---------------------------------------------------------------------------------------
     def run_once(self) -> DispatchStats:

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from skymist.states import OutboxState, check_transition
 from skymist.store.models import OutboxRow
+from skymist.store.types import utcnow
+from skymist.store.upsert import dialect_insert
 
 SINK_KAFKA = "kafka"
 SINK_SLACK = "slack"
@@ -46,6 +48,35 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def enqueue_many(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert several outbox rows in one statement; rows whose idempotency key exists are skipped.
+
+    Each dict has the keyword arguments of :func:`enqueue`. Returns how many were new.
+    """
+    if not rows:
+        return 0
+    now = utcnow()
+    values = [
+        {
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "alert_id": None,
+            "revision": None,
+            "message_key": None,
+            **row,
+        }
+        for row in rows
+    ]
+    stmt = (
+        dialect_insert(session, OutboxRow.__table__)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxRow.id)
+    )
+    return len(session.execute(stmt, values).all())
 
 
 def cancel_pending(

@@ -5,70 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
 from skymist.ingest.messages import AlertEnvelope, GcnNotice, RealtimeEvent
 from skymist.naming import allocate_name
 from skymist.outbox.queue import SINK_SLACK, cancel_pending, enqueue
+from skymist.pipeline.alert_rows import (
+    AlertRow,
+    find_revision,
+    insert_revision,
+    lock_or_create_alert,
+    name_taken,
+    save_alert,
+    update_revision,
+)
 from skymist.pipeline.localize import PromptLocalization, prompt_localization
 from skymist.pipeline.registry import HANDLERS, HandlerContext, Outcome
 from skymist.products.context import build_context
 from skymist.products.prompt import queue_revision_products
-from skymist.states import AlertState, check_transition
-from skymist.store.models import Alert, AlertRevision
+from skymist.states import AlertState
 
 UNCLASSIFIED = "UNCLASSIFIED"
-
-
-def _locked_alert(session: Session, run_id: int, event_id: int) -> Alert | None:
-    return session.execute(
-        select(Alert).where(Alert.run_id == run_id, Alert.event_id == event_id).with_for_update()
-    ).scalar_one_or_none()
-
-
-def lock_or_create_alert(
-    session: Session,
-    run_id: int,
-    event_id: int,
-    *,
-    stream: str,
-    source: str,
-    state: AlertState,
-    event_time: dt.datetime,
-) -> tuple[Alert, bool]:
-    """The alert row, locked for this transaction; created if new (safe against a concurrent daemon)."""
-    alert = _locked_alert(session, run_id, event_id)
-    if alert is not None:
-        return alert, False
-    try:
-        with session.begin_nested():
-            alert = Alert(
-                run_id=run_id,
-                event_id=event_id,
-                stream=stream,
-                source=source,
-                state=state,
-                event_time=event_time,
-            )
-            session.add(alert)
-            session.flush()
-        return alert, True
-    except IntegrityError:  # another daemon created it between our select and insert
-        alert = _locked_alert(session, run_id, event_id)
-        assert alert is not None
-        return alert, False
-
-
-def _revision(session: Session, run_id: int, event_id: int, revision: int) -> AlertRevision | None:
-    return session.execute(
-        select(AlertRevision).where(
-            AlertRevision.run_id == run_id,
-            AlertRevision.event_id == event_id,
-            AlertRevision.revision == revision,
-        )
-    ).scalar_one_or_none()
 
 
 def _event_details(event: RealtimeEvent) -> dict[str, Any]:
@@ -94,18 +49,19 @@ def _event_details(event: RealtimeEvent) -> dict[str, Any]:
 
 def _add_revision(
     ctx: HandlerContext,
-    alert: Alert,
+    alert: AlertRow,
     event: RealtimeEvent,
     revision: int,
     loc: PromptLocalization,
     **classification: float | None,
-) -> AlertRevision:
-    row = AlertRevision(
+) -> int:
+    return insert_revision(
+        ctx.session,
         alert_id=alert.id,
         run_id=alert.run_id,
         event_id=alert.event_id,
         revision=revision,
-        inbox_id=ctx.inbox.id if ctx.inbox is not None else None,
+        inbox_id=ctx.inbox_id,
         ra_deg=loc.ra_deg,
         dec_deg=loc.dec_deg,
         err50_deg=loc.err50_deg,
@@ -115,15 +71,12 @@ def _add_revision(
         details=_event_details(event),
         **classification,
     )
-    ctx.session.add(row)
-    ctx.session.flush()
-    return row
 
 
 @HANDLERS.register(RealtimeEvent)
 def record_event(ctx: HandlerContext, event: RealtimeEvent) -> Outcome:
     """A bare realtime event: record it (unclassified) with its online position; no public products."""
-    alert, _ = lock_or_create_alert(
+    alert, created = lock_or_create_alert(
         ctx.session,
         event.run_id,
         event.event_id,
@@ -132,7 +85,7 @@ def record_event(ctx: HandlerContext, event: RealtimeEvent) -> Outcome:
         state=AlertState.RECORDED,
         event_time=event.value.data.eventtime,
     )
-    if _revision(ctx.session, event.run_id, event.event_id, 0) is not None:
+    if not created and find_revision(ctx.session, event.run_id, event.event_id, 0) is not None:
         return Outcome(
             "duplicate",
             alert.id,
@@ -164,7 +117,7 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         state=AlertState.RECORDED,
         event_time=when,
     )
-    existing = _revision(ctx.session, event.run_id, event.event_id, cls.revision)
+    existing = None if created else find_revision(ctx.session, event.run_id, event.event_id, cls.revision)
     if existing is not None and existing.signalness is not None:
         return Outcome(
             "duplicate",
@@ -188,33 +141,31 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         "far_per_year": cls.far_per_year,
         "energy_tev": cls.energy_tev,
     }
+    name = alert.name or allocate_name(ctx.session, when.astimezone(dt.UTC).date())
     if existing is None:
-        revision = _add_revision(ctx, alert, event, cls.revision, loc, **classification)
+        _add_revision(ctx, alert, event, cls.revision, loc, **classification)
     else:  # the bare event came first: it is now classified
-        revision = existing
-        for name, value in classification.items():
-            setattr(revision, name, value)
-        revision.err50_deg, revision.err90_deg, revision.errors_derived = (
-            loc.err50_deg,
-            loc.err90_deg,
-            loc.errors_derived,
+        update_revision(
+            ctx.session,
+            existing.id,
+            err50_deg=loc.err50_deg,
+            err90_deg=loc.err90_deg,
+            errors_derived=loc.errors_derived,
+            **classification,
         )
-    alert.stream = cls.stream
-    if alert.name is None:
-        alert.name = allocate_name(ctx.session, when.astimezone(dt.UTC).date())
-    assert revision.err50_deg is not None and revision.err90_deg is not None
+    assert loc.err50_deg is not None and loc.err90_deg is not None
     product_ctx = build_context(
-        name=alert.name,
+        name=name,
         run_id=alert.run_id,
         event_id=alert.event_id,
         revision=cls.revision,
         stream=cls.stream,
         event_time=when,
-        ra_deg=revision.ra_deg,
-        dec_deg=revision.dec_deg,
-        err50_deg=revision.err50_deg,
-        err90_deg=revision.err90_deg,
-        errors_derived=revision.errors_derived,
+        ra_deg=loc.ra_deg,
+        dec_deg=loc.dec_deg,
+        err50_deg=loc.err50_deg,
+        err90_deg=loc.err90_deg,
+        errors_derived=loc.errors_derived,
         energy_tev=cls.energy_tev,
         signalness=cls.signalness,
         far_per_year=cls.far_per_year,
@@ -225,8 +176,13 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         supersedes_revision=cls.revision - 1 if cls.revision > 0 else None,
     )
     rows = queue_revision_products(ctx.session, ctx.settings, ctx.renderer, alert.id, product_ctx)
-    if alert.state != AlertState.PROMPT_QUEUED:
-        alert.state = check_transition(alert.state, AlertState.PROMPT_QUEUED)
+    save_alert(
+        ctx.session,
+        alert,
+        new_state=AlertState.PROMPT_QUEUED,
+        **({"name": name} if alert.name != name else {}),
+        **({"stream": cls.stream} if alert.stream != cls.stream else {}),
+    )
     return Outcome(
         "created" if created or existing is None else "updated",
         alert.id,
@@ -254,18 +210,14 @@ def mirror_notice(ctx: HandlerContext, notice: GcnNotice) -> Outcome:
         state=AlertState.MIRRORED,
         event_time=notice.trigger_time,
     )
-    if (
-        alert.name is None
-        and name
-        and ctx.session.execute(select(Alert.id).where(Alert.name == name)).first() is None
-    ):
-        alert.name = name
+    if alert.name is None and name and not name_taken(ctx.session, name):
+        save_alert(ctx.session, alert, name=name)
     status: Literal["created", "updated"] = "created"
     if notice.alert_type == "retraction":
         if alert.state != AlertState.RETRACTED:
-            alert.state = check_transition(alert.state, AlertState.RETRACTED)
+            save_alert(ctx.session, alert, new_state=AlertState.RETRACTED)
             cancel_pending(ctx.session, alert.id, "retracted on GCN")
-    elif _revision(ctx.session, run_id, event_id, notice.record_number) is not None:
+    elif find_revision(ctx.session, run_id, event_id, notice.record_number) is not None:
         return Outcome(
             "duplicate",
             alert.id,
@@ -275,21 +227,20 @@ def mirror_notice(ctx: HandlerContext, notice: GcnNotice) -> Outcome:
     else:
         err = notice.ra_dec_error
         err90 = err if isinstance(err, float) else (err[0] if err else None)
-        ctx.session.add(
-            AlertRevision(
-                alert_id=alert.id,
-                run_id=run_id,
-                event_id=event_id,
-                revision=notice.record_number,
-                inbox_id=ctx.inbox.id if ctx.inbox else None,
-                ra_deg=notice.ra,
-                dec_deg=notice.dec,
-                err90_deg=err90,
-                signalness=notice.p_astro,
-                far_per_year=notice.far * 31_557_600.0 if notice.far is not None else None,
-                energy_tev=notice.nu_energy,
-                details={"gcn_alert_type": notice.alert_type, "gcn_alert_tense": notice.alert_tense},
-            )
+        insert_revision(
+            ctx.session,
+            alert_id=alert.id,
+            run_id=run_id,
+            event_id=event_id,
+            revision=notice.record_number,
+            inbox_id=ctx.inbox_id,
+            ra_deg=notice.ra,
+            dec_deg=notice.dec,
+            err90_deg=err90,
+            signalness=notice.p_astro,
+            far_per_year=notice.far * 31_557_600.0 if notice.far is not None else None,
+            energy_tev=notice.nu_energy,
+            details={"gcn_alert_type": notice.alert_type, "gcn_alert_tense": notice.alert_tense},
         )
         status = "created" if created else "updated"
     if ctx.settings.slack_mode != "off":

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from skymist.config import Settings
 from skymist.products.render import Renderer
-from skymist.store.models import InboxMessage
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,7 +24,7 @@ class HandlerContext:
     settings: Settings
     renderer: Renderer
     now: dt.datetime
-    inbox: InboxMessage | None = None
+    inbox_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         )
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    # no pre-ping (a round trip per transaction on the hot path): a connection lost with a database
+    # restart fails its transaction once, and every loop of the daemon retries a failed transaction
+    kwargs.setdefault("pool_recycle", 3600)
+    return create_engine(parsed, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

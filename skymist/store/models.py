@@ -89,7 +89,7 @@ class Alert(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     revisions: Mapped[list[AlertRevision]] = relationship(
-        back_populates="alert", order_by="AlertRevision.revision", lazy="selectin"
+        back_populates="alert", order_by="AlertRevision.revision"
     )
 
 
