@@ -95,8 +95,10 @@ def event_message(alert: SimulatedAlert, rng: random.Random, size_bytes: int = 2
                         "llh": round(rng.uniform(500, 1500), 3),
                         "rllh": round(rng.uniform(5.5, 7.5), 4),
                     },
-                    "energy": {"spline_mue": round(alert.energy_tev * 300.0, 3),
-                               "truncated": round(alert.energy_tev * 700.0, 3)},
+                    "energy": {
+                        "spline_mue": round(alert.energy_tev * 300.0, 3),
+                        "truncated": round(alert.energy_tev * 700.0, 3),
+                    },
                 },
                 "neutrino": {"bdt_up": round(rng.uniform(0.1, 0.3), 5), "bdt_down": None},
                 "frames": _frames(rng, size_bytes),
@@ -120,7 +122,12 @@ def envelope_message(alert: SimulatedAlert, rng: random.Random, size_bytes: int 
 
 
 def alert_batch(
-    count: int, *, seed: int = 1, start: dt.datetime | None = None, size_bytes: int = 200_000, run_id: int = 140000
+    count: int,
+    *,
+    seed: int = 1,
+    start: dt.datetime | None = None,
+    size_bytes: int = 200_000,
+    run_id: int = 140000,
 ) -> list[tuple[SimulatedAlert, bytes]]:
     """``count`` envelope messages (serialised) with distinct ids, a few minutes apart."""
     rng = random.Random(seed)

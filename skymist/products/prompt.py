@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from skymist.config import Settings
-from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK, enqueue
+from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK, enqueue_many
 from skymist.products.context import ProductContext
 from skymist.products.render import Renderer
 
@@ -29,42 +29,39 @@ def queue_revision_products(
     variables = ctx.as_template_vars()
     tag = f"{ctx.run_id}_{ctx.event_id}:r{ctx.revision}:{ctx.alert_type}"
     key = f"{ctx.run_id}_{ctx.event_id}".encode()
-    enqueue(
-        session,
-        sink=SINK_KAFKA,
-        destination=settings.notice_topic,
-        product="notice_json",
-        idempotency_key=f"{tag}:notice_json",
-        payload=renderer.render_json(NOTICE_TEMPLATE, variables),
-        content_type="application/json",
-        alert_id=alert_id,
-        revision=ctx.revision,
-        message_key=key,
-    )
-    enqueue(
-        session,
-        sink=SINK_KAFKA,
-        destination=settings.voevent_topic,
-        product="voevent",
-        idempotency_key=f"{tag}:voevent",
-        payload=render_voevent(renderer, ctx),
-        content_type="application/xml",
-        alert_id=alert_id,
-        revision=ctx.revision,
-        message_key=key,
-    )
-    rows = 2
+    common = {"alert_id": alert_id, "revision": ctx.revision}
+    rows: list[dict[str, object]] = [
+        {
+            "sink": SINK_KAFKA,
+            "destination": settings.notice_topic,
+            "product": "notice_json",
+            "idempotency_key": f"{tag}:notice_json",
+            "payload": renderer.render_json(NOTICE_TEMPLATE, variables),
+            "content_type": "application/json",
+            "message_key": key,
+            **common,
+        },
+        {
+            "sink": SINK_KAFKA,
+            "destination": settings.voevent_topic,
+            "product": "voevent",
+            "idempotency_key": f"{tag}:voevent",
+            "payload": render_voevent(renderer, ctx),
+            "content_type": "application/xml",
+            "message_key": key,
+            **common,
+        },
+    ]
     if settings.slack_mode != "off":
-        enqueue(
-            session,
-            sink=SINK_SLACK,
-            destination=settings.slack_channel or "shifters",
-            product="slack_alert",
-            idempotency_key=f"{tag}:slack_alert",
-            payload=renderer.render_json(SLACK_ALERT_TEMPLATE, variables),
-            content_type="application/json",
-            alert_id=alert_id,
-            revision=ctx.revision,
+        rows.append(
+            {
+                "sink": SINK_SLACK,
+                "destination": settings.slack_channel or "shifters",
+                "product": "slack_alert",
+                "idempotency_key": f"{tag}:slack_alert",
+                "payload": renderer.render_json(SLACK_ALERT_TEMPLATE, variables),
+                "content_type": "application/json",
+                **common,
+            }
         )
-        rows += 1
-    return rows
+    return enqueue_many(session, rows)
