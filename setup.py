@@ -11,6 +11,10 @@ MAPPED = {"skymist_templates": "templates", "skymist_migrations": "migrations"}
 MAPPED_SUBPACKAGES = {"skymist_migrations.versions": "migrations/versions"}
 
 setup(
-    packages=[*find_packages(include=["skymist*", "scanner_client*", "skyscan*"]), *MAPPED, *MAPPED_SUBPACKAGES],
+    packages=[
+        *find_packages(include=["skymist*", "scanner_client*", "skyscan*"]),
+        *MAPPED,
+        *MAPPED_SUBPACKAGES,
+    ],
     package_dir={**MAPPED, **MAPPED_SUBPACKAGES},
 )

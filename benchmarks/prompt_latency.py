@@ -51,8 +51,14 @@ class NoticeWatcher:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.arrived: dict[str, float] = {}
         self.stop = threading.Event()
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watch-{uuid.uuid4().hex[:6]}",
-                                  "fetch.wait.max.ms": 5, "log_level": 2})
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"watch-{uuid.uuid4().hex[:6]}",
+                "fetch.wait.max.ms": 5,
+                "log_level": 2,
+            }
+        )
         self.topic = topic
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -89,9 +95,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     engine.dispose()
     topic = f"bench-{uuid.uuid4().hex[:6]}"
     settings = Settings(
-        database_url=url, kafka_bootstrap_servers=bootstrap, kafka_topics=[topic],  # type: ignore[arg-type]
-        kafka_group_id=f"bench-{uuid.uuid4().hex[:6]}", notice_topic=f"notices-{topic}",
-        voevent_topic=f"voevents-{topic}", slack_mode="off", alert_tense="test", log_level="WARNING",
+        database_url=url,
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topics=[topic],  # type: ignore[arg-type]
+        kafka_group_id=f"bench-{uuid.uuid4().hex[:6]}",
+        notice_topic=f"notices-{topic}",
+        voevent_topic=f"voevents-{topic}",
+        slack_mode="off",
+        alert_tense="test",
+        log_level="WARNING",
         kafka_config={"log_level": "2"},
     )
     n_latency, n_rate = args.latency_alerts, int(args.rate * args.seconds)
@@ -101,8 +113,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     watcher.thread.start()
     log = Path(args.log)
     daemon = DaemonProcess(settings, log)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 0, "log_level": 2,
-                         "message.max.bytes": 2_000_000})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 0, "log_level": 2, "message.max.bytes": 2_000_000}
+    )
     produced: dict[str, float] = {}
 
     def send(index: int) -> None:
@@ -127,8 +140,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             send(i)
             producer.flush(10)
             time.sleep(0.05)
-        wait_all(ids[5:5 + n_latency], 60)
-        latency_ms = [(watcher.arrived[i] - produced[i]) * 1000 for i in ids[5:5 + n_latency] if i in watcher.arrived]
+        wait_all(ids[5 : 5 + n_latency], 60)
+        latency_ms = [
+            (watcher.arrived[i] - produced[i]) * 1000 for i in ids[5 : 5 + n_latency] if i in watcher.arrived
+        ]
         # phase 2: sustained rate
         start = time.perf_counter()
         interval = 1.0 / args.rate
@@ -140,7 +155,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             send(i)
         producer.flush(30)
         offered_s = time.perf_counter() - start
-        wanted = ids[5 + n_latency:]
+        wanted = ids[5 + n_latency :]
         wait_all(wanted, 120)
         arrivals = sorted(watcher.arrived[i] for i in wanted if i in watcher.arrived)
         load_latency = [(watcher.arrived[i] - produced[i]) * 1000 for i in wanted if i in watcher.arrived]
@@ -172,7 +187,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line (the default output)")
     parser.add_argument("--size", type=int, default=250_000, help="message size in bytes (default 250000)")
     parser.add_argument("--latency-alerts", type=int, default=200, help="alerts for the latency phase")
