@@ -54,7 +54,8 @@ on any machine that reaches the broker. A task is acknowledged only after its ou
 confirmed by the broker, so a worker can be killed at any moment (even with -9) without losing a
 pixel: the broker gives the task to another worker. A fit that exceeds the scan's
 max_pixel_reco_time is abandoned and redelivered, and this worker pauses (--backoff-s).
-SIGTERM/SIGINT: finish the current fit, then stop."""
+If the broker goes away the worker reconnects (backing off up to 30 s).
+SIGTERM/SIGINT: give the current task back, then stop."""
 
 WORKER_EPILOG = """\
 examples:
@@ -250,19 +251,18 @@ class _stop_on_signals:  # noqa: N801 - used as a context manager, like contextl
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from skyscan.workers.rabbitmq import BROKER_URL_ENV
-    from skyscan.workers.rabbitmq_worker import PixelWorker
+    from skyscan.workers.rabbitmq_worker import serve
 
     broker = args.broker or os.environ.get(BROKER_URL_ENV)
     if not broker:
         print(f"skyscan worker: give --broker URL or set {BROKER_URL_ENV}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    worker = PixelWorker(
-        broker, task_queue=args.queue, prefetch=args.prefetch, backoff_s=args.backoff_s, stop=stop
-    )
     with _stop_on_signals(stop):
-        stats = worker.run()
-    logging.getLogger("skyscan.worker").info("worker %s stopped: %s", worker.name, stats)
+        stats = serve(
+            broker, task_queue=args.queue, prefetch=args.prefetch, backoff_s=args.backoff_s, stop=stop
+        )
+    logging.getLogger("skyscan.worker").info("worker stopped: %s", stats)
     return 0
 
 

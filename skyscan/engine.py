@@ -24,6 +24,7 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -265,12 +266,8 @@ class _Scan:
     def _send(self, channel: ScanChannel, pixels: Sequence[Pixel], progress_interval_s: float) -> None:
         tasks = self._tasks_for(pixels)
         channel.submit(tasks)
-        for task in tasks:
-            self.tasks[task.key] = task
-        by_nside: dict[int, int] = {}
-        for task in tasks:
-            by_nside[task.nside] = by_nside.get(task.nside, 0) + 1
-        for nside, count in by_nside.items():
+        self.tasks.update((task.key, task) for task in tasks)
+        for nside, count in Counter(task.nside for task in tasks).items():
             self.tracker.record_sent(nside, count)
         self._patch(summary_sent(len(pixels)), epilogue(progress_interval_s, self.tracker.recos_done > 0))
 

@@ -124,7 +124,12 @@ class InProcessPool:
     def _serve(self, computer: ComputeProcess) -> None:
         computer.start()  # from this thread, whose life the child's is tied to (Linux parent-death signal)
         while (task := self._next_task()) is not None:
-            outcome = computer.run(task, task.timeout_s)
+            try:
+                outcome = computer.run(task, task.timeout_s)
+            except Exception as exc:  # a broken child must not take this worker thread with it
+                LOG.exception("pixel worker: task of scan %s failed outside its fit", task.scan_id)
+                computer.close()
+                outcome = PixelOutcome.for_task(task, OutcomeKind.ERROR, error=f"{type(exc).__name__}: {exc}")
             with self._ready:
                 channel = self._scans.get(task.scan_id)
                 if channel is None:  # the scan ended meanwhile

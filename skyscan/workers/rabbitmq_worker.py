@@ -240,3 +240,39 @@ class PixelWorker:
             connection.sleep(min(0.5, max(0.0, until - time.monotonic())))
         self._consume(channel)
         self._move(WorkerState.WAITING)
+
+
+def serve(
+    broker_url: str,
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    prefetch: int = 1,
+    backoff_s: float | None = None,
+    stop: threading.Event | None = None,
+    max_reconnect_delay_s: float = 30.0,
+) -> WorkerStats:
+    """Run a worker until ``stop``; when the broker goes away, reconnect with exponential backoff."""
+    stop = stop or threading.Event()
+    total = WorkerStats()
+    delay = 1.0
+    while not stop.is_set():
+        worker = PixelWorker(
+            broker_url, task_queue=task_queue, prefetch=prefetch, backoff_s=backoff_s, stop=stop
+        )
+        try:
+            worker.run()
+            delay = 1.0
+        except pika.exceptions.AMQPError as exc:
+            LOG.warning(
+                "worker %s: broker connection lost (%s: %s); reconnecting in %.0f s",
+                worker.name,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            stop.wait(delay)
+            delay = min(2.0 * delay, max_reconnect_delay_s)
+        finally:
+            for name in ("fitted", "timeouts", "errors", "dropped"):
+                setattr(total, name, getattr(total, name) + getattr(worker.stats, name))
+    return total
