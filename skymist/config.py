@@ -215,6 +215,10 @@ def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
     for name, info in Settings.model_fields.items():
         value = getattr(settings, name)
         shown = "********" if isinstance(value, SecretStr) else repr(value)
+        if name == "database_url":
+            from skymist.store.db import safe_url
+
+            shown = repr(safe_url(settings.database_url.get_secret_value()))
         if name == "kafka_config" and value:
             shown = "{" + ", ".join(f"{k!r}: '********'" for k in value) + "}"
         rows.append((name, shown, " ".join((info.description or "").split())))

@@ -9,12 +9,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from skymist.app import App, build_app
+from skymist.app import App, SchemaNotCurrentError, build_app
 from skymist.config import Settings, load_settings
 from skymist.jsonlog import configure_logging
+from skymist.outbox.sinks.factory import SettingsError
 from skymist.store.models import Alert
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -74,8 +77,19 @@ def run_guarded(handler: Any) -> Any:
         try:
             result: int = handler(args)
             return result
-        except UserError as exc:
+        except (UserError, SchemaNotCurrentError, SettingsError, FileNotFoundError) as exc:
             print(f"skymist: error: {exc}", file=sys.stderr)
             return 2
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            field = ".".join(str(p) for p in first["loc"])
+            shown = "" if first["type"] == "missing" else f" (got {first.get('input')!r})"
+            print(f"skymist: error: setting {field}: {first['msg']}{shown}", file=sys.stderr)
+            return 2
+        except OperationalError as exc:
+            # the driver's message names host and port, never the password
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            print(f"skymist: error: cannot use the store: {reason}", file=sys.stderr)
+            return 3
 
     return wrapped
