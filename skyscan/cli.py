@@ -94,7 +94,7 @@ def _nsides(text: str) -> tuple[tuple[int, int], ...]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _positive_int(text: str) -> int:
+def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -115,7 +115,6 @@ class ProgressBar:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.live = stream.isatty()
-        self.partial_results = 0
 
     def manifest_patch(self, body: dict[str, Any]) -> None:
         progress = body["progress"]
@@ -144,7 +143,7 @@ class ProgressBar:
         self.stream.flush()
 
     def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
-        self.partial_results += not is_final
+        """Results are written once, at the end (``--output``)."""
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
@@ -329,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_count,
         default=None,
         metavar="N",
         help="pixel workers: in-process ones (default: one per core), or with --broker "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
-import logging
 import os
 import select
 import signal
@@ -24,7 +23,6 @@ from collections import OrderedDict
 from skyscan.recos import Reco, get_reco
 from skyscan.workers.messages import OutcomeKind, PixelOutcome, PixelTask
 
-LOG = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 _RECO_CACHE_SIZE = 8
 
@@ -114,10 +112,6 @@ class ComputeProcess:
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self._buffer = b""
         return self._process
-
-    @property
-    def busy(self) -> bool:
-        return self._task is not None
 
     def start(self) -> None:
         """Start the child now (it starts on first use otherwise)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from types import TracebackType
@@ -92,29 +91,3 @@ def best_direction_deg(result: dict[str, Any]) -> tuple[float, float]:
     )
     ra, dec = pixel_directions(best[1], [best[2]])
     return math.degrees(float(ra[0])), math.degrees(float(dec[0]))
-
-
-def key_shape(value: Any) -> Any:
-    """The nested key structure of a JSON value (dict keys in order; per-nside keys and timeline
-    marks, which depend on the scan, replaced by placeholders)."""
-    if isinstance(value, dict):
-        shape = {}
-        for key, item in value.items():
-            if key.isdigit() or key.startswith("nside-"):
-                key = "<nside>"
-            elif _is_fraction(key):
-                key = "<fraction>"
-            shape[key] = key_shape(item)
-        return shape
-    return type(value).__name__
-
-
-def _is_fraction(key: str) -> bool:
-    try:
-        return 0.0 < float(key) <= 1.0
-    except ValueError:
-        return False
-
-
-def replace_fields(obj: Any, **changes: Any) -> Any:
-    return dataclasses.replace(obj, **changes)

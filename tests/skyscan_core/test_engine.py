@@ -49,6 +49,19 @@ def test_default_scan_of_a_real_bronze_alert(pool: PixelPool, bronze_event: dict
     assert final_tally["done"] == sum(counts.values()) == final_tally["generated"]
 
 
+def test_predictive_scanning_finishes_the_same_sky(pool: PixelPool, bronze_event: dict[str, Any]) -> None:
+    result = run_scan(
+        ScanRequest(
+            "predictive", bronze_event, "online_gaussian", DEFAULT_NSIDES, predictive_scanning_threshold=0.3
+        ),
+        RecordingObserver(),
+        pool=pool,
+    )
+    counts = {key: len(entry["data"]) for key, entry in result.items()}
+    assert counts["nside-8"] == 768 and counts["nside-64"] >= 700 and counts["nside-512"] >= 1200
+    assert angular_distance_deg(*best_direction_deg(result), REV0_RA, REV0_DEC) < 0.5
+
+
 def test_duplicate_outcomes_are_ignored(pool: PixelPool, bronze_event: dict[str, Any]) -> None:
     """The broker may hand an outcome over twice (redelivery after a lost ack): the scan must not care."""
     options = {"seed": 11}
