@@ -29,7 +29,28 @@ class AlertState(enum.StrEnum):
     MIRRORED = "mirrored"  # a public alert seen as a GCN notice: stored, shifters told
     PROMPT_QUEUED = "prompt_queued"  # Rev 0 products are in the outbox
     PROMPT_SENT = "prompt_sent"  # every Rev 0 product was delivered
+    LOCALIZED_PENDING = "localized_pending"  # a final scan result is stored, waiting for the skymap step
+    LOCALIZED = "localized"  # the skymap is analysed and the refined products are queued
     RETRACTED = "retracted"
+
+
+class ScanState(enum.StrEnum):
+    PLANNED = "planned"  # to be submitted to the scanner backend
+    SUBMITTED = "submitted"  # the backend accepted it (has a backend scan id)
+    RUNNING = "running"  # the backend reports progress
+    PARTIAL = "partial"  # a partial result is stored
+    FINAL = "final"  # the final result is stored verbatim
+    FAILED = "failed"  # gave up (deadline, too many rescans, backend refused); shifters told
+    ABORTED = "aborted"  # stopped on purpose (operator, retraction)
+    SUPERSEDED = "superseded"  # replaced by a newer scan row of the same plan entry
+
+
+class CircularState(enum.StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"  # a human approved it; being submitted (or written as a ready-to-send file)
+    SUBMITTED = "submitted"  # accepted by the GCN Circulars API (or written out when submission is off)
+    REJECTED = "rejected"  # a human rejected it (with a reason)
+    SUPERSEDED = "superseded"  # a newer draft (rescan, retraction) replaced it before it was sent
 
 
 class OutboxState(enum.StrEnum):
@@ -56,11 +77,59 @@ INBOX_TRANSITIONS: Mapping[InboxState, frozenset[InboxState]] = {
 }
 
 ALERT_TRANSITIONS: Mapping[AlertState, frozenset[AlertState]] = {
-    AlertState.RECORDED: frozenset({AlertState.PROMPT_QUEUED, AlertState.RETRACTED}),
+    AlertState.RECORDED: frozenset(
+        {AlertState.PROMPT_QUEUED, AlertState.LOCALIZED_PENDING, AlertState.RETRACTED}
+    ),
     AlertState.MIRRORED: frozenset({AlertState.RETRACTED}),
-    AlertState.PROMPT_QUEUED: frozenset({AlertState.PROMPT_SENT, AlertState.RETRACTED}),
-    AlertState.PROMPT_SENT: frozenset({AlertState.RETRACTED}),
+    AlertState.PROMPT_QUEUED: frozenset(
+        {AlertState.PROMPT_SENT, AlertState.LOCALIZED_PENDING, AlertState.RETRACTED}
+    ),
+    AlertState.PROMPT_SENT: frozenset({AlertState.LOCALIZED_PENDING, AlertState.RETRACTED}),
+    AlertState.LOCALIZED_PENDING: frozenset({AlertState.LOCALIZED, AlertState.RETRACTED}),
+    AlertState.LOCALIZED: frozenset({AlertState.LOCALIZED_PENDING, AlertState.RETRACTED}),  # a rescan
     AlertState.RETRACTED: frozenset(),
+}
+
+SCAN_TRANSITIONS: Mapping[ScanState, frozenset[ScanState]] = {
+    ScanState.PLANNED: frozenset({ScanState.SUBMITTED, ScanState.FAILED, ScanState.ABORTED}),
+    ScanState.SUBMITTED: frozenset(
+        {
+            ScanState.RUNNING,
+            ScanState.PARTIAL,
+            ScanState.FINAL,
+            ScanState.FAILED,
+            ScanState.ABORTED,
+            ScanState.SUPERSEDED,
+            ScanState.SUBMITTED,
+        }  # SUBMITTED -> SUBMITTED: a rescan replaced the backend id
+    ),
+    ScanState.RUNNING: frozenset(
+        {
+            ScanState.PARTIAL,
+            ScanState.FINAL,
+            ScanState.FAILED,
+            ScanState.ABORTED,
+            ScanState.SUPERSEDED,
+            ScanState.SUBMITTED,
+        }
+    ),
+    ScanState.PARTIAL: frozenset(
+        {ScanState.FINAL, ScanState.FAILED, ScanState.ABORTED, ScanState.SUPERSEDED, ScanState.SUBMITTED}
+    ),
+    ScanState.FINAL: frozenset({ScanState.SUPERSEDED}),
+    ScanState.FAILED: frozenset({ScanState.PLANNED, ScanState.SUPERSEDED}),  # an operator's rescan
+    ScanState.ABORTED: frozenset({ScanState.PLANNED, ScanState.SUPERSEDED}),
+    ScanState.SUPERSEDED: frozenset(),
+}
+
+CIRCULAR_TRANSITIONS: Mapping[CircularState, frozenset[CircularState]] = {
+    CircularState.AWAITING_APPROVAL: frozenset(
+        {CircularState.APPROVED, CircularState.REJECTED, CircularState.SUPERSEDED}
+    ),
+    CircularState.APPROVED: frozenset({CircularState.SUBMITTED}),
+    CircularState.SUBMITTED: frozenset(),
+    CircularState.REJECTED: frozenset(),
+    CircularState.SUPERSEDED: frozenset(),
 }
 
 OUTBOX_TRANSITIONS: Mapping[OutboxState, frozenset[OutboxState]] = {
@@ -84,6 +153,8 @@ _TABLES: dict[type[enum.StrEnum], Mapping[object, frozenset[object]]] = {
     AlertState: ALERT_TRANSITIONS,  # type: ignore[dict-item]
     OutboxState: OUTBOX_TRANSITIONS,  # type: ignore[dict-item]
     DeadLetterState: DEAD_LETTER_TRANSITIONS,  # type: ignore[dict-item]
+    ScanState: SCAN_TRANSITIONS,  # type: ignore[dict-item]
+    CircularState: CIRCULAR_TRANSITIONS,  # type: ignore[dict-item]
 }
 
 
