@@ -115,6 +115,31 @@ class Settings(BaseSettings):
     )
     """``value.version`` strings of realtime event messages the parser accepts."""
 
+    # --- refined products (skymap, Rev 1, Circular) ----------------------------------------------
+    skymap_thresholds: Literal["wilks", "calibrated", "hpd"] = "calibrated"
+    """Threshold set of the 50%/90% regions of refined localizations: ``wilks`` (2 delta-llh 1.39 /
+    4.61), ``calibrated`` (22.2 / 64.2, IceCat-1's, includes systematics) or ``hpd`` (probability)."""
+
+    public_base_url: str = "https://roc.example.org/public/alerts"
+    """Public URL under which the skymap files are published (``healpix_url`` of the Rev 1 notice,
+    the picture in Slack). Files are written under ``data_dir/skymaps/<name>/``."""
+
+    rev1_requires_approval: bool = False
+    """Hold the Rev 1 notice until a human approves the Circular (otherwise it goes out at once)."""
+
+    circulars_enabled: bool = False
+    """Submit approved Circulars to the GCN Circulars API. Off: the approved text is written as a
+    ready-to-send file under ``data_dir/circulars/``."""
+
+    circulars_api_url: str = "https://gcn.nasa.gov/api/circulars"
+    """The GCN Circulars API endpoint (POST ``{"subject", "body"}``)."""
+
+    circulars_token: SecretStr | None = None
+    """Bearer token for the GCN Circulars API (scope ``gcn.nasa.gov/circular-submitter``)."""
+
+    circular_contact: str = "roc@icecube.wisc.edu"
+    """Contact address named at the end of every Circular."""
+
     # --- Slack ---------------------------------------------------------------------------------
     slack_mode: Literal["webhook", "web_api", "console", "off"] = "console"
     """How shifters are told: ``webhook`` (incoming webhook URL), ``web_api`` (chat.postMessage with a
