@@ -6,7 +6,7 @@
 """
 
 from scanner_client.auth import ClientCredentials, StaticToken, TokenSource
-from scanner_client.client import DEFAULT_REQUEST_KEY_FIELD, SkyDriverClient, new_request_key
+from scanner_client.client import DEFAULT_REQUEST_KEY_FIELD, RawResult, SkyDriverClient, new_request_key
 from scanner_client.errors import (
     AuthError,
     BadRequestError,
@@ -60,6 +60,7 @@ __all__ = [
     "ProcessingStats",
     "Progress",
     "RateLimitedError",
+    "RawResult",
     "ReplacedError",
     "RetryPolicy",
     "ScanEndedWithoutResultError",

@@ -18,6 +18,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import requests
@@ -57,6 +58,14 @@ _SCAN_ID = re.compile(r"\w+")
 _LOCATION_SCAN_ID = re.compile(r"/scan/(\w+)")
 _MAX_REDIRECTS: Final = 5
 _M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """A scan result and the exact bytes it came in."""
+
+    result: ScanResult
+    raw: bytes
 
 
 def new_request_key() -> str:
@@ -248,6 +257,24 @@ class SkyDriverClient:
             follow_replaced,
         )
         return None if body == {} else _parse(ScanResult, body, "GET /scan/{id}/result")
+
+    def get_result_raw(
+        self, scan_id: str, *, include_deleted: bool = False, no_redirect: bool = False
+    ) -> RawResult | None:
+        """``GET /scan/{id}/result`` with the exact response bytes, for storing a result verbatim.
+
+        None while there is no result. A replaced scan raises :class:`ReplacedError` (never followed
+        here: the caller records the new id).
+        """
+        current = _checked_id(scan_id)
+        query: dict[str, QueryValue] = {"include_deleted": include_deleted}
+        query["no_redirect"] = no_redirect or None
+        answer = self._transport.call("GET", f"/scan/{current}/result", query=query, retry=True)
+        if 300 <= answer.status < 400:
+            raise _replaced("GET", f"{self.base_url}/scan/{current}/result", current, answer)
+        if answer.body == {}:
+            return None
+        return RawResult(_parse(ScanResult, answer.body, "GET /scan/{id}/result"), answer.raw)
 
     def get_i3_event(
         self, scan_id: str, *, follow_replaced: bool = True, no_redirect: bool = False

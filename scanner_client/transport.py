@@ -35,6 +35,8 @@ class Answer:
     status: int
     body: Any
     headers: Mapping[str, str]
+    raw: bytes = b""
+    """The exact response bytes (results are stored verbatim)."""
 
 
 def encode_query(query: Mapping[str, QueryValue] | None) -> dict[str, str]:
@@ -128,7 +130,7 @@ class Transport:
             if status >= 400:
                 code, message = _error_fields(response)
                 raise error_for_status(method, url, status, code, message)
-            return Answer(status, _json_body(method, url, response), response.headers)
+            return Answer(status, _json_body(method, url, response), response.headers, response.content)
 
     def _pause(self, method: str, path: str, attempt: int, cause: str, retry_after: str | None) -> None:
         delay = self.retry.delay_s(attempt, self.rng)
