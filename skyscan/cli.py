@@ -15,10 +15,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TextIO
-
-if TYPE_CHECKING:
-    from skyscan.results import NsidePixels
+from typing import Any, TextIO
 
 DESCRIPTION = """\
 skyscan: a local, SkyDriver-compatible sky-scan service. A scan fits an event's likelihood pixel by
@@ -148,7 +145,6 @@ class ProgressBar:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from skyscan.engine import ScanCancelled, ScanFailed, ScanRequest, run_scan
-    from skyscan.results import parse_result
     from skyscan.workers import open_pool
 
     try:
@@ -193,37 +189,34 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     if args.output:
         args.output.write_text(json.dumps(result))
-    summary = _summary(parse_result(result), request.scan_id, elapsed)
+    summary = _summary(result, request.scan_id, elapsed)
     summary["output"] = str(args.output) if args.output else None
     print(json.dumps(summary))
     return 0
 
 
-def _summary(parsed: dict[int, NsidePixels], scan_id: str, elapsed_s: float) -> dict[str, Any]:
-    """Best fit (lowest finite llh over all nsides) and pixel counts of a result."""
-    import numpy as np
+def _summary(result: dict[str, Any], scan_id: str, elapsed_s: float) -> dict[str, Any]:
+    """Best fit (lowest llh over all nsides) and pixel counts of a result, read as a client would."""
+    import math
 
+    from scanner_client.skyscan_result import SkyscanResult
     from skyscan.pixels import pixel_directions
 
-    best: tuple[float, int, int] | None = None
-    for nside, entry in parsed.items():
-        llh = np.where(np.isfinite(entry.pixels["llh"]), entry.pixels["llh"], np.inf)
-        if llh.size and np.isfinite(llh.min()) and (best is None or float(llh.min()) < best[0]):
-            position = int(llh.argmin())
-            best = (float(llh[position]), nside, int(entry.pixels["index"][position]))
+    parsed = SkyscanResult.model_validate(result)
     out: dict[str, Any] = {
         "scan_id": scan_id,
-        "pixels": {str(nside): int(entry.pixels.size) for nside, entry in parsed.items()},
+        "pixels": {str(nside): len(parsed.at(nside).data) for nside in parsed.nsides},
         "seconds": round(elapsed_s, 3),
     }
+    best = parsed.best_fit()
     if best is not None:
-        ra, dec = pixel_directions(best[1], [best[2]])
+        ra, dec = pixel_directions(best.nside, [best.pixel])
         out["best_fit"] = {
-            "nside": best[1],
-            "index": best[2],
-            "llh": best[0],
-            "ra_deg": round(float(np.degrees(ra[0])), 4),
-            "dec_deg": round(float(np.degrees(dec[0])), 4),
+            "nside": best.nside,
+            "index": best.pixel,
+            "llh": best.llh,
+            "ra_deg": round(math.degrees(float(ra[0])), 4),
+            "dec_deg": round(math.degrees(float(dec[0])), 4),
         }
     return out
 

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from scanner_client.models import EventMetadata
 from skyscan.events import ScanEvent
 from skyscan.pixels import (
     NsideProgression,
@@ -49,7 +50,7 @@ from skyscan.progress import (
     summary_sent,
 )
 from skyscan.recos import PixelFit, Vertex, get_reco
-from skyscan.results import EventMetadata, build_result
+from skyscan.results import build_result
 from skyscan.workers.messages import OutcomeKind, PixelOutcome, PixelTask
 from skyscan.workers.pool import PixelPool, ScanChannel
 
@@ -117,11 +118,17 @@ _TRANSITIONS: dict[ScanPhase, frozenset[ScanPhase]] = {
 def event_metadata(event: Mapping[str, Any], *, is_real_event: bool = True) -> dict[str, Any]:
     """``{run_id, event_id, event_type, mjd, is_real_event}`` of an i3live message (SkyDriver's
     ``manifest.event_metadata``); raises :class:`skyscan.events.EventFormatError` naming a bad field."""
-    return _metadata(ScanEvent.from_message(event), is_real_event).as_dict()
+    return _metadata(ScanEvent.from_message(event), is_real_event).model_dump()
 
 
 def _metadata(event: ScanEvent, is_real_event: bool) -> EventMetadata:
-    return EventMetadata(event.run_id, event.event_id, event.event_type, event.mjd, is_real_event)
+    return EventMetadata(
+        run_id=event.run_id,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        mjd=event.mjd,
+        is_real_event=is_real_event,
+    )
 
 
 @dataclass

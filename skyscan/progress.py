@@ -23,8 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner_client.models import EventMetadata
 from skyscan.pixels import NsideProgression
-from skyscan.results import RESULT_VERSION, EventMetadata
+from skyscan.results import RESULT_VERSION
 
 SUMMARY_STARTED = "The Skymap Scanner has started up."
 SUMMARY_BUSY = "The Skymap Scanner is busy scanning pixels."
@@ -186,7 +187,7 @@ class ProgressTracker:
         }
         return {
             "progress": progress,
-            "event_metadata": {**self.event.as_dict(), "version": RESULT_VERSION},
+            "event_metadata": {**self.event.model_dump(), "version": RESULT_VERSION},
             "scan_metadata": {
                 "scan_id": self.scan_id,
                 "nside_progression": self.progression.as_json(),

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from scanner_client.skyscan_result import SkyscanResult
 from skymist.coords import angular_distance_deg
-from skyscan.results import parse_result
 
 REV0_RA, REV0_DEC = 138.6545, 0.1418
 
@@ -56,8 +56,8 @@ def test_scan_writes_a_result_and_a_summary(tmp_path: Path, real_data: Path) -> 
     best = summary["best_fit"]
     assert best["nside"] == 64
     assert angular_distance_deg(best["ra_deg"], best["dec_deg"], REV0_RA, REV0_DEC) < 1.0
-    parsed = parse_result(json.loads(output.read_text()))
-    assert sorted(parsed) == [8, 64] and parsed[64].metadata["complete"] is True
+    parsed = SkyscanResult.model_validate(json.loads(output.read_text()))
+    assert parsed.nsides == [8, 64] and parsed.complete
     assert "pixels (now at nside 64)" in run.stderr
 
 

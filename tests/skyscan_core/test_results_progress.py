@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 
+from scanner_client.models import EventMetadata, Progress
+from scanner_client.skyscan_result import NAN_SENTINEL, SkyscanResult
 from skyscan.engine import ScanRequest, run_scan
 from skyscan.pixels import NsideProgression
 from skyscan.progress import ProgressTracker
 from skyscan.recos import PixelFit
-from skyscan.results import NAN_SENTINEL, EventMetadata, ResultFormatError, build_result, parse_result
+from skyscan.results import build_result
 from skyscan.workers import open_pool
 from tests.skyscan_core.support import RecordingObserver
 
+EVENT_KEYS = ("run_id", "event_id", "event_type", "mjd", "is_real_event")
 LOCAL_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 DURATION = re.compile(r"^(\d+ days?, )?\d+:\d\d:\d\d$")
 
@@ -51,23 +54,19 @@ def ordered_shape(value: Any) -> Any:
 # -- results -------------------------------------------------------------------------------------------
 def test_result_rebuilds_the_reference_example_exactly() -> None:
     example = reference("example_skyscan_result_final_nside1.json")
-    parsed = parse_result(example)
-    meta = example["nside-1"]["metadata"]
-    fits = {
-        1: {
-            int(row["index"]): PixelFit.from_list([float(v) for v in list(row)[1:]])
-            for row in parsed[1].pixels
-        }
-    }
-    event = EventMetadata(
-        meta["run_id"], meta["event_id"], meta["event_type"], meta["mjd"], meta["is_real_event"]
+    parsed = SkyscanResult.model_validate(example).at(1)
+    fits = {1: {int(row[0]): PixelFit.from_list([float(v) for v in row[1:]]) for row in parsed.data}}
+    event = EventMetadata.model_validate(
+        {k: v for k, v in parsed.metadata.model_dump().items() if k in EVENT_KEYS}
     )
     rebuilt = build_result(fits, event, complete=True)
     assert json.dumps(rebuilt) == json.dumps(example)  # same keys, order, values and NaN sentinel
 
 
 def test_result_round_trip_with_nan_and_algorithm_name() -> None:
-    event = EventMetadata(138632, 31747601, "neutrino", 60280.71416774572, True)
+    event = EventMetadata(
+        run_id=138632, event_id=31747601, event_type="neutrino", mjd=60280.71416774572, is_real_event=True
+    )
     fits = {
         8: {5: PixelFit(12.5), 3: PixelFit(math.nan, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0)},
         64: {100: PixelFit(-3.25, X=1.0)},
@@ -91,49 +90,13 @@ def test_result_round_trip_with_nan_and_algorithm_name() -> None:
         "version": 1,
         "reco_algo": "online_gaussian",
     }
-    parsed = parse_result(result)
-    assert parsed[8].pixels["index"].tolist() == [3, 5]
-    assert math.isnan(parsed[8].pixels["llh"][0]) and parsed[8].pixels["llh"][1] == 12.5
-    assert parsed[64].pixels["llh"][0] == -3.25 and math.isnan(parsed[64].pixels["E_in"][0])
-
-
-def test_parse_accepts_legacy_bare_nan_and_v0_columns() -> None:
-    legacy = json.loads(
-        '{"nside-8": {"columns": ["index", "llh", "E_in", "E_tot"], "metadata": {"nside": 8},'
-        ' "data": [[9, 1.5, NaN, NaN], [2, 0.5, 3.0, NaN]]}}'
-    )
-    pixels = parse_result(legacy)[8].pixels
-    assert pixels["index"].tolist() == [2, 9]
-    assert math.isnan(pixels["E_tot"][0]) and math.isnan(pixels["X"][1])
-
-
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (
-            lambda r: r["nside-1"].update(columns=["index", "llh"]),
-            "skyscan_result.nside-1.columns: not skyreader",
-        ),
-        (
-            lambda r: r["nside-1"]["metadata"].update(nside=2),
-            "skyscan_result.nside-1.metadata.nside: expected 1",
-        ),
-        (
-            lambda r: r["nside-1"]["data"][0].__setitem__(0, 12),
-            "skyscan_result.nside-1.data[0]: index 12 is not",
-        ),
-        (
-            lambda r: r["nside-1"]["data"][0].__setitem__(1, "x"),
-            "skyscan_result.nside-1.data[0]: expected a number",
-        ),
-        (lambda r: r.update({"nside1": r["nside-1"]}), "skyscan_result: key 'nside1' is not 'nside-<N>'"),
-    ],
-)
-def test_parse_errors_name_the_field(mutate: Any, message: str) -> None:
-    result = reference("example_skyscan_result_final_nside1.json")
-    mutate(result)
-    with pytest.raises(ResultFormatError, match="^" + re.escape(message)):
-        parse_result(result)
+    # read back by the wire client, which keeps unknown metadata keys as skyreader does
+    parsed = SkyscanResult.model_validate(result)
+    assert parsed.nsides == [8, 64] and parsed.complete is False
+    assert parsed.at(8).indices == [3, 5] and math.isnan(parsed.at(8).column("llh")[0])
+    assert parsed.at(8).metadata.model_dump()["reco_algo"] == "online_gaussian"
+    assert parsed.best_fit() == (64, 100, -3.25)
+    assert parsed.to_wire() == result
 
 
 # -- progress ------------------------------------------------------------------------------------------
@@ -161,6 +124,9 @@ def test_progress_bodies_have_the_reference_keys(recorded_scan: RecordingObserve
     assert ordered_shape(start) == ordered_shape(reference("example_PATCH_manifest_body_start.json"))
     assert ordered_shape(midscan) == ordered_shape(reference("example_PATCH_manifest_body_midscan.json"))
     assert ordered_shape(final) == ordered_shape(reference("example_PATCH_manifest_body_final.json"))
+    for body in patches:  # and every one reads as the wire client's models
+        Progress.model_validate(body["progress"])
+        EventMetadata.model_validate(body["event_metadata"])
 
 
 def test_progress_values(recorded_scan: RecordingObserver, bronze_event: dict[str, Any]) -> None:
@@ -220,7 +186,7 @@ def test_progress_reports_come_in_icecube_order(recorded_scan: RecordingObserver
 
 def test_tracker_predictions_use_the_moving_window() -> None:
     now = [1_000_000.0]
-    event = EventMetadata(1, 2, "neutrino", 60000.0, False)
+    event = EventMetadata(run_id=1, event_id=2, event_type="neutrino", mjd=60000.0, is_real_event=False)
     tracker = ProgressTracker("s", NsideProgression.parse("8:0,64:12"), event, clock=lambda: now[0])
     tracker.record_sent(8, 768)
     for k in range(600):
