@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from skymist.config import Settings
 from skymist.metrics import Metrics
 from skymist.products.render import Renderer
-from skymist.store.db import current_revision, make_engine, make_sessionmaker
+from skymist.store.db import code_revision, current_revision, make_engine, make_sessionmaker
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -29,11 +29,7 @@ class App:
         self.engine.dispose()
 
     def require_current_schema(self) -> None:
-        from alembic.script import ScriptDirectory
-
-        from skymist.store.db import alembic_config
-
-        head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        head = code_revision(self.engine)
         current = current_revision(self.engine)
         if current != head:
             raise SchemaNotCurrentError(

@@ -23,6 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from skymist.scans.plans import ScanPlanEntry
+
 Tense = Literal["current", "test", "archival"]
 
 
@@ -114,6 +116,62 @@ class Settings(BaseSettings):
         default_factory=lambda: ["2021a", "2023a", "2024a"]
     )
     """``value.version`` strings of realtime event messages the parser accepts."""
+
+    # --- scans (the scanner backend: SkyDriver or skyscan) ---------------------------------------
+    scans_enabled: bool = True
+    """Plan and run scans for every classified alert (and unclassified events on request)."""
+
+    scanner_backend: Literal["skyscan", "skydriver"] = "skyscan"
+    """Which backend ``scanner_url`` is: it chooses the default reco plans (``scan_plans``)."""
+
+    scanner_url: str = "http://127.0.0.1:8080"
+    """Base URL of the SkyDriver REST API (``https://skydriver.icecube.aq``) or of ``skyscan serve``."""
+
+    scanner_token: SecretStr | None = None
+    """Static bearer token for the scanner backend (or use the OAuth2 client-credentials settings)."""
+
+    scanner_oauth_token_url: str | None = None
+    """OAuth2 token endpoint (Keycloak) for a client-credentials token that refreshes itself."""
+
+    scanner_oauth_client_id: str | None = None
+    """OAuth2 client id (with ``scanner_oauth_token_url``)."""
+
+    scanner_oauth_client_secret: SecretStr | None = None
+    """OAuth2 client secret (with ``scanner_oauth_token_url``)."""
+
+    scanner_timeout_s: float = 30.0
+    """Read timeout of one call to the scanner backend."""
+
+    scan_plans: dict[str, list[ScanPlanEntry]] | None = None
+    """Reco plans per alert class (GOLD, BRONZE, CASCADE, UNCLASSIFIED): a list of scans, each with
+    ``name``, ``reco_algo``, ``nsides`` ({8: 0, 64: 12, 512: 24}), ``priority`` (>= 100 realtime),
+    ``max_pixel_reco_time_s``, ``cluster``, ``workers``, memory and ``deadline_s``. None: the
+    defaults of ``scanner_backend``."""
+
+    scan_tick_s: float = 1.0
+    """How often the scan tracker looks for scans that are due."""
+
+    scan_poll_realtime_s: float = 10.0
+    """How often a realtime scan (priority >= 100) is polled."""
+
+    scan_poll_s: float = 60.0
+    """How often any other scan is polled."""
+
+    scan_stuck_after_s: float = 900.0
+    """A scan whose progress has not changed for this long is stuck: it is rescanned (the backend's
+    own failures often go unreported)."""
+
+    scan_max_rescans: int = 2
+    """Rescans of one scan (stuck, aborted or finished without a result) before it fails."""
+
+    scan_backoff_max_s: float = 300.0
+    """Longest wait between two calls to an unreachable scanner backend."""
+
+    scan_lease_s: float = 120.0
+    """How long a tracker owns a scan it is working on (another daemon takes over after that)."""
+
+    slack_max_per_minute: int = 30
+    """Slack messages sent per minute at most (all daemons together); the rest wait their turn."""
 
     # --- refined products (skymap, Rev 1, Circular) ----------------------------------------------
     skymap_thresholds: Literal["wilks", "calibrated", "hpd"] = "calibrated"

@@ -24,8 +24,13 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, app: App, consumer: Any, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, app: App, consumer: Any, dispatcher: Dispatcher, background: Callable[[], Any] | None = None
+    ) -> None:
+        """``background`` starts the scheduled jobs (scans); it returns an object with ``shutdown()``."""
         self.app = app
+        self.background = background
+        self._scheduler: Any = None
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.dispatcher = dispatcher
@@ -70,6 +75,8 @@ class Daemon:
     def run(self, until: Callable[[], bool] | None = None) -> int:
         """Run until stopped (or until ``until()`` is true); returns the exit code."""
         self.start_dispatcher()
+        if self.background is not None:
+            self._scheduler = self.background()
         systemd.notify("READY=1")
         log.info(
             "daemon started", extra={"topics": self.app.settings.kafka_topics, "owner": self.dispatcher.owner}
@@ -94,6 +101,8 @@ class Daemon:
             self.stop.set()
             self.wake.set()
             self.stream.close()
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=True)  # the scan tick in hand finishes
             if self._dispatcher_thread is not None:
                 self._dispatcher_thread.join(timeout=self.app.settings.sink_timeout_s * 2 + 5)
             self.dispatcher.close()

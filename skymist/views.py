@@ -46,6 +46,10 @@ def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> dict[
     }
     if detail:
         view["outbox_rows"] = [outbox_view(row) for row in rows]
+        from skymist.store.scan_models import Scan
+
+        scans = session.execute(select(Scan).where(Scan.alert_id == alert.id).order_by(Scan.id)).scalars()
+        view["scans"] = [scan_view(scan, alert.name) for scan in scans]
     return view
 
 
@@ -81,3 +85,37 @@ def dead_letter_view(letter: DeadLetter, *, raw_preview: int = 0) -> dict[str, A
     if raw_preview:
         view["raw_preview"] = letter.raw[:raw_preview].decode("utf-8", errors="replace")
     return view
+
+
+def scan_view(scan: Any, alert_name: str | None = None) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": scan.id,
+        "alert_id": scan.alert_id,
+        "alert": alert_name,
+        "revision": scan.revision,
+        "plan_entry": scan.plan_entry,
+        "reco_algo": scan.plan.get("reco_algo"),
+        "priority": scan.priority,
+        "state": scan.state.value,
+        "backend_scan_id": scan.backend_scan_id,
+        "backend_state": scan.backend_state,
+        "progress_percent": scan.progress_percent,
+        "pixels_done": scan.pixels_done,
+        "pixels_total": scan.pixels_total,
+        "predicted_end": iso(scan.predicted_end),
+        "rescans": scan.rescans,
+        "backend_failures_in_a_row": scan.attempts,
+        "last_error": scan.last_error,
+        "requested_by": scan.requested_by,
+        "created_at": iso(scan.created_at),
+        "submitted_at": iso(scan.submitted_at),
+        "last_progress_at": iso(scan.last_progress_at),
+        "finished_at": iso(scan.finished_at),
+        "deadline_at": iso(scan.deadline_at),
+        "next_check_at": iso(scan.next_check_at),
+        "partial_result_bytes": len(scan.partial_result) if scan.partial_result is not None else None,
+        "result_bytes": len(scan.result) if scan.result is not None else None,
+    }

@@ -86,6 +86,7 @@ def make_settings(database_url: str, kafka: MockKafka | None = None, **overrides
         "notice_topic": f"notices-{suffix}",
         "voevent_topic": f"voevents-{suffix}",
         "slack_mode": "off",
+        "scans_enabled": False,
         "alert_tense": "test",
         "outbox_backoff_base_s": 0.05,
         "outbox_backoff_max_s": 0.2,

@@ -27,6 +27,6 @@ def register(sub: SubParsers) -> None:
     )
     db = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = db.add_parser("upgrade", help="apply migrations (the only way the schema changes)")
-    up.add_argument("revision", nargs="?", default="head", help="target revision (default: head)")
+    up.add_argument("revision", nargs="?", default="heads", help="target revision (default: the newest)")
     up.set_defaults(handler=run_guarded(_upgrade))
     db.add_parser("current", help="print the schema revision").set_defaults(handler=run_guarded(_current))

@@ -21,6 +21,7 @@ from skymist.pipeline.localize import PromptLocalization, prompt_localization
 from skymist.pipeline.registry import HANDLERS, HandlerContext, Outcome
 from skymist.products.context import build_context
 from skymist.products.prompt import queue_revision_products
+from skymist.scans.planning import plan_entries, plan_scans
 from skymist.states import AlertState
 
 UNCLASSIFIED = "UNCLASSIFIED"
@@ -176,6 +177,14 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         supersedes_revision=cls.revision - 1 if cls.revision > 0 else None,
     )
     rows = queue_revision_products(ctx.session, ctx.settings, ctx.renderer, alert.id, product_ctx)
+    if ctx.settings.scans_enabled:
+        plan_scans(
+            ctx.session,
+            plan_entries(ctx.settings, cls.stream),
+            alert_id=alert.id,
+            revision=cls.revision,
+            now=ctx.now,
+        )
     save_alert(
         ctx.session,
         alert,

@@ -58,7 +58,7 @@ def alembic_config(engine: Engine) -> Any:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (default: the newest)."""
     from alembic import command
 
@@ -66,8 +66,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The schema's revision (several, comma-separated, while migration branches are unmerged)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        rev: str | None = MigrationContext.configure(conn).get_current_revision()
-        return rev
+        heads = sorted(MigrationContext.configure(conn).get_current_heads())
+        return ",".join(heads) or None
+
+
+def code_revision(engine: Engine) -> str:
+    """The newest revision(s) this code has migrations for."""
+    from alembic.script import ScriptDirectory
+
+    return ",".join(sorted(ScriptDirectory.from_config(alembic_config(engine)).get_heads()))

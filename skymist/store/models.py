@@ -36,7 +36,8 @@ NAMING = {
 }
 
 
-def _state(enum_cls: type[enum.Enum]) -> Enum:
+def state_column(enum_cls: type[enum.Enum]) -> Enum:
+    """A state enum stored as its string values (portable: no native enum type)."""
     return Enum(
         enum_cls,
         native_enum=False,
@@ -65,7 +66,7 @@ class InboxMessage(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size_bytes: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    state: Mapped[InboxState] = mapped_column(_state(InboxState), default=InboxState.RECEIVED)
+    state: Mapped[InboxState] = mapped_column(state_column(InboxState), default=InboxState.RECEIVED)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     produced_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -83,7 +84,7 @@ class Alert(Base):
     name: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
     stream: Mapped[str] = mapped_column(String(16))  # GOLD, BRONZE, CASCADE or UNCLASSIFIED
     source: Mapped[str] = mapped_column(String(16))  # realtime or gcn
-    state: Mapped[AlertState] = mapped_column(_state(AlertState))
+    state: Mapped[AlertState] = mapped_column(state_column(AlertState))
     event_time: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -140,7 +141,9 @@ class DeadLetter(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     reason: Mapped[str] = mapped_column(Text)
     field: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    state: Mapped[DeadLetterState] = mapped_column(_state(DeadLetterState), default=DeadLetterState.OPEN)
+    state: Mapped[DeadLetterState] = mapped_column(
+        state_column(DeadLetterState), default=DeadLetterState.OPEN
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -162,7 +165,7 @@ class OutboxRow(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     content_type: Mapped[str] = mapped_column(String(64))
-    state: Mapped[OutboxState] = mapped_column(_state(OutboxState), default=OutboxState.PENDING)
+    state: Mapped[OutboxState] = mapped_column(state_column(OutboxState), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)

@@ -1,0 +1,97 @@
+"""Reco plans: which scans to run for each alert class, with defaults for skyscan and SkyDriver."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scanner_client import validation
+
+#: alert classes that have a plan; UNCLASSIFIED scans run only on request (``skymist scan``)
+ALERT_CLASSES = ("GOLD", "BRONZE", "CASCADE", "UNCLASSIFIED")
+
+
+class ScanPlanEntry(BaseModel):
+    """One scan to run for an alert: what SkyMist asks the scanner backend for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9_\-]{1,40}$")]
+    reco_algo: str
+    nsides: dict[int, int]
+    priority: Annotated[int, Field(ge=0)]
+    max_pixel_reco_time_s: Annotated[int, Field(ge=1)]
+    cluster: str = "local"
+    workers: Annotated[int, Field(ge=1)] = 2
+    docker_tag: str = "latest"
+    predictive_scanning_threshold: float = 1.0
+    worker_memory: str | None = None
+    scanner_server_memory: str | None = None
+    deadline_s: Annotated[float, Field(gt=0)] = 6 * 3600.0
+
+    @field_validator("reco_algo")
+    @classmethod
+    def _algo(cls, value: str) -> str:
+        return validation.reco_algo_from(value)
+
+    @field_validator("nsides", mode="before")
+    @classmethod
+    def _nsides(cls, value: Any) -> dict[int, int]:
+        if isinstance(value, str):  # "8:0,64:12,512:24"
+            pairs = [part.split(":") for part in value.split(",") if part.strip()]
+            value = [(int(n), int(e)) for n, e in pairs]
+        return validation.nsides_from(value)
+
+    @field_validator("predictive_scanning_threshold")
+    @classmethod
+    def _threshold(cls, value: float) -> float:
+        return validation.threshold_from(value)
+
+
+ScanPlans = dict[str, list[ScanPlanEntry]]
+
+_DEFAULT_NSIDES = {8: 0, 64: 12, 512: 24}
+
+
+def skyscan_plans() -> ScanPlans:
+    """Against ``skyscan serve``: the online-direction Gaussian at the default resolution."""
+    realtime = ScanPlanEntry(
+        name="online_gaussian",
+        reco_algo="online_gaussian",
+        nsides=_DEFAULT_NSIDES,
+        priority=100,
+        max_pixel_reco_time_s=60,
+        cluster="local",
+        workers=2,
+        deadline_s=3600.0,
+    )
+    on_request = realtime.model_copy(update={"priority": 10})
+    return {"GOLD": [realtime], "BRONZE": [realtime], "CASCADE": [realtime], "UNCLASSIFIED": [on_request]}
+
+
+def skydriver_plans() -> ScanPlans:
+    """Against IceCube's SkyDriver: SplineMPE on the OSG-backed cluster, as IceCube's realtime runs."""
+    realtime = ScanPlanEntry(
+        name="splinempe",
+        reco_algo="splinempe",
+        nsides=_DEFAULT_NSIDES,
+        priority=100,
+        max_pixel_reco_time_s=1800,
+        cluster="sub-2",
+        workers=1000,
+        worker_memory="8GB",
+        scanner_server_memory="1GB",
+        predictive_scanning_threshold=1.0,
+        deadline_s=12 * 3600.0,
+    )
+    on_request = realtime.model_copy(update={"priority": 10})
+    return {"GOLD": [realtime], "BRONZE": [realtime], "CASCADE": [realtime], "UNCLASSIFIED": [on_request]}
+
+
+DEFAULT_PLANS = {"skyscan": skyscan_plans, "skydriver": skydriver_plans}
+
+
+def plans_for(backend: str, configured: ScanPlans | None) -> ScanPlans:
+    """The configured plans, else the backend's defaults."""
+    return configured if configured is not None else DEFAULT_PLANS[backend]()
