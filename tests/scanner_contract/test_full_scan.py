@@ -7,13 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from scanner_client import LaunchScanRequest
-from tests.scanner_contract.conftest import Service, service_env, skip_without_engine
+from tests.scanner_contract.conftest import Service, service_env
 
 
 def test_default_resolution_scan_of_a_real_event(
     make_database: Callable[[], str], real_event: dict[str, Any]
 ) -> None:
-    skip_without_engine()
     service = Service(
         make_database(), service_env(WORKERS=2, PROGRESS_INTERVAL_S=5, RESULT_INTERVAL_S=20)
     ).start()

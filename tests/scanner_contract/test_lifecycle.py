@@ -13,7 +13,6 @@ from tests.scanner_contract.conftest import (
     LONG_NSIDES,
     SHORT_NSIDES,
     dummy_request,
-    skip_without_engine,
     wait_for,
 )
 from tests.scanner_contract.helpers import occupied
@@ -25,11 +24,6 @@ ORDER = [
     ScanState.IN_PROGRESS__PARTIAL_RESULT_GENERATED,
     ScanState.SCAN_HAS_FINAL_RESULT,
 ]
-
-
-@pytest.fixture(autouse=True)
-def _engine() -> None:
-    skip_without_engine()
 
 
 def test_a_scan_goes_through_the_states_to_its_final_result(

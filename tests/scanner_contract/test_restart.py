@@ -14,7 +14,6 @@ from tests.scanner_contract.conftest import (
     Service,
     dummy_request,
     service_env,
-    skip_without_engine,
     wait_for,
 )
 
@@ -23,7 +22,6 @@ from tests.scanner_contract.conftest import (
 def test_running_scan_is_run_again_after_a_restart(
     make_database: Callable[[], str], real_event: dict[str, Any], how: str
 ) -> None:
-    skip_without_engine()
     database = make_database()
     first = Service(database, service_env()).start()
     try:
