@@ -1,0 +1,93 @@
+"""Fixtures of the scan orchestration tests: a real ``skyscan serve`` (dummy reco, fast progress),
+a misbehaving proxy in front of it, and SkyMist apps whose tracker talks to it over HTTP."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from skymist.app import App
+from skymist.scans.backend import make_scanner_client
+from skymist.scans.tracker import ScanTracker
+from tests.conftest import PG_BASE
+from tests.support.flaky_proxy import FlakyProxy
+from tests.support.skyscan_service import USER_TOKEN, Service, service_env
+from tests.support.slack_api import SlackStandIn
+
+#: a scan of the dummy reco that takes a few seconds (long enough to be watched, frozen, replaced)
+DUMMY_PLAN = {
+    "name": "dummy",
+    "reco_algo": "dummy",
+    "nsides": {1: 0, 2: 12, 4: 12},
+    "priority": 100,
+    "max_pixel_reco_time_s": 30,
+    "cluster": "local",
+    "workers": 1,
+    "deadline_s": 300.0,
+}
+
+
+@pytest.fixture(scope="module")
+def skyscan() -> Iterator[Service]:
+    name = f"skyscan_scans_{uuid.uuid4().hex[:10]}"
+    admin = PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    service = Service(
+        f"{PG_BASE}/{name}", service_env(MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.04}})
+    ).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def proxy(skyscan: Service) -> Iterator[FlakyProxy]:
+    with FlakyProxy(skyscan.url, hang_s=2.5) as running:
+        yield running
+
+
+def scan_settings(url: str, slack: SlackStandIn | None = None, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "scans_enabled": True,
+        "scanner_url": url,
+        "scanner_token": USER_TOKEN,
+        "scanner_timeout_s": 1.0,
+        "scan_plans": {cls: [DUMMY_PLAN] for cls in ("GOLD", "BRONZE", "CASCADE", "UNCLASSIFIED")},
+        "scan_poll_realtime_s": 0.2,
+        "scan_poll_s": 0.2,
+        "scan_backoff_max_s": 0.3,
+        "scan_stuck_after_s": 60.0,
+        "scan_lease_s": 5.0,
+    }
+    if slack is not None:
+        values.update(
+            slack_mode="web_api",
+            slack_api_url=f"{slack.url}/api",
+            slack_bot_token=slack.token,
+            slack_channel="C0SCANS",
+        )
+    values.update(overrides)
+    return values
+
+
+def drive(
+    app: App, until: Callable[[], bool], timeout_s: float = 60.0, tracker: ScanTracker | None = None
+) -> ScanTracker:
+    """Tick a tracker until ``until()`` is true."""
+    tracker = tracker or ScanTracker(app, make_scanner_client(app.settings))
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tracker.tick()
+        if until():
+            return tracker
+        time.sleep(0.1)
+    raise AssertionError("timed out driving the scan tracker")
