@@ -17,12 +17,15 @@ def settings_env(settings: Settings) -> dict[str, str]:
     import json
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKYMIST_")}
+    plain = settings.model_dump(mode="json")
     for name in Settings.model_fields:
         value: Any = getattr(settings, name)
         if value is None:
             continue
         if hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
+        else:
+            value = plain[name]
         if isinstance(value, list | dict):
             value = json.dumps(value)
         env[f"SKYMIST_{name.upper()}"] = str(value)
