@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import secrets
 import shutil
 import sys
 import time
@@ -19,19 +20,26 @@ from pathlib import Path
 from typing import TextIO
 
 from confluent_kafka import Consumer, Producer
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from skymist.app import build_app
+from skymist.app import App, build_app
+from skymist.cli.run_cmd import scan_jobs
 from skymist.config import Settings
 from skymist.jsonlog import configure_logging
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.factory import build_sinks
+from skymist.scans.scheduler import localize_consumer
+from skymist.scans.tracker import ACTIVE
 from skymist.service import Daemon
 from skymist.simulate import alert_batch, draw_alert, event_message
-from skymist.states import OutboxState
+from skymist.states import AlertState, OutboxState
 from skymist.store.db import upgrade
 from skymist.store.models import Alert, DeadLetter, InboxMessage, OutboxRow
+from skymist.store.scan_models import Scan
 from skymist.views import alert_view
+from skyscan.server.embedded import EmbeddedSkyscan
+from skyscan.settings import SkyscanSettings
 
 REALTIME_TOPIC = "icecube.realtime.events"
 
@@ -74,15 +82,30 @@ def _read_back(bootstrap: str, topic: str, folder: Path, suffix: str) -> list[Pa
             if error.code() == KafkaError._PARTITION_EOF:
                 remaining.discard(message.partition())
             continue
-        path = folder / ((message.key() or b"message").decode() + suffix)
+        name = f"{(message.key() or b'message').decode()}.{message.partition()}-{message.offset()}"
+        path = folder / (name + suffix)
         path.write_bytes(message.value() or b"")
         paths.append(path)
     consumer.close()
     return sorted(paths)
 
 
+def _scan_line(app: App) -> str:
+    with app.sessions() as session:
+        rows = session.execute(
+            select(Alert.name, Scan.state, Scan.progress_percent, Scan.pixels_done)
+            .join(Alert, Alert.id == Scan.alert_id)
+            .order_by(Scan.id)
+        ).all()
+    parts = [
+        f"{name}: {state.value}" + (f" {percent:.0f}% ({pixels} px)" if percent is not None else "")
+        for name, state, percent, pixels in rows
+    ]
+    return "      scans: " + (" | ".join(parts) if parts else "none planned yet")
+
+
 def run_demo(
-    folder: Path, n_alerts: int = 5, out: TextIO = sys.stdout, timeout_s: float = 120.0
+    folder: Path, n_alerts: int = 5, out: TextIO = sys.stdout, timeout_s: float = 300.0
 ) -> DemoResult:
     folder = folder.resolve()
     if folder.exists():
@@ -93,8 +116,32 @@ def run_demo(
 
     broker = Producer({"test.mock.num.brokers": 1, "log_level": 2})
     bootstrap = ",".join(f"{b.host}:{b.port}" for b in broker.list_topics(timeout=10).brokers.values())
-    _say(out, f"[1/5] Kafka-protocol broker (librdkafka mock cluster) listening on {bootstrap}")
+    _say(out, f"[1/6] Kafka-protocol broker (librdkafka mock cluster) listening on {bootstrap}")
 
+    token = secrets.token_hex(16)
+    scanner_settings = SkyscanSettings(
+        database_url=f"sqlite:///{folder / 'skyscan.sqlite'}",
+        user_tokens=[SecretStr(token)],
+        max_concurrent_scans=2,
+        workers=2,
+        progress_interval_s=1.0,
+        result_interval_s=2.0,
+        backlog_poll_s=0.2,
+        log_level="ERROR",
+    )
+    with EmbeddedSkyscan(scanner_settings) as scanner:
+        _say(
+            out,
+            f"[2/6] skyscan (SkyDriver-compatible scan service, in-process pixel workers) on {scanner.url}",
+        )
+        result = _run(folder, n_alerts, out, timeout_s, bootstrap, scanner.url, token)
+    broker.flush(1)
+    return result
+
+
+def _run(
+    folder: Path, n_alerts: int, out: TextIO, timeout_s: float, bootstrap: str, scanner_url: str, token: str
+) -> DemoResult:
     settings = Settings(
         database_url=f"sqlite:///{folder / 'skymist-demo.sqlite'}",
         kafka_bootstrap_servers=bootstrap,
@@ -105,10 +152,18 @@ def run_demo(
         data_dir=folder,
         log_level="ERROR",
         kafka_config={"log_level": "2"},
+        scans_enabled=True,
+        scanner_url=scanner_url,
+        scanner_token=token,
+        scan_tick_s=0.5,
+        scan_poll_realtime_s=1.0,
+        public_base_url=(folder / "skymaps").as_uri(),
+        # the online-Gaussian scans of the demo are true Gaussians: Wilks' thresholds give their coverage
+        skymap_thresholds="wilks",
     )
     app = build_app(settings)
     upgrade(app.engine)
-    _say(out, f"[2/5] store ready: {folder / 'skymist-demo.sqlite'} (schema migrated with Alembic)")
+    _say(out, f"[3/6] store ready: {folder / 'skymist-demo.sqlite'} (schema migrated with Alembic)")
 
     rng = random.Random(2026)
     messages = [value for _alert, value in alert_batch(n_alerts, seed=7, size_bytes=150_000)]
@@ -122,38 +177,65 @@ def run_demo(
     sizes = sorted(len(m) for m in messages)
     _say(
         out,
-        f"[3/5] produced {len(messages)} messages to {REALTIME_TOPIC!r}: {n_alerts} classified alerts, "
+        f"[4/6] produced {len(messages)} messages to {REALTIME_TOPIC!r}: {n_alerts} classified alerts, "
         f"1 bare event, 1 malformed ({sizes[0]}-{sizes[-1]} bytes)",
     )
 
-    _say(out, "[4/5] running the daemon (consumer + outbox dispatcher); Slack messages follow:")
-    daemon = Daemon(app, _consumer(settings), Dispatcher(app, build_sinks(settings, console=out)))
-    expected_products = 3 * n_alerts
+    _say(out, "[5/6] running the daemon (consumer, outbox dispatcher, scan tracker); Slack messages follow:")
+    daemon = Daemon(
+        app, _consumer(settings), Dispatcher(app, build_sinks(settings, console=out)), scan_jobs(app)
+    )
     deadline = time.monotonic() + timeout_s
     last_report = ""
+    last_scans = ""
+    localizing = localize_consumer() is not None
 
     def finished() -> bool:
-        nonlocal last_report
+        nonlocal last_report, last_scans
         with app.sessions() as session:
             seen = session.execute(select(func.count()).select_from(InboxMessage)).scalar_one()
+            unsent = session.execute(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(OutboxRow.state.in_([OutboxState.PENDING, OutboxState.SENDING]))
+            ).scalar_one()
             sent = session.execute(
                 select(func.count()).select_from(OutboxRow).where(OutboxRow.state == OutboxState.SENT)
             ).scalar_one()
-        report = f"      progress: {seen}/{len(messages)} messages recorded, "
-        report += f"{sent}/{expected_products} products sent"
+            active = session.execute(
+                select(func.count()).select_from(Scan).where(Scan.state.in_(ACTIVE))
+            ).scalar_one()
+            planned = session.execute(select(func.count()).select_from(Scan)).scalar_one()
+            waiting = session.execute(
+                select(func.count()).select_from(Alert).where(Alert.state == AlertState.LOCALIZED_PENDING)
+            ).scalar_one()
+        report = f"      progress: {seen}/{len(messages)} messages recorded, {sent} products sent"
         if report != last_report:
             _say(out, report)
             last_report = report
+        scan_line = _scan_line(app)
+        if scan_line != last_scans:
+            _say(out, scan_line)
+            last_scans = scan_line
         if time.monotonic() > deadline:
             raise TimeoutError(f"the demo did not finish within {timeout_s} s ({report.strip()})")
-        return seen >= len(messages) and sent >= expected_products
+        return (
+            seen >= len(messages)
+            and planned >= n_alerts
+            and active == 0
+            and unsent == 0
+            and (waiting == 0 or not localizing)
+        )
 
     daemon.run(until=finished)
+    return _report(app, folder, settings, bootstrap, out)
 
+
+def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: TextIO) -> DemoResult:
     with app.sessions() as session:
         alerts = [
-            alert_view(session, a)
-            for a in session.execute(select(Alert).order_by(Alert.event_time)).scalars()
+            alert_view(session, a, detail=True)
+            for a in session.execute(select(Alert).order_by(Alert.id)).scalars()
         ]
         letters = list(session.execute(select(DeadLetter)).scalars())
         sent = session.execute(
@@ -161,16 +243,19 @@ def run_demo(
         ).scalar_one()
     notices = _read_back(bootstrap, settings.notice_topic, folder / "products", ".notice.json")
     voevents = _read_back(bootstrap, settings.voevent_topic, folder / "products", ".voevent.xml")
-    _say(out, "[5/5] results")
-    _say(
-        out, f"{'NAME':<17} {'RUN_EVENT':<16} {'STREAM':<12} {'STATE':<13} {'RA':>8} {'DEC':>7} {'ERR90':>6}"
-    )
+    _say(out, "[6/6] results")
+    header = ("NAME", "RUN_EVENT", "STREAM", "STATE", "RA", "DEC", "ERR90")
+    _say(out, "{:<17} {:<16} {:<12} {:<17} {:>8} {:>7} {:>6}  SCANS".format(*header))
     for a in alerts:
         r = a["revisions"][0]
+        scans = (
+            ", ".join(f"{s['plan_entry']} {s['state']} ({s['pixels_done'] or 0} px)" for s in a["scans"])
+            or "-"
+        )
         _say(
             out,
-            f"{a['name'] or '-':<17} {a['run_id']}_{a['event_id']:<9} {a['stream']:<12} {a['state']:<13} "
-            f"{r['ra_deg']:8.3f} {r['dec_deg']:+7.3f} {r['err90_deg']:6.2f}",
+            f"{a['name'] or '-':<17} {a['run_id']}_{a['event_id']:<9} {a['stream']:<12} {a['state']:<17} "
+            f"{r['ra_deg']:8.3f} {r['dec_deg']:+7.3f} {r['err90_deg']:6.2f}  {scans}",
         )
     for letter in letters:
         _say(out, f"dead letter {letter.id} ({letter.source}): {letter.reason}")
@@ -184,10 +269,7 @@ def run_demo(
         f"done: {len(alerts)} events recorded, {sent} products sent, {len(letters)} dead letter(s). "
         f"Inspect with: skymist --database-url sqlite:///{folder / 'skymist-demo.sqlite'} alerts list",
     )
-    daemon.dispatcher.close()
-    del daemon
     app.close()
-    broker.flush(1)
     return DemoResult(len(alerts), sent, len(letters), folder)
 
 

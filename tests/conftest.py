@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,6 +93,7 @@ def make_settings(database_url: str, kafka: MockKafka | None = None, **overrides
         "outbox_backoff_max_s": 0.2,
         "sink_timeout_s": 5.0,
         "log_level": "WARNING",
+        "data_dir": tempfile.mkdtemp(prefix="skymist-test-data-"),
     }
     values.update(overrides)
     return Settings(**values)

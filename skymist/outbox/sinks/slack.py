@@ -186,6 +186,9 @@ class ConsoleSink:
         for item in items:
             message = json.loads(item.payload)
             lines = [f"[slack] {message.get('text', '')}"]
+            if item.product.startswith("slack_scan_"):
+                print(lines[0], file=self.stream, flush=True)  # milestones: one line
+                continue
             for block in message.get("blocks", []):
                 for field in block.get("fields", []):
                     lines.append("    " + field.get("text", "").replace("\n", ": ", 1))
