@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         notice_topic=f"notices-{topic}",
         voevent_topic=f"voevents-{topic}",
         slack_mode="off",
+        scans_enabled=False,  # the prompt path only: alert in, notice out
         alert_tense="test",
         log_level="WARNING",
         kafka_config={"log_level": "2"},
