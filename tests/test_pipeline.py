@@ -168,3 +168,29 @@ def test_dead_letter_replay_after_a_fix(app_factory: Any, shared_dir: Path) -> N
         letter = session.execute(select(DeadLetter)).scalar_one()
         assert letter.state.value == "replayed"
     assert count(fixed, Alert) == 1
+
+
+def test_a_failing_handler_costs_only_its_own_message(app_factory: Any, shared_dir: Path) -> None:
+    """A batch is handled without savepoints; when a handler fails it is handled again message by
+    message, so only the failing message becomes a dead letter."""
+    plan = {
+        "name": "og",
+        "reco_algo": "online_gaussian",
+        "nsides": {8: 0},
+        "priority": 100,
+        "max_pixel_reco_time_s": 10,
+    }
+    app = app_factory(scans_enabled=True, scan_plans={"GOLD": [plan], "BRONZE": [plan]})  # no CASCADE plan
+    event = real_event(shared_dir)
+    batch = [
+        raw(envelope(with_ids(event, 140300, 1), stream="GOLD")),
+        raw(envelope(with_ids(event, 140300, 2), stream="CASCADE")),
+        raw(envelope(with_ids(event, 140300, 3), stream="BRONZE")),
+    ]
+    results = Ingestor(app).ingest_batch(batch)
+    assert [r.status for r in results] == ["processed", "dead_letter", "processed"]
+    assert "no reco plan for alert class 'CASCADE'" in results[1].summary
+    with app.sessions() as session:
+        assert sorted(session.execute(select(Alert.event_id)).scalars()) == [1, 3]
+        letter = session.execute(select(DeadLetter)).scalar_one()
+    assert letter.raw == batch[1].value and letter.reason.startswith("internal error")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from skymist.app import App
 from skymist.ingest.parse import InputError, kind_of, parse_message
 from skymist.pipeline import handlers as _handlers  # noqa: F401 - registers the handlers
-from skymist.pipeline.registry import HANDLERS, HandlerContext
+from skymist.pipeline.registry import HANDLERS, HandlerContext, Outcome
 from skymist.states import DeadLetterState, InboxState, check_transition
 from skymist.store.models import DeadLetter, InboxMessage
 from skymist.store.types import utcnow
@@ -57,6 +57,10 @@ class IngestResult:
     outbox_rows: int = 0
 
 
+class _HandlerFailedError(Exception):
+    """A handler failed in a batch handled without savepoints: handle it again, isolated."""
+
+
 @dataclass
 class InboxRef:
     """An inbox row being handled, without going through the ORM (its raw bytes are large)."""
@@ -83,9 +87,23 @@ class Ingestor:
         self.app = app
 
     def ingest_batch(self, messages: Sequence[RawMessage]) -> list[IngestResult]:
-        """Record and handle ``messages`` in ONE transaction (committed when this returns)."""
+        """Record and handle ``messages`` in ONE transaction (committed when this returns).
+
+        The batch is first handled without a savepoint per message (fast); if a handler fails, the
+        transaction is rolled back and the batch handled again with one savepoint per message, so
+        the failing message becomes a dead letter and the others are kept.
+        """
         if not messages:
             return []
+        try:
+            results = self._ingest(messages, isolated=False)
+        except _HandlerFailedError:
+            results = self._ingest(messages, isolated=True)
+        for result in results:
+            self.app.metrics.inc(f"messages_{result.status}")
+        return results
+
+    def _ingest(self, messages: Sequence[RawMessage], *, isolated: bool) -> list[IngestResult]:
         with self.app.sessions() as session, session.begin():
             new = self._record(session, messages)
             results: list[IngestResult] = []
@@ -97,15 +115,13 @@ class Ingestor:
                         IngestResult(message.source, "redelivered", "already in the inbox (redelivered)")
                     )
                     continue
-                results.append(self.process(session, ref))
+                results.append(self.process(session, ref, isolated=isolated))
                 handled.append(ref)
             if handled:
                 session.execute(
                     update(InboxMessage),
                     [{"id": r.id, "state": r.state, "kind": r.kind, "detail": r.detail} for r in handled],
                 )
-        for result in results:
-            self.app.metrics.inc(f"messages_{result.status}")
         return results
 
     @staticmethod
@@ -142,7 +158,7 @@ class Ingestor:
             )
         return out
 
-    def process(self, session: Session, inbox: InboxRef) -> IngestResult:
+    def process(self, session: Session, inbox: InboxRef, *, isolated: bool = True) -> IngestResult:
         """Parse and handle one inbox row; sets its state, kind and detail (the caller stores them)."""
         source = inbox.source
         settings = self.app.settings
@@ -159,6 +175,12 @@ class Ingestor:
         ctx = HandlerContext(
             session=session, settings=settings, renderer=self.app.renderer, now=utcnow(), inbox_id=inbox.id
         )
+        if not isolated:
+            try:
+                outcome = HANDLERS.handle(ctx, parsed)
+            except Exception as exc:  # undo the batch; it is handled again message by message
+                raise _HandlerFailedError(source) from exc
+            return self._handled(session, inbox, outcome)
         try:
             with session.begin_nested():
                 outcome = HANDLERS.handle(ctx, parsed)
@@ -172,13 +194,16 @@ class Ingestor:
             log.exception("handler failed", extra={"source": source})
             reason = f"internal error while handling the message ({type(exc).__name__}: {str(exc)[:300]})"
             return self._dead_letter(session, inbox, reason, None)
+        return self._handled(session, inbox, outcome)
+
+    def _handled(self, session: Session, inbox: InboxRef, outcome: Outcome) -> IngestResult:
         new_state = InboxState.DUPLICATE if outcome.status == "duplicate" else InboxState.PROCESSED
         inbox.state = check_transition(inbox.state, new_state)
         inbox.detail = outcome.summary
         if inbox.replay:
             self._resolve_dead_letters(session, inbox)
         return IngestResult(
-            source,
+            inbox.source,
             "duplicate" if outcome.status == "duplicate" else "processed",
             outcome.summary,
             inbox.id,

@@ -22,10 +22,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         value: Any = getattr(settings, name)
         if value is None:
             continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        else:
-            value = plain[name]
+        value = value.get_secret_value() if hasattr(value, "get_secret_value") else plain[name]
         if isinstance(value, list | dict):
             value = json.dumps(value)
         env[f"SKYMIST_{name.upper()}"] = str(value)
