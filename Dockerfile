@@ -7,7 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1
 
-RUN useradd --system --create-home --home-dir /var/lib/skymist skymist
+RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/skymist skymist
 WORKDIR /opt/skymist
 
 COPY pyproject.toml setup.py README.md ./
@@ -18,7 +18,7 @@ COPY templates ./templates
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .
 
-USER skymist
+USER 10001
 WORKDIR /var/lib/skymist
 ENTRYPOINT ["skymist"]
 CMD ["run"]
