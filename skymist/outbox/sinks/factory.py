@@ -8,6 +8,7 @@ from skymist.config import Settings
 from skymist.kafka_clients import base_config, make_notice_producer
 from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK
 from skymist.outbox.sinks.base import Sink
+from skymist.outbox.sinks.circulars import SINK_CIRCULARS, CircularsApiSink, CircularsFileSink
 from skymist.outbox.sinks.kafka import KafkaSink
 from skymist.outbox.sinks.slack import ConsoleSink, SlackWebApiSink, SlackWebhookSink
 
@@ -44,4 +45,14 @@ def build_sinks(
         )
     elif mode == "console":
         sinks[SINK_SLACK] = ConsoleSink(console)
+    if settings.circulars_enabled:
+        if settings.circulars_token is None:
+            raise SettingsError(
+                "circulars_enabled is true but circulars_token (SKYMIST_CIRCULARS_TOKEN) is not set"
+            )
+        sinks[SINK_CIRCULARS] = CircularsApiSink(
+            settings.circulars_api_url, settings.circulars_token.get_secret_value(), settings.sink_timeout_s
+        )
+    else:
+        sinks[SINK_CIRCULARS] = CircularsFileSink(settings.data_dir / "circulars")
     return sinks

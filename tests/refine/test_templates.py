@@ -1,0 +1,375 @@
+"""Templates of the refined products rendered from fixed contexts: golden files, the official GCN
+schema for notices, VOEvent 2.0 structure, GCN's Circular rules, Slack's Block Kit limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from skymist.circulars.context import RetractionCircularVars, TrackCircularVars, retraction_vars, track_vars
+from skymist.circulars.drafts import SLACK_CIRCULAR_TEMPLATE, CircularSlackVars, render_circular
+from skymist.circulars.errors import CircularFormatError
+from skymist.circulars.text import CircularText, check_circular, paragraphs
+from skymist.config import Settings
+from skymist.products.context import ProductContext, build_context
+from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
+from skymist.products.render import Renderer
+from skymist.refine.products import SLACK_REFINED_TEMPLATE, RefinedSlackVars, revision_rows
+from skymist.retraction import SLACK_RETRACTION_TEMPLATE, RetractionSlackVars
+from skymist.store.product_models import CircularKind
+from tests.refine.golden import assert_golden
+from tests.support.gcn_schema import notice_validator
+
+VOE = "{http://www.ivoa.net/xml/VOEvent/v2.0}"
+EVENT_TIME = dt.datetime(2022, 5, 24, 7, 41, 32, 185352, tzinfo=dt.UTC)
+NOW = dt.datetime(2022, 5, 24, 12, 5, 0, tzinfo=dt.UTC)
+HEALPIX_URL = (
+    "https://roc.example.org/public/alerts/IceCube-220524A/IceCube-220524A_rev1.skymap.multiorder.fits.gz"
+)
+PNG_URL = "https://roc.example.org/public/alerts/IceCube-220524A/IceCube-220524A_rev1.skymap.png"
+DESIGN_PARAMS = {
+    "Packet_Type",
+    "run_id",
+    "event_id",
+    "Event_TJD",
+    "Event_SOD",
+    "Stream",
+    "Rev",
+    "signalness",
+    "FAR",
+    "energy",
+    "src_error_90",
+    "src_error_50",
+}
+SUBJECT = re.compile(
+    r"^IceCube-\d{6}[A-Z]+ - IceCube observation of a high-energy neutrino candidate track-like event$"
+)
+
+
+@pytest.fixture(scope="module")
+def schema() -> tuple[Any, set[str]]:
+    return notice_validator()
+
+
+def rev1_context() -> ProductContext:
+    return build_context(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        revision=1,
+        stream="BRONZE",
+        event_time=EVENT_TIME,
+        ra_deg=47.197265625,
+        dec_deg=-3.2843691083657944,
+        err50_deg=0.940906,
+        err90_deg=1.719689,
+        errors_derived=False,
+        energy_tev=114.92,
+        signalness=0.3834,
+        far_per_year=2.0054,
+        alert_type="update",
+        alert_tense="current",
+        voevent_role="observation",
+        now=NOW,
+        systematic_included=True,
+        healpix_url=HEALPIX_URL,
+        supersedes_revision=0,
+    )
+
+
+def retraction_context() -> ProductContext:
+    return build_context(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        revision=2,
+        stream="BRONZE",
+        event_time=EVENT_TIME,
+        ra_deg=47.197265625,
+        dec_deg=-3.2843691083657944,
+        err50_deg=0.940906,
+        err90_deg=1.719689,
+        errors_derived=False,
+        energy_tev=114.92,
+        signalness=0.3834,
+        far_per_year=2.0054,
+        alert_type="retraction",
+        alert_tense="current",
+        voevent_role="observation",
+        now=NOW,
+        supersedes_revision=1,
+    )
+
+
+def track(**overrides: Any) -> TrackCircularVars:
+    values: dict[str, Any] = dict(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        stream="BRONZE",
+        event_time=EVENT_TIME,
+        far_per_year=2.0054,
+        ra_deg=47.197265625,
+        dec_deg=-3.2843691083657944,
+        ra_plus_deg=4.74609375,
+        ra_minus_deg=2.4609375,
+        dec_plus_deg=0.821682870474902,
+        dec_minus_deg=0.8223597107616882,
+        area_90_deg2=9.33714180297423,
+        systematic_included=True,
+        healpix_url=HEALPIX_URL,
+        notice_topic="gcn.notices.icecube.gold_bronze_track_alerts",
+        contact="roc@icecube.wisc.edu",
+    )
+    values.update(overrides)
+    return track_vars(**values)
+
+
+def retraction() -> RetractionCircularVars:
+    return retraction_vars(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        stream="BRONZE",
+        event_time=EVENT_TIME,
+        reason_text="IceTop recorded a coincident air shower: the event is a muon bundle from a cosmic ray.",
+        notice_topic="gcn.notices.icecube.gold_bronze_track_alerts",
+        contact="roc@icecube.wisc.edu",
+    )
+
+
+def pretty(payload: bytes) -> str:
+    return json.dumps(json.loads(payload), indent=2, ensure_ascii=False) + "\n"
+
+
+def voevent_params(xml: bytes) -> tuple[ElementTree.Element, dict[str, str], dict[str, str]]:
+    """Parse as VOEvent 2.0: root element, What Params and the Trigger_ID group; fails if not VOEvent 2.0."""
+    root = ElementTree.fromstring(xml)
+    assert root.tag == f"{VOE}VOEvent" and root.get("version") == "2.0"
+    assert root.get("role") in ("observation", "test") and (root.get("ivorn") or "").startswith("ivo://")
+    what = root.find("What")
+    assert what is not None
+    params = {str(p.get("name")): str(p.get("value")) for p in what.findall("Param")}
+    group = what.find("Group[@name='Trigger_ID']")
+    assert group is not None
+    flags = {str(p.get("name")): str(p.get("value")) for p in group.findall("Param")}
+    assert set(params) >= DESIGN_PARAMS, DESIGN_PARAMS - set(params)
+    where = root.find("WhereWhen/ObsDataLocation/ObservationLocation/AstroCoords")
+    assert where is not None and where.findtext("Time/TimeInstant/ISOTime")
+    for path in ("Position2D/Value2/C1", "Position2D/Value2/C2", "Position2D/Error2Radius"):
+        float(where.findtext(path) or "nan")
+    return root, params, flags
+
+
+# --------------------------------------------------------------------------------- notices
+
+
+def test_rev1_notice_golden_and_valid(schema: tuple[Any, set[str]]) -> None:
+    settings = Settings(database_url="sqlite:///unused.db", notice_topic="notices", voevent_topic="voevents")
+    rows = revision_rows(settings, Renderer(), 1, rev1_context(), held=False)
+    notice = json.loads(rows[0]["payload"])  # type: ignore[arg-type]
+    validator, known = schema
+    assert not [e.message for e in validator.iter_errors(notice)]
+    assert set(notice) - {"$schema"} <= known
+    assert notice["record_number"] == 1 and notice["alert_type"] == "update"
+    assert notice["systematic_included"] is True and notice["healpix_url"] == HEALPIX_URL
+    assert notice["ra"] == 47.1973 and notice["dec"] == -3.2844 and notice["ra_dec_error"] == 1.7197
+    assert_golden("rev1_notice.json", pretty(rows[0]["payload"]))  # type: ignore[arg-type]
+
+
+def test_rev1_voevent_golden_and_structure() -> None:
+    settings = Settings(database_url="sqlite:///unused.db", notice_topic="notices", voevent_topic="voevents")
+    payload = revision_rows(settings, Renderer(), 1, rev1_context(), held=True)[1]["payload"]
+    assert isinstance(payload, bytes)
+    root, params, flags = voevent_params(payload)
+    assert params["Rev"] == "1" and params["Packet_Type"] == "174" and params["Stream"] == "25"
+    assert params["src_error_90"] == "1.7197" and flags["Retraction"] == "false"
+    cite = root.find("Citations/EventIVORN")
+    assert cite is not None and cite.get("cite") == "supersedes"
+    assert (cite.text or "").endswith("_136662_035405932_0")
+    assert_golden("rev1_voevent.xml", payload.decode())
+
+
+def test_retraction_notice_and_voevent_golden_and_valid(schema: tuple[Any, set[str]]) -> None:
+    ctx = retraction_context()
+    renderer = Renderer()
+    notice = json.loads(renderer.render_json(NOTICE_TEMPLATE, ctx.as_template_vars()))
+    validator, known = schema
+    assert not [e.message for e in validator.iter_errors(notice)]
+    assert set(notice) - {"$schema"} <= known
+    assert notice["alert_type"] == "retraction" and notice["record_number"] == 2 and "ra" not in notice
+    assert_golden(
+        "retraction_notice.json", pretty(renderer.render_json(NOTICE_TEMPLATE, ctx.as_template_vars()))
+    )
+    xml = render_voevent(renderer, ctx)
+    root, params, flags = voevent_params(xml)
+    assert flags["Retraction"] == "true" and flags["RADec_valid"] == "false" and params["Rev"] == "2"
+    cite = root.find("Citations/EventIVORN")
+    assert cite is not None and cite.get("cite") == "retraction" and (cite.text or "").endswith("_1")
+    assert_golden("retraction_voevent.xml", xml.decode())
+
+
+# ------------------------------------------------------------------------------- circulars
+
+
+def assert_circular_rules(circular: CircularText) -> None:
+    assert "draft" not in circular.subject.lower() and "re:" not in circular.subject.lower()
+    lines = circular.as_file().splitlines()
+    assert len(lines) < 60
+    for block in paragraphs(circular.body):  # a paragraph is one line; only "Field: value" lines stack
+        assert len(block) == 1 or all(re.match(r"^(Date|Time|RA|Dec): ", line) for line in block), block
+    assert not re.search(r"\d{2}/\d{2}/\d{2}", circular.body)  # one date style: YYYY-MM-DD
+
+
+def test_track_circular_golden_and_rules() -> None:
+    circular = render_circular(Renderer(), CircularKind.TRACK, track())
+    assert SUBJECT.match(circular.subject), circular.subject
+    assert_circular_rules(circular)
+    body = circular.body
+    assert "RA: 47.20 (+4.75, -2.46 deg 90% PSF containment) J2000" in body.splitlines()
+    assert "Dec: -3.28 (+0.82, -0.82 deg 90% PSF containment) J2000" in body.splitlines()
+    assert "Date: 2022-05-24" in body and "Time: 07:41:32.19 UT" in body
+    assert "ICECUBE_Astrotrack_BRONZE" in body and "moderate probability" in body and "purity of 30%" in body
+    assert "2.005 events per year" in body and body.rstrip().endswith("roc@icecube.wisc.edu.")
+    assert_golden("track_circular.txt", circular.as_file())
+
+
+def test_gold_circular_says_high_purity() -> None:
+    gold = track(stream="GOLD", far_per_year=0.5131)
+    body = render_circular(Renderer(), CircularKind.TRACK, gold).body
+    assert "high probability" in body and "purity of 50%" in body and "ICECUBE_Astrotrack_GOLD" in body
+    assert "0.5131 events per year" in body
+
+
+def test_retraction_circular_golden_and_rules() -> None:
+    circular = render_circular(Renderer(), CircularKind.RETRACTION, retraction())
+    assert re.match(r"^IceCube-220524A: Retraction .*likely due to background$", circular.subject)
+    assert_circular_rules(circular)
+    assert "Reason for the retraction: IceTop recorded a coincident air shower" in circular.body
+    assert_golden("retraction_circular.txt", circular.as_file())
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "complaint"),
+    [
+        ("IceCube-220524A - DRAFT observation", "Text.", "contains 'draft'"),
+        ("IceCube-220524A - Re: observation", "Text.", "contains 're:'"),
+        ("Observation of IceCube-220524A", "Text.", "must start with the event name"),
+        ("IceCube-220524A - observation", "A paragraph that was\nwrapped by hand.", "wrapped over 2 lines"),
+        ("IceCube-220524A - observation", "\n".join(["Line."] * 60), "under 60 lines"),
+        ("IceCube-220524A - observation", "RA: 47.20 \u00b1 3 deg", "not plain ASCII"),
+        ("IceCube-220524A - observation", "Trailing space. ", "trailing whitespace"),
+    ],
+)
+def test_circular_rules_reject_bad_text(subject: str, body: str, complaint: str) -> None:
+    with pytest.raises(CircularFormatError, match=re.escape(complaint)):
+        check_circular(CircularText(subject, body))
+
+
+# ----------------------------------------------------------------------------------- Slack
+
+
+def check_block_kit(message: dict[str, Any]) -> None:
+    assert message["text"] and len(message["blocks"]) <= 50
+    for block in message["blocks"]:
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+        if block["type"] == "section":
+            assert len(block.get("text", {}).get("text", "")) <= 3000
+            assert len(block.get("fields", [])) <= 10
+            assert all(len(field["text"]) <= 2000 for field in block.get("fields", []))
+
+
+def refined_vars(**overrides: Any) -> RefinedSlackVars:
+    values: dict[str, Any] = dict(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        stream_title="Bronze",
+        public=True,
+        revision=1,
+        notices_held=True,
+        circular_id=7,
+        thresholds="calibrated",
+        ra_deg=47.197265625,
+        dec_deg=-3.2843691083657944,
+        ra_plus_90_deg=4.74609375,
+        ra_minus_90_deg=2.4609375,
+        dec_plus_90_deg=0.821682870474902,
+        dec_minus_90_deg=0.8223597107616882,
+        err50_deg=0.940906,
+        err90_deg=1.719689,
+        area_50_deg2=2.97,
+        area_90_deg2=9.33714180297423,
+        shift_from_rev0_deg=1.6263,
+        png_url=PNG_URL,
+        healpix_url=HEALPIX_URL,
+        scan_ref="scan:12:18c9d5e4f0ax0123456789abcdef0123",
+    )
+    values.update(overrides)
+    return RefinedSlackVars(**values)
+
+
+def test_slack_refined_golden() -> None:
+    payload = Renderer().render_json(SLACK_REFINED_TEMPLATE, refined_vars().as_template_vars())
+    message = json.loads(payload)
+    check_block_kit(message)
+    [image] = [b for b in message["blocks"] if b["type"] == "image"]
+    assert image["image_url"] == PNG_URL
+    text = json.dumps(message)
+    assert "47.20" in text and "-3.28" in text and "+4.75 -2.46" in text and "9.34" in text
+    assert "held until the Circular is approved" in text
+    assert_golden("slack_refined.json", pretty(payload))
+    unclassified = refined_vars(name="136662_35405932", public=False, revision=None, circular_id=None)
+    other = json.loads(Renderer().render_json(SLACK_REFINED_TEMPLATE, unclassified.as_template_vars()))
+    assert "nothing is published" in json.dumps(other) and "not public" in other["blocks"][0]["text"]["text"]
+
+
+def test_slack_circular_golden() -> None:
+    circular = render_circular(Renderer(), CircularKind.TRACK, track())
+    variables = CircularSlackVars(
+        name="IceCube-220524A",
+        circular_id=7,
+        kind="track",
+        subject=circular.subject,
+        body_excerpt=circular.body,
+        body_truncated=False,
+        notices_held=True,
+        approve_command="skymist circular approve IceCube-220524A --by YOUR_NAME",
+        reject_command='skymist circular reject IceCube-220524A --reason "WHY" --by YOUR_NAME',
+        show_command="skymist circular show IceCube-220524A",
+    )
+    payload = Renderer().render_json(SLACK_CIRCULAR_TEMPLATE, variables.as_template_vars())
+    message = json.loads(payload)
+    check_block_kit(message)
+    assert "skymist circular approve IceCube-220524A" in json.dumps(message)
+    assert_golden("slack_circular.json", pretty(payload))
+
+
+def test_slack_retraction_golden_and_escaping() -> None:
+    variables = RetractionSlackVars(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        reason="IceTop: coincident air shower <muon bundle> & no neutrino",
+        by="alice",
+        previous_state="localized",
+        public=True,
+        record_number=2,
+        cancelled_rows=3,
+        superseded_circulars=1,
+        circular_id=8,
+        approve_command="skymist circular approve IceCube-220524A --by YOUR_NAME",
+        reject_command='skymist circular reject IceCube-220524A --reason "WHY" --by YOUR_NAME',
+    )
+    payload = Renderer().render_json(SLACK_RETRACTION_TEMPLATE, variables.as_template_vars())
+    message = json.loads(payload)
+    check_block_kit(message)
+    text = json.dumps(message)
+    assert "&lt;muon bundle&gt; &amp; no neutrino" in text and "<muon bundle>" not in text
+    assert_golden("slack_retraction.json", pretty(payload))
