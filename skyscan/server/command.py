@@ -122,6 +122,9 @@ def serve(args: argparse.Namespace) -> int:
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, settings.port))
+    # listen before uvicorn starts: "ready" is announced from the app's startup, which uvicorn runs
+    # before it listens; connections made in between wait in the backlog instead of being refused
+    sock.listen(2048)
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}"
 

@@ -29,6 +29,7 @@ class EmbeddedSkyscan:
         sock = socket.socket(socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
+        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts (see command.py)
         host, port = sock.getsockname()[:2]
         self.url = f"http://{host}:{port}"
         app = create_app(self.settings, on_ready=ready.set)
