@@ -31,9 +31,8 @@ from skymist.circulars.drafts import (
 )
 from skymist.circulars.errors import ActionError
 from skymist.circulars.lookup import alert_by_ref
-from skymist.circulars.submission import PRODUCT_OF_KIND
 from skymist.circulars.text import one_line
-from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK, cancel_pending, enqueue_many
+from skymist.outbox.queue import RETRACTION_PRODUCTS, SINK_KAFKA, SINK_SLACK, cancel_pending, enqueue_many
 from skymist.products.context import STREAM_INFO, build_context
 from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
 from skymist.products.render import Renderer
@@ -42,15 +41,6 @@ from skymist.store.models import Alert, AlertRevision, OutboxRow
 from skymist.store.product_models import CircularKind
 from skymist.store.types import utcnow
 
-#: the products that still go out after the retraction (the dispatcher must keep the same set)
-RETRACTION_PRODUCTS = frozenset(
-    {
-        "retraction_notice_json",
-        "retraction_voevent",
-        "slack_retraction",
-        PRODUCT_OF_KIND[CircularKind.RETRACTION],  # the retraction Circular, once approved
-    }
-)
 SLACK_RETRACTION_TEMPLATE = "slack/retraction.json.j2"
 _PUBLIC_PRODUCTS = ("notice_json", "voevent")
 #: numbers of the cited revision the retraction notice and VOEvent repeat
@@ -203,7 +193,7 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
             ) from None
         note = f"retracted by {actor}: {why}"
         cancelled = cancel_pending(session, alert.id, note, keep_products=RETRACTION_PRODUCTS)
-        superseded = supersede_awaiting(session, alert.id, note)
+        superseded = supersede_awaiting(session, alert.id, note, approved_too=True)
 
         cited_revision = last_published_revision(session, alert.id)
         public = alert.source == "realtime" and alert.stream in STREAM_INFO and cited_revision is not None

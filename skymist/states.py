@@ -126,7 +126,8 @@ CIRCULAR_TRANSITIONS: Mapping[CircularState, frozenset[CircularState]] = {
     CircularState.AWAITING_APPROVAL: frozenset(
         {CircularState.APPROVED, CircularState.REJECTED, CircularState.SUPERSEDED}
     ),
-    CircularState.APPROVED: frozenset({CircularState.SUBMITTED}),
+    # a retraction after approval supersedes an approved Circular that was not sent yet
+    CircularState.APPROVED: frozenset({CircularState.SUBMITTED, CircularState.SUPERSEDED}),
     CircularState.SUBMITTED: frozenset(),
     CircularState.REJECTED: frozenset(),
     CircularState.SUPERSEDED: frozenset(),

@@ -76,11 +76,15 @@ def slack_vars(circular: Circular, alert_name: str, *, notices_held: bool) -> Ci
     )
 
 
-def supersede_awaiting(session: Session, alert_id: int, reason: str) -> list[int]:
-    """Every draft of the alert still awaiting approval becomes ``superseded``; returns their ids."""
+def supersede_awaiting(
+    session: Session, alert_id: int, reason: str, *, approved_too: bool = False
+) -> list[int]:
+    """Every draft of the alert still awaiting approval (and, with ``approved_too``, every approved one
+    not yet submitted: a retraction stops those) becomes ``superseded``; returns their ids."""
+    states = [CircularState.AWAITING_APPROVAL, *([CircularState.APPROVED] if approved_too else [])]
     drafts = session.execute(
         select(Circular)
-        .where(Circular.alert_id == alert_id, Circular.state == CircularState.AWAITING_APPROVAL)
+        .where(Circular.alert_id == alert_id, Circular.state.in_(states))
         .order_by(Circular.id)
         .with_for_update()
     ).scalars()

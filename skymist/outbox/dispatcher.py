@@ -18,14 +18,14 @@ import random
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from skymist.app import App
-from skymist.outbox.queue import SINK_SLACK, enqueue
+from skymist.outbox.queue import RETRACTION_PRODUCTS, SINK_SLACK, enqueue
 from skymist.outbox.sinks.base import OutboxItem, SendResult, Sink
 from skymist.states import AlertState, OutboxState, check_transition
 from skymist.store.models import Alert, OutboxRow
@@ -33,8 +33,14 @@ from skymist.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-#: products that may still go out after a retraction (the retraction products themselves)
-RETRACTION_PRODUCTS = frozenset({"retraction_notice_json", "retraction_voevent", "slack_retraction"})
+#: called in the transaction that records sent rows, with their ids (e.g. Circulars become submitted)
+AfterSent = Callable[[Session, list[int], dt.datetime], object]
+
+
+def default_after_sent() -> list[AfterSent]:
+    from skymist.circulars.submission import mark_submitted
+
+    return [mark_submitted]
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,16 @@ def backoff_seconds(attempts: int, base_s: float, max_s: float, rng: random.Rand
 
 
 class Dispatcher:
-    def __init__(self, app: App, sinks: Mapping[str, Sink], owner: str | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        sinks: Mapping[str, Sink],
+        owner: str | None = None,
+        after_sent: list[AfterSent] | None = None,
+    ) -> None:
         self.app = app
         self.sinks = dict(sinks)
+        self.after_sent = default_after_sent() if after_sent is None else after_sent
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:10]}"
         self.rng = random.Random()
 
@@ -156,6 +169,7 @@ class Dispatcher:
         settings = self.app.settings
         sent = retried = dead = 0
         touched_alerts: set[int] = set()
+        sent_ids: list[int] = []
         rows = session.execute(
             select(OutboxRow).where(OutboxRow.id.in_(list(results))).with_for_update()
         ).scalars()
@@ -168,6 +182,7 @@ class Dispatcher:
                 row.sent_at, row.delivery_ref, row.last_error = now, result.delivery_ref, None
                 row.lease_until = None
                 sent += 1
+                sent_ids.append(row.id)
                 if row.alert_id is not None:
                     touched_alerts.add(row.alert_id)
                 continue
@@ -188,6 +203,10 @@ class Dispatcher:
                 row.next_attempt_at = now + dt.timedelta(seconds=delay)
                 row.lease_until = None
                 retried += 1
+        if sent_ids:
+            session.flush()
+            for hook in self.after_sent:
+                hook(session, sent_ids, now)
         self._advance_alerts(session, touched_alerts)
         self.app.metrics.inc("outbox_sent", sent)
         self.app.metrics.inc("outbox_retried", retried)

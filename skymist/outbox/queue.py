@@ -13,6 +13,12 @@ from skymist.store.upsert import dialect_insert
 SINK_KAFKA = "kafka"
 SINK_SLACK = "slack"
 
+#: products that still go out after an alert is retracted (the retraction's own); the dispatcher
+#: cancels every other unsent product of a retracted alert
+RETRACTION_PRODUCTS = frozenset(
+    {"retraction_notice_json", "retraction_voevent", "slack_retraction", "retraction_circular"}
+)
+
 
 def enqueue(
     session: Session,

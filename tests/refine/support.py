@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from skymist.app import App
-from skymist.circulars.submission import CIRCULAR_PRODUCTS, mark_submitted
 from skymist.ingest.inbox import Ingestor
-from skymist.outbox.dispatcher import Dispatcher, DispatchStats
-from skymist.outbox.sinks.base import SendResult
 from skymist.states import AlertState, OutboxState, check_transition
 from skymist.store.models import Alert, OutboxRow
 from tests.helpers import envelope, raw, real_event
@@ -48,20 +42,3 @@ def outbox(app: App, alert_id: int) -> list[OutboxRow]:
 
 def products(rows: list[OutboxRow], *states: OutboxState) -> list[tuple[str, int | None]]:
     return sorted((row.product, row.revision) for row in rows if not states or row.state in states)
-
-
-class HookedDispatcher(Dispatcher):
-    """The real dispatcher plus the hook proposed to the lead for ``Dispatcher._record``: Circulars
-    whose outbox row was just marked sent become ``submitted`` in the same transaction."""
-
-    def _record(self, session: Session, results: Mapping[int, SendResult], now: dt.datetime) -> DispatchStats:
-        stats = super()._record(session, results, now)
-        sent = session.execute(
-            select(OutboxRow.id).where(
-                OutboxRow.id.in_(list(results)),
-                OutboxRow.state == OutboxState.SENT,
-                OutboxRow.product.in_(CIRCULAR_PRODUCTS),
-            )
-        ).scalars()
-        mark_submitted(session, list(sent), now)
-        return stats

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from skymist.circulars.approval import approve
 from skymist.cli.main import main
+from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.factory import build_sinks
 from skymist.refine.hold import HELD_UNTIL
 from skymist.refine.localize import localize_alert
@@ -21,7 +22,7 @@ from skymist.store.product_models import AuditEntry, Circular
 from tests.conftest import MockKafka
 from tests.helpers import read_topic
 from tests.refine.circulars_api import CircularsApiStandIn
-from tests.refine.support import HookedDispatcher, mark_localization_pending, outbox, record_alert
+from tests.refine.support import mark_localization_pending, outbox, record_alert
 from tests.support.slack_api import SlackStandIn
 
 
@@ -58,7 +59,7 @@ def test_approve_then_dispatch_submits_once_and_releases_held_notices(
         circulars_token=gcn_circulars.token,
     )
     alert_id = record_alert(app, shared_dir)
-    dispatcher = HookedDispatcher(app, build_sinks(app.settings))
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
     try:
         assert dispatcher.drain(timeout_s=30).sent == 3  # the prompt notice, VOEvent and Slack message
         mark_localization_pending(app, alert_id)
@@ -141,7 +142,7 @@ def test_refused_token_is_never_shown_and_nothing_is_resent(
     )
     localized(app, shared_dir, real_scan_json)
     decision = approve(app, "IceCube-220524A", by="alice")
-    dispatcher = HookedDispatcher(app, {"circulars": build_sinks(app.settings)["circulars"]})
+    dispatcher = Dispatcher(app, {"circulars": build_sinks(app.settings)["circulars"]})
     try:
         stats = dispatcher.drain(timeout_s=20)
     finally:
@@ -204,7 +205,7 @@ def test_submission_off_writes_the_ready_to_send_file(
     monkeypatch.setenv("USER", "carol")
     decision = approve(app, "IceCube-220524A")  # --by defaults to $USER
     assert decision.by == "carol" and decision.released_notices == 0
-    dispatcher = HookedDispatcher(app, {"circulars": build_sinks(app.settings)["circulars"]})
+    dispatcher = Dispatcher(app, {"circulars": build_sinks(app.settings)["circulars"]})
     try:
         assert dispatcher.drain(timeout_s=20).sent == 1
         assert dispatcher.drain(timeout_s=5).claimed == 0

@@ -13,16 +13,16 @@ from sqlalchemy import select
 
 from skymist.circulars.approval import approve
 from skymist.cli.main import main
-from skymist.outbox import dispatcher as dispatcher_module
+from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.factory import build_sinks
 from skymist.refine.localize import localize_alert
-from skymist.retraction import RETRACTION_PRODUCTS, RetractionError, retract
+from skymist.retraction import RetractionError, retract
 from skymist.states import AlertState, CircularState, OutboxState
 from skymist.store.models import Alert
 from skymist.store.product_models import AuditEntry, Circular, CircularKind
 from tests.conftest import MockKafka
 from tests.helpers import read_topic
-from tests.refine.support import HookedDispatcher, mark_localization_pending, outbox, products, record_alert
+from tests.refine.support import mark_localization_pending, outbox, products, record_alert
 from tests.support.gcn_schema import notice_validator
 from tests.support.slack_api import SlackStandIn
 
@@ -44,7 +44,7 @@ def test_retraction_stops_pending_products_and_queues_its_own(
         rev1_requires_approval=True,
     )
     alert_id = record_alert(app, shared_dir)
-    dispatcher = HookedDispatcher(app, build_sinks(app.settings))
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
     try:
         assert dispatcher.drain(timeout_s=30).sent == 3  # Rev 0 is public
         mark_localization_pending(app, alert_id)
@@ -133,18 +133,12 @@ def test_reason_must_be_plain_text(app_factory: Any, shared_dir: Path) -> None:
         assert session.execute(select(Alert.state)).scalar_one() == AlertState.PROMPT_QUEUED
 
 
-@pytest.mark.xfail(
-    not RETRACTION_PRODUCTS <= dispatcher_module.RETRACTION_PRODUCTS,
-    reason="the dispatcher cancels the approved retraction Circular until 'retraction_circular' is in "
-    "skymist.outbox.dispatcher.RETRACTION_PRODUCTS (requested from the lead)",
-    strict=True,
-)
 def test_approved_retraction_circular_is_written_out(
     app_factory: Any, shared_dir: Path, tmp_path: Path, kafka: MockKafka
 ) -> None:
     app = app_factory(data_dir=tmp_path)
     record_alert(app, shared_dir)
-    dispatcher = HookedDispatcher(app, build_sinks(app.settings))
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
     try:
         assert dispatcher.drain(timeout_s=30).sent == 2  # Rev 0 notice and VOEvent (Slack off)
         outcome = retract(app, "IceCube-220524A", REASON, by="bob")
@@ -159,3 +153,27 @@ def test_approved_retraction_circular_is_written_out(
     with app.sessions() as session:
         circular = session.get(Circular, outcome.circular_id)
         assert circular is not None and circular.state == CircularState.SUBMITTED
+
+
+def test_a_retraction_stops_an_approved_circular_not_yet_sent(
+    app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes, kafka: MockKafka
+) -> None:
+    app = app_factory(data_dir=tmp_path)
+    alert_id = record_alert(app, shared_dir)
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
+    try:
+        assert dispatcher.drain(timeout_s=30).sent == 2  # Rev 0 notice and VOEvent
+        mark_localization_pending(app, alert_id)
+        localized = localize_alert(app, alert_id, real_scan_json, scan_ref="scan:1:final")
+        approve(app, "IceCube-220524A", by="erin")  # approved, its submission still queued
+        outcome = retract(app, "IceCube-220524A", REASON, by="bob")
+        assert localized.circular_id in outcome.superseded_circulars
+        dispatcher.drain(timeout_s=30)
+    finally:
+        dispatcher.close()
+    with app.sessions() as session:
+        track = session.get(Circular, localized.circular_id)
+        assert track is not None and track.state == CircularState.SUPERSEDED
+    rows = outbox(app, alert_id)
+    assert [r.state for r in rows if r.product == "circular"] == [OutboxState.CANCELLED]
+    assert not list((tmp_path / "circulars").glob("IceCube-220524A.txt"))  # never written out
