@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     scan_lease_s: float = 120.0
     """How long a tracker owns a scan it is working on (another daemon takes over after that)."""
 
+    handoff_max_attempts: int = 5
+    """Attempts of the skymap step on one final scan result before it is given up (shifters are
+    told; ``skymist scans localize SCAN`` runs it again after a fix)."""
+
     slack_max_per_minute: int = 30
     """Slack messages sent per minute at most (all daemons together); the rest wait their turn."""
 

@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column("partial_result", sa.LargeBinary(), nullable=True),
         sa.Column("result", sa.LargeBinary(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("handoff_attempts", sa.Integer(), nullable=False),
+        sa.Column("handoff_error", sa.Text(), nullable=True),
         sa.Column("requested_by", sa.String(length=64), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
         sa.Column("updated_at", _TS, nullable=False),

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
 from skymist.scans.actions import ScanActionError, abort, operator, rescan
 from skymist.scans.backend import make_scanner_client
+from skymist.scans.handoff import FinalScan, Handoff
+from skymist.scans.scheduler import localize_consumer
 from skymist.states import ScanState
 from skymist.store.models import Alert
 from skymist.store.scan_models import Scan, ScanProgress
@@ -105,6 +107,28 @@ def _abort(args: argparse.Namespace) -> int:
     return 0
 
 
+def _localize(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        with app.sessions() as session, session.begin():
+            scan = session.get(Scan, args.scan, with_for_update=True)
+            if scan is None:
+                raise UserError(f"no scan with id {args.scan}")
+            if scan.state != ScanState.FINAL or scan.backend_scan_id is None:
+                raise UserError(
+                    f"scan {args.scan} is {scan.state.value}: only a final result goes to the skymap step"
+                )
+            scan.handoff_attempts, scan.handoff_error = 0, None
+            final = FinalScan(scan.id, scan.alert_id, scan.revision, scan.plan_entry, scan.backend_scan_id)
+        consumer = localize_consumer()
+        if consumer is None:
+            raise UserError("this installation has no skymap step (skymist.refine)")
+        ok = Handoff(app, [consumer]).hand_over(final)
+        with app.sessions() as session:
+            error = session.execute(select(Scan.handoff_error).where(Scan.id == args.scan)).scalar_one()
+    print(f"scan {args.scan}: skymap step " + ("done" if ok else f"failed again: {error}"))
+    return 0 if ok else 1
+
+
 def register(sub: SubParsers) -> None:
     parser = sub.add_parser(
         "scans",
@@ -129,3 +153,8 @@ def register(sub: SubParsers) -> None:
     stop.add_argument("--reason", required=True, help="why (kept with the scan)")
     stop.add_argument("--by", help="who (default: your user name)")
     stop.set_defaults(handler=run_guarded(_abort))
+    again_skymap = scans.add_parser(
+        "localize", help="run the skymap step on a final result again (after a fix)"
+    )
+    again_skymap.add_argument("scan", type=int)
+    again_skymap.set_defaults(handler=run_guarded(_localize))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skymist.app import App
+from skymist.scans.milestones import queue_milestone
 from skymist.states import AlertState, ScanState
 from skymist.store.models import Alert
 from skymist.store.scan_models import Scan
@@ -40,12 +41,17 @@ class FinalScan:
 FinalScanConsumer = Callable[[App, FinalScan, bytes], None]
 
 
-def pending(session: Session, limit: int = 20) -> list[FinalScan]:
-    """Final scans of alerts still waiting for the skymap step (newest final scan per alert)."""
+def pending(session: Session, max_attempts: int, limit: int = 20) -> list[FinalScan]:
+    """Final scans of alerts still waiting for the skymap step (newest final scan per alert), except
+    those whose skymap step already failed ``max_attempts`` times."""
     rows = session.execute(
         select(Scan.id, Scan.alert_id, Scan.revision, Scan.plan_entry, Scan.backend_scan_id)
         .join(Alert, Alert.id == Scan.alert_id)
-        .where(Alert.state == AlertState.LOCALIZED_PENDING, Scan.state == ScanState.FINAL)
+        .where(
+            Alert.state == AlertState.LOCALIZED_PENDING,
+            Scan.state == ScanState.FINAL,
+            Scan.handoff_attempts < max_attempts,
+        )
         .order_by(Scan.alert_id, Scan.finished_at.desc())
         .limit(limit * 4)
     ).all()
@@ -70,18 +76,52 @@ class Handoff:
         if not self.consumers:
             return 0
         with self.app.sessions() as session:
-            finals = pending(session)
+            finals = pending(session, self.app.settings.handoff_max_attempts)
         handed = 0
         for final in finals:
-            with self.app.sessions() as session:
-                result = session.execute(select(Scan.result).where(Scan.id == final.scan_id)).scalar_one()
-            if result is None:
-                continue
-            for consumer in self.consumers:
-                try:
-                    consumer(self.app, final, result)
-                except Exception:  # the alert stays localized_pending: tried again at the next sweep
-                    log.exception("final-scan consumer failed", extra={"scan_id": final.scan_id})
-                    continue
-            handed += 1
+            if self.hand_over(final):
+                handed += 1
         return handed
+
+    def hand_over(self, final: FinalScan) -> bool:
+        """Call every consumer with the scan's result; a failure is counted on the scan, and after
+        ``handoff_max_attempts`` the shifters are told and the sweep stops trying."""
+        with self.app.sessions() as session:
+            result = session.execute(select(Scan.result).where(Scan.id == final.scan_id)).scalar_one()
+        if result is None:
+            return False
+        for consumer in self.consumers:
+            try:
+                consumer(self.app, final, result)
+            except Exception as exc:  # the alert stays localized_pending: tried again at the next sweep
+                log.exception("final-scan consumer failed", extra={"scan_id": final.scan_id})
+                self._failed(final, f"{type(exc).__name__}: {str(exc)[:500]}")
+                return False
+        return True
+
+    def _failed(self, final: FinalScan, error: str) -> None:
+        with self.app.sessions() as session, session.begin():
+            scan = session.get(Scan, final.scan_id, with_for_update=True)
+            if scan is None:
+                return
+            scan.handoff_attempts += 1
+            scan.handoff_error = error
+            if scan.handoff_attempts < self.app.settings.handoff_max_attempts:
+                return
+            alert = session.get(Alert, scan.alert_id)
+            queue_milestone(
+                session,
+                self.app.settings,
+                self.app.renderer,
+                scan_id=scan.id,
+                alert_id=scan.alert_id,
+                subject=(alert.name if alert and alert.name else f"alert {scan.alert_id}"),
+                plan_entry=scan.plan_entry,
+                milestone="skymap_failed",
+                key_suffix=f":{scan.backend_scan_id}",
+                backend_scan_id=scan.backend_scan_id,
+                priority=scan.priority,
+                percent_done=100.0,
+                detail=f"gave up after {scan.handoff_attempts} attempts: {error}. After a fix: "
+                f"skymist scans localize {scan.id}",
+            )

@@ -11,7 +11,7 @@ from skymist.config import Settings
 from skymist.outbox.queue import SINK_SLACK, enqueue
 from skymist.products.render import Renderer
 
-Milestone = Literal["started", "first_partial", "half", "final", "failed", "backend_down"]
+Milestone = Literal["started", "first_partial", "half", "final", "failed", "backend_down", "skymap_failed"]
 
 
 def queue_milestone(

@@ -64,6 +64,7 @@ def plan_scans(
             "rescans": 0,
             "backend_down_told": False,
             "outages": 0,
+            "handoff_attempts": 0,
             "next_check_at": now,
             "deadline_at": now + dt.timedelta(seconds=entry.deadline_s),
             "requested_by": requested_by,

@@ -60,6 +60,8 @@ class Scan(Base):
     partial_result: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     result: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # the final result, verbatim
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    handoff_attempts: Mapped[int] = mapped_column(Integer, default=0)  # failed skymap steps of the result
+    handoff_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     requested_by: Mapped[str] = mapped_column(String(64), default="plan")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
