@@ -13,6 +13,7 @@ One transaction, under the alert's row lock:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,11 +37,13 @@ from skymist.outbox.queue import RETRACTION_PRODUCTS, SINK_KAFKA, SINK_SLACK, ca
 from skymist.products.context import STREAM_INFO, build_context
 from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
 from skymist.products.render import Renderer
+from skymist.scans.actions import delete_backend_scans, stop_alert_scans
 from skymist.states import AlertState, IllegalTransitionError, OutboxState, check_transition
 from skymist.store.models import Alert, AlertRevision, OutboxRow
 from skymist.store.product_models import CircularKind
 from skymist.store.types import utcnow
 
+log = logging.getLogger(__name__)
 SLACK_RETRACTION_TEMPLATE = "slack/retraction.json.j2"
 _PUBLIC_PRODUCTS = ("notice_json", "voevent")
 #: numbers of the cited revision the retraction notice and VOEvent repeat
@@ -85,6 +88,7 @@ class RetractionOutcome:
     circular_id: int | None
     queued_products: tuple[str, ...]
     audit_id: int
+    aborted_backend_scans: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,6 +198,7 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
         note = f"retracted by {actor}: {why}"
         cancelled = cancel_pending(session, alert.id, note, keep_products=RETRACTION_PRODUCTS)
         superseded = supersede_awaiting(session, alert.id, note, approved_too=True)
+        backend_scans = stop_alert_scans(session, alert.id, note)
 
         cited_revision = last_published_revision(session, alert.id)
         public = alert.source == "realtime" and alert.stream in STREAM_INFO and cited_revision is not None
@@ -266,7 +271,7 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
                 "circular_id": circular_id,
             },
         )
-        return RetractionOutcome(
+        outcome = RetractionOutcome(
             alert=label,
             previous_state=previous.value,
             public=public,
@@ -277,4 +282,9 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
             circular_id=circular_id,
             queued_products=tuple(str(row["product"]) for row in rows),
             audit_id=entry.id,
+            aborted_backend_scans=tuple(backend_scans),
         )
+    not_deleted = delete_backend_scans(app, backend_scans)
+    if not_deleted:
+        log.warning("backend scans of a retracted alert could not be deleted", extra={"scans": not_deleted})
+    return outcome

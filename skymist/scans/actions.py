@@ -113,3 +113,41 @@ def abort(app: App, client: SkyDriverClient, scan_id: int, reason: str) -> Scan:
         scan.finished_at = utcnow()
         scan.lease_owner, scan.lease_until = OPERATOR_LEASE, None
         return scan
+
+
+def stop_alert_scans(session: Session, alert_id: int, reason: str) -> list[str]:
+    """Every active scan of the alert becomes ``aborted`` (in the caller's transaction); returns the
+    backend scan ids to delete once it commits (:func:`delete_backend_scans`)."""
+    scans = session.execute(
+        select(Scan)
+        .where(
+            Scan.alert_id == alert_id,
+            Scan.state.in_([ScanState.PLANNED, ScanState.SUBMITTED, ScanState.RUNNING, ScanState.PARTIAL]),
+        )
+        .with_for_update()
+    ).scalars()
+    backend_ids = []
+    now = utcnow()
+    for scan in scans:
+        scan.state = check_transition(scan.state, ScanState.ABORTED)
+        scan.last_error, scan.finished_at = f"aborted: {reason}", now
+        scan.lease_owner, scan.lease_until = OPERATOR_LEASE, None
+        if scan.backend_scan_id:
+            backend_ids.append(scan.backend_scan_id)
+    return backend_ids
+
+
+def delete_backend_scans(app: App, backend_ids: list[str]) -> list[str]:
+    """Best effort: delete the scans on the backend; returns the ids that could not be deleted."""
+    if not backend_ids or not app.settings.scans_enabled:
+        return backend_ids
+    from skymist.scans.backend import make_scanner_client
+
+    failed = []
+    with make_scanner_client(app.settings) as client:
+        for backend_id in backend_ids:
+            try:
+                client.delete_scan(backend_id, no_redirect=True)
+            except ScannerError:
+                failed.append(backend_id)
+    return failed

@@ -230,3 +230,20 @@ def test_an_unclassified_event_is_scanned_on_request(
     assert listing["scans"][0]["state"] == "final" and listing["scans"][0]["progress_percent"] == 100.0
     assert main(["--database-url", database_url, "alerts", "show", "136662_35405932", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["scans"][0]["state"] == "final"
+
+
+def test_a_retraction_aborts_the_alerts_scans(
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+) -> None:
+    from skymist.retraction import retract
+
+    app = app_factory(**scan_settings(proxy.url))
+    scan_id = alert_with_scan(app, shared_dir)
+    drive(app, state_is(app, scan_id, ScanState.RUNNING, ScanState.PARTIAL))
+    backend_id = scan(app, scan_id).backend_scan_id or ""
+    outcome = retract(app, "IceCube-220524A", "muon bundle seen by IceTop", by="bob")
+    assert outcome.aborted_backend_scans == (backend_id,)
+    stopped = scan(app, scan_id)
+    assert stopped.state == ScanState.ABORTED and "retracted" in (stopped.last_error or "")
+    with skyscan.client() as client:
+        assert client.get_status(backend_id).is_deleted

@@ -1,0 +1,122 @@
+"""Alert in -> Rev 0 out -> scan -> skymap -> Rev 1 notice out, Circular awaiting approval -> approved
+-> submitted to the GCN Circulars API (a local stand-in) exactly once. Real daemon, skyscan, HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from skymist.app import build_app
+from skymist.cli.main import main
+from skymist.simulate import alert_batch
+from skymist.states import AlertState, CircularState, ScanState
+from skymist.store.models import Alert
+from skymist.store.product_models import Circular
+from skymist.store.scan_models import Scan
+from tests.conftest import MockKafka, make_settings
+from tests.helpers import read_topic
+from tests.refine.circulars_api import CircularsApiStandIn
+from tests.scans.conftest import scan_settings
+from tests.support.daemon import DaemonProcess
+from tests.support.gcn_schema import notice_validator
+from tests.support.skyscan_service import Service
+
+REALISTIC = {
+    "name": "online_gaussian",
+    "reco_algo": "online_gaussian",
+    "nsides": {8: 0, 64: 12, 512: 24},
+    "priority": 100,
+    "max_pixel_reco_time_s": 30,
+    "cluster": "local",
+    "workers": 1,
+    "deadline_s": 300.0,
+}
+
+
+def wait_for(condition: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_alert_to_approved_circular(
+    database_url: str,
+    kafka: MockKafka,
+    topic: str,
+    skyscan: Service,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with CircularsApiStandIn() as circulars:
+        overrides = scan_settings(
+            skyscan.url,
+            slack_mode="console",
+            scan_plans={c: [REALISTIC] for c in ("GOLD", "BRONZE", "CASCADE", "UNCLASSIFIED")},
+            circulars_enabled=True,
+            circulars_api_url=f"{circulars.url}/api/circulars",
+            circulars_token=circulars.token,
+            skymap_thresholds="wilks",
+            public_base_url="https://roc.example.org/alerts",
+        )
+        settings = make_settings(
+            database_url, kafka, kafka_topics=[topic], data_dir=str(tmp_path), log_level="INFO", **overrides
+        )
+        app = build_app(settings)
+        daemon = DaemonProcess(settings, tmp_path / "daemon.log")
+        _alert, value = alert_batch(1, seed=51, size_bytes=20_000)[0]
+        try:
+            daemon.start()
+            producer = kafka.producer()
+            producer.produce(topic, value)
+            producer.flush(10)
+
+            def localized() -> bool:
+                with app.sessions() as session:
+                    return session.execute(select(Alert.state)).scalar() == AlertState.LOCALIZED
+
+            wait_for(localized, 180, "the alert to be localized")
+            with app.sessions() as session:
+                name = session.execute(select(Alert.name)).scalar_one()
+                scan = session.execute(select(Scan)).scalar_one()
+                draft = session.execute(select(Circular)).scalar_one()
+            assert scan.state == ScanState.FINAL and draft.state == CircularState.AWAITING_APPROVAL
+            notices = read_topic(kafka.bootstrap, settings.notice_topic, expect=2)
+            records = sorted(json.loads(m.value())["record_number"] for m in notices)
+            assert records == [0, 1]
+            validator, _ = notice_validator()
+            for message in notices:
+                assert not list(validator.iter_errors(json.loads(message.value())))
+            rev1 = next(json.loads(m.value()) for m in notices if json.loads(m.value())["record_number"] == 1)
+            assert rev1["alert_type"] == "update" and rev1["healpix_url"].startswith(
+                "https://roc.example.org/alerts/"
+            )
+            assert circulars.posts == []  # nothing goes to GCN before a human approves
+
+            monkeypatch.setenv("SKYMIST_CIRCULARS_ENABLED", "true")
+            assert main(["--database-url", database_url, "circular", "approve", name, "--by", "alice"]) == 0
+            capsys.readouterr()
+
+            def submitted() -> bool:
+                with app.sessions() as session:
+                    return session.get(Circular, draft.id).state == CircularState.SUBMITTED  # type: ignore[union-attr]
+
+            wait_for(submitted, 60, "the Circular to be submitted")
+            time.sleep(2.0)  # the daemon keeps running: nothing is sent a second time
+            assert daemon.terminate() == 0
+        finally:
+            daemon.close()
+            app.close()
+        assert len(circulars.posts) == 1
+        post = circulars.posts[0]
+        assert post["subject"].startswith(f"{name} - IceCube observation of a high-energy neutrino candidate")
+        assert "draft" not in post["subject"].lower()
+        assert f"{rev1['ra']:.2f}" in post["body"]
