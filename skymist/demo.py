@@ -33,9 +33,10 @@ from skymist.scans.scheduler import localize_consumer
 from skymist.scans.tracker import ACTIVE
 from skymist.service import Daemon
 from skymist.simulate import alert_batch, draw_alert, event_message
-from skymist.states import AlertState, OutboxState
+from skymist.states import AlertState, CircularState, OutboxState
 from skymist.store.db import upgrade
 from skymist.store.models import Alert, DeadLetter, InboxMessage, OutboxRow
+from skymist.store.product_models import Circular, Localization
 from skymist.store.scan_models import Scan
 from skymist.views import alert_view
 from skyscan.server.embedded import EmbeddedSkyscan
@@ -261,9 +262,12 @@ def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: Tex
         _say(out, f"dead letter {letter.id} ({letter.source}): {letter.reason}")
     _say(out, f"notices read back from the broker: {len(notices)} -> {folder / 'products'}")
     _say(out, f"VOEvents read back from the broker: {len(voevents)} -> {folder / 'products'}")
-    if notices:
-        _say(out, f"first notice ({notices[0].name}):")
-        _say(out, json.dumps(json.loads(notices[0].read_bytes()), indent=2))
+    refined = [p for p in notices if json.loads(p.read_bytes()).get("record_number") == 1]
+    shown = refined[0] if refined else (notices[0] if notices else None)
+    if shown is not None:
+        _say(out, f"{'refined (Rev 1)' if refined else 'prompt'} notice ({shown.name}):")
+        _say(out, json.dumps(json.loads(shown.read_bytes()), indent=2))
+    _show_refined(app, out)
     _say(
         out,
         f"done: {len(alerts)} events recorded, {sent} products sent, {len(letters)} dead letter(s). "
@@ -271,6 +275,38 @@ def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: Tex
     )
     app.close()
     return DemoResult(len(alerts), sent, len(letters), folder)
+
+
+def _show_refined(app: App, out: TextIO) -> None:
+    """Where the skymaps are, and the Circular drafts waiting for a human."""
+    with app.sessions() as session:
+        maps = session.execute(
+            select(Alert.name, Localization).join(Alert, Alert.id == Localization.alert_id).order_by(Alert.id)
+        ).all()
+        drafts = session.execute(
+            select(Alert.name, Circular)
+            .join(Alert, Alert.id == Circular.alert_id)
+            .where(Circular.state == CircularState.AWAITING_APPROVAL)
+            .order_by(Alert.id)
+        ).all()
+    for name, loc in maps:
+        _say(
+            out,
+            f"skymap {name}: best fit RA {loc.ra_deg:.2f} Dec {loc.dec_deg:+.2f}, "
+            f"90% area {loc.area_90_deg2:.2f} sq. deg ({loc.thresholds} thresholds)",
+        )
+        for label, path in (
+            ("picture", loc.png_path),
+            ("FITS", loc.flat_fits_path),
+            ("FITS", loc.multiorder_fits_path),
+        ):
+            _say(out, f"    {label} {path}")
+    if drafts:
+        name, circular = drafts[0]
+        _say(
+            out, f"{len(drafts)} Circular draft(s) await approval (skymist circular approve NAME); {name}'s:"
+        )
+        _say(out, f"SUBJECT: {circular.subject}\n\n{circular.body}")
 
 
 def _consumer(settings: Settings) -> Consumer:
