@@ -88,3 +88,33 @@ def header(message: Any, name: str) -> str | None:
         if key == name:
             return bytes(value).decode()
     return None
+
+
+def product_context(**overrides: Any) -> Any:
+    """The product context of IceCube-220524A's Rev 0 as published (fields overridable)."""
+    import datetime as dt
+
+    from skymist.products.context import build_context
+
+    values: dict[str, Any] = dict(
+        name="IceCube-220524A",
+        run_id=136662,
+        event_id=35405932,
+        revision=0,
+        stream="BRONZE",
+        event_time=dt.datetime(2022, 5, 24, 7, 41, 32, 185352, tzinfo=dt.UTC),
+        ra_deg=48.8497,
+        dec_deg=-3.5219,
+        err50_deg=0.2,
+        err90_deg=0.5133,
+        errors_derived=False,
+        energy_tev=114.92,
+        signalness=0.3834,
+        far_per_year=2.0054,
+        alert_type="initial",
+        alert_tense="current",
+        voevent_role="observation",
+        now=dt.datetime(2022, 5, 24, 7, 42, 30, tzinfo=dt.UTC),
+    )
+    values.update(overrides)
+    return build_context(**values)

@@ -11,9 +11,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from skymist.products.context import ProductContext, build_context
 from skymist.products.prompt import NOTICE_TEMPLATE, SLACK_ALERT_TEMPLATE, render_voevent
 from skymist.products.render import Renderer
+from tests.helpers import product_context as context
 from tests.support.gcn_schema import notice_validator
 
 VOE = "{http://www.ivoa.net/xml/VOEvent/v2.0}"
@@ -23,31 +23,6 @@ EVENT_TIME = dt.datetime(2022, 5, 24, 7, 41, 32, 185352, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def schema() -> tuple[Any, set[str]]:
     return notice_validator()
-
-
-def context(**overrides: Any) -> ProductContext:
-    values: dict[str, Any] = dict(
-        name="IceCube-220524A",
-        run_id=136662,
-        event_id=35405932,
-        revision=0,
-        stream="BRONZE",
-        event_time=EVENT_TIME,
-        ra_deg=48.8497,
-        dec_deg=-3.5219,
-        err50_deg=0.2,
-        err90_deg=0.5133,
-        errors_derived=False,
-        energy_tev=114.92,
-        signalness=0.3834,
-        far_per_year=2.0054,
-        alert_type="initial",
-        alert_tense="current",
-        voevent_role="observation",
-        now=dt.datetime(2022, 5, 24, 7, 42, 30, tzinfo=dt.UTC),
-    )
-    values.update(overrides)
-    return build_context(**values)
 
 
 @pytest.mark.parametrize(

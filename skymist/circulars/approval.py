@@ -98,33 +98,16 @@ def approve(
             if draft.kind == CircularKind.TRACK and draft.revision is not None
             else 0
         )
-        entry = audit.record(
+        return _decided(
             session,
-            actor=actor,
-            action="circular_approved",
-            subject_kind="circular",
-            subject_id=draft.id,
-            alert_id=alert.id,
-            reason=reason,
-            details={
-                "kind": draft.kind.value,
-                "subject": draft.subject,
-                "revision": draft.revision,
-                "outbox_id": row.id,
-                "released_notices": released,
-            },
-        )
-        return DecisionOutcome(
-            alert=_alert_label(alert),
-            circular_id=draft.id,
-            kind=draft.kind.value,
-            state=draft.state.value,
-            by=actor,
-            reason=reason,
+            alert,
+            draft,
+            actor,
+            "circular_approved",
+            reason,
             outbox_id=row.id,
-            released_notices=released,
-            cancelled_notices=0,
-            audit_id=entry.id,
+            released=released,
+            cancelled=0,
         )
 
 
@@ -151,30 +134,60 @@ def reject(app: App, alert_ref: str | int, *, reason: str, by: str | None = None
             if draft.kind == CircularKind.TRACK and draft.revision is not None
             else 0
         )
-        entry = audit.record(
+        return _decided(
             session,
-            actor=actor,
-            action="circular_rejected",
-            subject_kind="circular",
-            subject_id=draft.id,
-            alert_id=alert.id,
-            reason=why,
-            details={
-                "kind": draft.kind.value,
-                "subject": draft.subject,
-                "revision": draft.revision,
-                "cancelled_notices": cancelled,
-            },
-        )
-        return DecisionOutcome(
-            alert=_alert_label(alert),
-            circular_id=draft.id,
-            kind=draft.kind.value,
-            state=draft.state.value,
-            by=actor,
-            reason=why,
+            alert,
+            draft,
+            actor,
+            "circular_rejected",
+            why,
             outbox_id=None,
-            released_notices=0,
-            cancelled_notices=cancelled,
-            audit_id=entry.id,
+            released=0,
+            cancelled=cancelled,
         )
+
+
+def _decided(
+    session: Session,
+    alert: Alert,
+    draft: Circular,
+    actor: str,
+    action: str,
+    reason: str | None,
+    *,
+    outbox_id: int | None,
+    released: int,
+    cancelled: int,
+) -> DecisionOutcome:
+    """Record a human decision on a draft in the audit log and describe it."""
+    details: dict[str, object] = {
+        "kind": draft.kind.value,
+        "subject": draft.subject,
+        "revision": draft.revision,
+    }
+    if outbox_id is not None:
+        details.update(outbox_id=outbox_id, released_notices=released)
+    else:
+        details["cancelled_notices"] = cancelled
+    entry = audit.record(
+        session,
+        actor=actor,
+        action=action,
+        subject_kind="circular",
+        subject_id=draft.id,
+        alert_id=alert.id,
+        reason=reason,
+        details=details,
+    )
+    return DecisionOutcome(
+        alert=_alert_label(alert),
+        circular_id=draft.id,
+        kind=draft.kind.value,
+        state=draft.state.value,
+        by=actor,
+        reason=reason,
+        outbox_id=outbox_id,
+        released_notices=released,
+        cancelled_notices=cancelled,
+        audit_id=entry.id,
+    )

@@ -16,12 +16,13 @@ from skymist.circulars.drafts import SLACK_CIRCULAR_TEMPLATE, CircularSlackVars,
 from skymist.circulars.errors import CircularFormatError
 from skymist.circulars.text import CircularText, check_circular, paragraphs
 from skymist.config import Settings
-from skymist.products.context import ProductContext, build_context
+from skymist.products.context import ProductContext
 from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
 from skymist.products.render import Renderer
 from skymist.refine.products import SLACK_REFINED_TEMPLATE, RefinedSlackVars, revision_rows
 from skymist.retraction import SLACK_RETRACTION_TEMPLATE, RetractionSlackVars
 from skymist.store.product_models import CircularKind
+from tests.helpers import product_context
 from tests.refine.golden import assert_golden
 from tests.support.gcn_schema import notice_validator
 
@@ -57,53 +58,33 @@ def schema() -> tuple[Any, set[str]]:
 
 
 def rev1_context() -> ProductContext:
-    return build_context(
-        name="IceCube-220524A",
-        run_id=136662,
-        event_id=35405932,
+    refined: ProductContext = product_context(
         revision=1,
-        stream="BRONZE",
-        event_time=EVENT_TIME,
         ra_deg=47.197265625,
         dec_deg=-3.2843691083657944,
         err50_deg=0.940906,
         err90_deg=1.719689,
-        errors_derived=False,
-        energy_tev=114.92,
-        signalness=0.3834,
-        far_per_year=2.0054,
         alert_type="update",
-        alert_tense="current",
-        voevent_role="observation",
         now=NOW,
         systematic_included=True,
         healpix_url=HEALPIX_URL,
         supersedes_revision=0,
     )
+    return refined
 
 
 def retraction_context() -> ProductContext:
-    return build_context(
-        name="IceCube-220524A",
-        run_id=136662,
-        event_id=35405932,
+    retraction: ProductContext = product_context(
         revision=2,
-        stream="BRONZE",
-        event_time=EVENT_TIME,
         ra_deg=47.197265625,
         dec_deg=-3.2843691083657944,
         err50_deg=0.940906,
         err90_deg=1.719689,
-        errors_derived=False,
-        energy_tev=114.92,
-        signalness=0.3834,
-        far_per_year=2.0054,
         alert_type="retraction",
-        alert_tense="current",
-        voevent_role="observation",
         now=NOW,
         supersedes_revision=1,
     )
+    return retraction
 
 
 def track(**overrides: Any) -> TrackCircularVars:
