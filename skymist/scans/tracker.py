@@ -311,8 +311,15 @@ class ScanTracker:
                 decision.new_state = ScanState.FINAL
                 decision.result = fetched.raw
                 decision.milestones.append("final")
+                manifest = self.client.get_manifest(backend_id, follow_replaced=False)
+                final = read_progress(manifest, status.scan_state)
                 decision.progress = ProgressReading(
-                    100.0, None, None, None, "final result", f"final|{backend_id}"
+                    100.0,
+                    final.pixels_done,
+                    final.pixels_done or final.pixels_total,
+                    None,
+                    "final result",
+                    f"final|{backend_id}",
                 )
                 return decision
         if status.is_deleted or (

@@ -77,6 +77,7 @@ def test_a_scan_runs_to_its_final_result(
         )
         alert_state = session.execute(select(Alert.state)).scalar_one()
     assert len(snapshots) >= 2 and snapshots[-1].percent == 100.0
+    assert done.pixels_done == snapshots[-1].pixels_done and (done.pixels_done or 0) > 12
     assert alert_state == AlertState.LOCALIZED_PENDING
     assert backend_scans_of(app, skyscan, scan_id) == [done.backend_scan_id]
     counts = milestones(app)
