@@ -174,8 +174,9 @@ class Settings(BaseSettings):
     """Attempts of the skymap step on one final scan result before it is given up (shifters are
     told; ``skymist scans localize SCAN`` runs it again after a fix)."""
 
-    slack_max_per_minute: int = 30
-    """Slack messages sent per minute at most (all daemons together); the rest wait their turn."""
+    slack_max_per_minute: int = 60
+    """Slack messages sent per minute at most, all daemons together (Slack allows about one per
+    second per channel); the rest wait their turn, and other sinks are never held up by them."""
 
     # --- refined products (skymap, Rev 1, Circular) ----------------------------------------------
     skymap_thresholds: Literal["wilks", "calibrated", "hpd"] = "calibrated"

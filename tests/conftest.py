@@ -88,6 +88,7 @@ def make_settings(database_url: str, kafka: MockKafka | None = None, **overrides
         "voevent_topic": f"voevents-{suffix}",
         "slack_mode": "off",
         "scans_enabled": False,
+        "slack_max_per_minute": 100_000,
         "alert_tense": "test",
         "outbox_backoff_base_s": 0.05,
         "outbox_backoff_max_s": 0.2,

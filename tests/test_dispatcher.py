@@ -156,3 +156,18 @@ def test_a_retracted_alert_blocks_pending_sends(
     dispatcher.close()
     assert (totals.sent, totals.cancelled) == (0, 3)
     assert slack.messages == []
+
+
+def test_slack_is_paced_without_holding_up_notices(
+    app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
+) -> None:
+    app = app_factory(**webhook(slack), slack_max_per_minute=2)
+    ingest_alerts(app, shared_dir, 3)
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
+    totals = dispatcher.drain(timeout_s=30)
+    dispatcher.close()
+    assert totals.sent == 3 * 2 + 2  # every notice and VOEvent, and two Slack messages this minute
+    assert len(slack.messages) == 2
+    with app.sessions() as session:
+        waiting = session.execute(select(OutboxRow).where(OutboxRow.state == OutboxState.PENDING)).scalars()
+        assert [row.sink for row in waiting] == ["slack"]

@@ -20,8 +20,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from skymist.app import App
@@ -77,23 +78,30 @@ class Dispatcher:
     # -- claim --------------------------------------------------------------------------------------
     def _claim(self, session: Session, now: dt.datetime) -> tuple[list[OutboxItem], int]:
         settings = self.app.settings
-        rows = (
-            session.execute(
+        due = or_(
+            and_(OutboxRow.state == OutboxState.PENDING, OutboxRow.next_attempt_at <= now),
+            and_(OutboxRow.state == OutboxState.SENDING, OutboxRow.lease_until < now),
+        )
+
+        def claim(*where: Any, limit: int) -> list[OutboxRow]:
+            if limit <= 0:
+                return []
+            stmt = (
                 select(OutboxRow)
-                .where(
-                    or_(
-                        and_(OutboxRow.state == OutboxState.PENDING, OutboxRow.next_attempt_at <= now),
-                        and_(OutboxRow.state == OutboxState.SENDING, OutboxRow.lease_until < now),
-                    ),
-                    OutboxRow.sink.in_(list(self.sinks)),
-                )
+                .where(due, *where)
                 .order_by(OutboxRow.id)
-                .limit(settings.outbox_batch)
+                .limit(limit)
                 .with_for_update(skip_locked=True)
             )
-            .scalars()
-            .all()
-        )
+            return list(session.execute(stmt).scalars())
+
+        other_sinks = [name for name in self.sinks if name != SINK_SLACK]
+        rows = claim(OutboxRow.sink.in_(other_sinks), limit=settings.outbox_batch)
+        if SINK_SLACK in self.sinks:  # paced: at most slack_max_per_minute, all daemons together
+            rows += claim(
+                OutboxRow.sink == SINK_SLACK,
+                limit=min(settings.outbox_batch, self._slack_budget(session, now)),
+            )
         alert_ids = {row.alert_id for row in rows if row.alert_id is not None}
         retracted = (
             set(
@@ -139,6 +147,21 @@ class Dispatcher:
                 )
             )
         return items, cancelled
+
+    def _slack_budget(self, session: Session, now: dt.datetime) -> int:
+        """Slack messages that may still go out in the current minute."""
+        recent = session.execute(
+            select(func.count())
+            .select_from(OutboxRow)
+            .where(
+                OutboxRow.sink == SINK_SLACK,
+                or_(
+                    OutboxRow.sent_at >= now - dt.timedelta(seconds=60),
+                    and_(OutboxRow.state == OutboxState.SENDING, OutboxRow.lease_until >= now),
+                ),
+            )
+        ).scalar_one()
+        return max(0, self.app.settings.slack_max_per_minute - int(recent))
 
     # -- send ---------------------------------------------------------------------------------------
     def _send(self, items: Sequence[OutboxItem]) -> tuple[dict[int, SendResult], int]:
