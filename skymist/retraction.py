@@ -33,9 +33,9 @@ from skymist.circulars.drafts import (
 from skymist.circulars.errors import ActionError
 from skymist.circulars.lookup import alert_by_ref
 from skymist.circulars.text import one_line
-from skymist.outbox.queue import RETRACTION_PRODUCTS, SINK_KAFKA, SINK_SLACK, cancel_pending, enqueue_many
+from skymist.outbox.queue import RETRACTION_PRODUCTS, SINK_SLACK, cancel_pending, enqueue_many
 from skymist.products.context import STREAM_INFO, build_context
-from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
+from skymist.products.prompt import notice_rows
 from skymist.products.render import Renderer
 from skymist.scans.actions import delete_backend_scans, stop_alert_scans
 from skymist.states import AlertState, IllegalTransitionError, OutboxState, check_transition
@@ -135,32 +135,7 @@ def _retraction_rows(
         supersedes_revision=cited.revision,
         **numbers,
     )
-    tag = f"{alert.run_id}_{alert.event_id}:r{record_number}:retraction"
-    common: dict[str, object] = {
-        "alert_id": alert.id,
-        "revision": record_number,
-        "message_key": f"{alert.run_id}_{alert.event_id}".encode(),
-    }
-    return [
-        {
-            "sink": SINK_KAFKA,
-            "destination": settings.notice_topic,
-            "product": "retraction_notice_json",
-            "idempotency_key": f"{tag}:retraction_notice_json",
-            "payload": renderer.render_json(NOTICE_TEMPLATE, ctx.as_template_vars()),
-            "content_type": "application/json",
-            **common,
-        },
-        {
-            "sink": SINK_KAFKA,
-            "destination": settings.voevent_topic,
-            "product": "retraction_voevent",
-            "idempotency_key": f"{tag}:retraction_voevent",
-            "payload": render_voevent(renderer, ctx),
-            "content_type": "application/xml",
-            **common,
-        },
-    ]
+    return notice_rows(settings, renderer, alert.id, ctx, product_prefix="retraction_")
 
 
 def _slack_row(

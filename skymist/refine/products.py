@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skymist.config import Settings
-from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK, enqueue_many
+from skymist.outbox.queue import SINK_SLACK, enqueue_many
 from skymist.products.context import ProductContext
-from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
+from skymist.products.prompt import notice_rows
 from skymist.products.render import Renderer
 from skymist.refine.hold import held_columns
 from skymist.store.models import OutboxRow
@@ -60,31 +60,7 @@ def revision_rows(
     settings: Settings, renderer: Renderer, alert_id: int, ctx: ProductContext, *, held: bool
 ) -> list[dict[str, object]]:
     """Outbox rows of the refined notice and VOEvent of ``ctx`` (held: not due until approval)."""
-    tag = f"{ctx.run_id}_{ctx.event_id}:r{ctx.revision}:{ctx.alert_type}"
-    key = f"{ctx.run_id}_{ctx.event_id}".encode()
-    common: dict[str, object] = {"alert_id": alert_id, "revision": ctx.revision, "message_key": key}
-    if held:
-        common.update(held_columns())
-    return [
-        {
-            "sink": SINK_KAFKA,
-            "destination": settings.notice_topic,
-            "product": "notice_json",
-            "idempotency_key": f"{tag}:notice_json",
-            "payload": renderer.render_json(NOTICE_TEMPLATE, ctx.as_template_vars()),
-            "content_type": "application/json",
-            **common,
-        },
-        {
-            "sink": SINK_KAFKA,
-            "destination": settings.voevent_topic,
-            "product": "voevent",
-            "idempotency_key": f"{tag}:voevent",
-            "payload": render_voevent(renderer, ctx),
-            "content_type": "application/xml",
-            **common,
-        },
-    ]
+    return notice_rows(settings, renderer, alert_id, ctx, extra=held_columns() if held else None)
 
 
 def slack_row(
