@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skymist.store.models import AlertNameCounter
@@ -34,7 +33,3 @@ def allocate_name(session: Session, day: dt.date) -> str:
     ).returning(AlertNameCounter.count)
     index = session.execute(stmt).scalar_one()
     return alert_name(day, index)
-
-
-def names_given(session: Session, day: dt.date) -> int:
-    return session.execute(select(AlertNameCounter.count).where(AlertNameCounter.day == day)).scalar() or 0

@@ -26,7 +26,6 @@ PRODUCT_OF_KIND: dict[CircularKind, str] = {
     CircularKind.TRACK: "circular",
     CircularKind.RETRACTION: "retraction_circular",
 }
-CIRCULAR_PRODUCTS = frozenset(PRODUCT_OF_KIND.values())
 
 
 def file_stem(circular: Circular, alert_name: str) -> str:

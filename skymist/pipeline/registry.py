@@ -63,8 +63,5 @@ class HandlerRegistry:
             raise LookupError(f"no handler is registered for {type(message).__name__}")
         return handler(ctx, message)
 
-    def models(self) -> list[type[BaseModel]]:
-        return list(self._handlers)
-
 
 HANDLERS = HandlerRegistry()

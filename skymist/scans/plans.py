@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -54,6 +55,7 @@ ScanPlans = dict[str, list[ScanPlanEntry]]
 _DEFAULT_NSIDES = {8: 0, 64: 12, 512: 24}
 
 
+@functools.cache
 def skyscan_plans() -> ScanPlans:
     """Against ``skyscan serve``: the online-direction Gaussian at the default resolution."""
     realtime = ScanPlanEntry(
@@ -70,6 +72,7 @@ def skyscan_plans() -> ScanPlans:
     return {"GOLD": [realtime], "BRONZE": [realtime], "CASCADE": [realtime], "UNCLASSIFIED": [on_request]}
 
 
+@functools.cache
 def skydriver_plans() -> ScanPlans:
     """Against IceCube's SkyDriver: SplineMPE on the OSG-backed cluster, as IceCube's realtime runs."""
     realtime = ScanPlanEntry(
@@ -93,5 +96,5 @@ DEFAULT_PLANS = {"skyscan": skyscan_plans, "skydriver": skydriver_plans}
 
 
 def plans_for(backend: str, configured: ScanPlans | None) -> ScanPlans:
-    """The configured plans, else the backend's defaults."""
+    """The configured plans, else the backend's defaults (built once: frozen entries, read only)."""
     return configured if configured is not None else DEFAULT_PLANS[backend]()
