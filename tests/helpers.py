@@ -11,6 +11,24 @@ from skymist.ingest.inbox import RawMessage
 
 _offsets: dict[str, int] = {}
 
+#: the VOEvent ``<What>`` Params DESIGN.md requires
+VOEVENT_PARAMS = frozenset(
+    {
+        "Packet_Type",
+        "run_id",
+        "event_id",
+        "Event_TJD",
+        "Event_SOD",
+        "Stream",
+        "Rev",
+        "signalness",
+        "FAR",
+        "energy",
+        "src_error_90",
+        "src_error_50",
+    }
+)
+
 
 def raw(document: Any, topic: str = "test-topic", partition: int = 0) -> RawMessage:
     """A RawMessage at the next offset of ``topic``."""

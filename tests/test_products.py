@@ -13,6 +13,7 @@ import pytest
 
 from skymist.products.prompt import NOTICE_TEMPLATE, SLACK_ALERT_TEMPLATE, render_voevent
 from skymist.products.render import Renderer
+from tests.helpers import VOEVENT_PARAMS
 from tests.helpers import product_context as context
 from tests.support.gcn_schema import notice_validator
 
@@ -72,20 +73,7 @@ def test_voevent_is_well_formed_with_the_published_params() -> None:
         == "ivo://nasa.gsfc.gcn/AMON#ICECUBE_BRONZE_Event2022-05-24T07:41:32.19_25_136662_035405932_0"
     )
     params = {p.get("name"): p.get("value") for p in root.find("What").findall("Param")}  # type: ignore[union-attr]
-    assert {
-        "Packet_Type",
-        "run_id",
-        "event_id",
-        "Event_TJD",
-        "Event_SOD",
-        "Stream",
-        "Rev",
-        "signalness",
-        "FAR",
-        "energy",
-        "src_error_90",
-        "src_error_50",
-    } <= set(params)
+    assert set(params) >= VOEVENT_PARAMS
     assert params["Packet_Type"] == "174" and params["Stream"] == "25" and params["Rev"] == "0"
     assert params["Event_TJD"] == "19723" and params["Event_SOD"] == "27692.19"
     assert params["FAR"] == "2.0054" and params["energy"] == "114.9200" and params["src_error_90"] == "0.5133"

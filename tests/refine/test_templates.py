@@ -22,7 +22,7 @@ from skymist.products.render import Renderer
 from skymist.refine.products import SLACK_REFINED_TEMPLATE, RefinedSlackVars, revision_rows
 from skymist.retraction import SLACK_RETRACTION_TEMPLATE, RetractionSlackVars
 from skymist.store.product_models import CircularKind
-from tests.helpers import product_context
+from tests.helpers import VOEVENT_PARAMS, product_context
 from tests.refine.golden import assert_golden
 from tests.support.gcn_schema import notice_validator
 
@@ -33,20 +33,6 @@ HEALPIX_URL = (
     "https://roc.example.org/public/alerts/IceCube-220524A/IceCube-220524A_rev1.skymap.multiorder.fits.gz"
 )
 PNG_URL = "https://roc.example.org/public/alerts/IceCube-220524A/IceCube-220524A_rev1.skymap.png"
-DESIGN_PARAMS = {
-    "Packet_Type",
-    "run_id",
-    "event_id",
-    "Event_TJD",
-    "Event_SOD",
-    "Stream",
-    "Rev",
-    "signalness",
-    "FAR",
-    "energy",
-    "src_error_90",
-    "src_error_50",
-}
 SUBJECT = re.compile(
     r"^IceCube-\d{6}[A-Z]+ - IceCube observation of a high-energy neutrino candidate track-like event$"
 )
@@ -139,7 +125,7 @@ def voevent_params(xml: bytes) -> tuple[ElementTree.Element, dict[str, str], dic
     group = what.find("Group[@name='Trigger_ID']")
     assert group is not None
     flags = {str(p.get("name")): str(p.get("value")) for p in group.findall("Param")}
-    assert set(params) >= DESIGN_PARAMS, DESIGN_PARAMS - set(params)
+    assert set(params) >= VOEVENT_PARAMS, VOEVENT_PARAMS - set(params)
     where = root.find("WhereWhen/ObsDataLocation/ObservationLocation/AstroCoords")
     assert where is not None and where.findtext("Time/TimeInstant/ISOTime")
     for path in ("Position2D/Value2/C1", "Position2D/Value2/C2", "Position2D/Error2Radius"):
