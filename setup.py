@@ -12,7 +12,7 @@ MAPPED_SUBPACKAGES = {"skymist_migrations.versions": "migrations/versions"}
 
 setup(
     packages=[
-        *find_packages(include=["skymist*", "scanner_client*", "skyscan*"]),
+        *find_packages(include=["skybase*", "skymist*", "scanner_client*", "skyscan*"]),
         *MAPPED,
         *MAPPED_SUBPACKAGES,
     ],

@@ -1,4 +1,4 @@
-"""Scanner throughput: pixels per second with 1 and 2 in-process workers and 2 RabbitMQ workers.
+"""Scanner throughput: pixels per second with 1 and 2 in-process workers and 1 and 2 RabbitMQ workers.
 
 Each pixel costs a fixed amount of CPU (the dummy reco's ``cpu_work``, calibrated here to
 --pixel-cpu-ms of pure-Python work that holds the GIL), so the scaling measures parallel work, not
@@ -57,19 +57,24 @@ def calibrate(pixel_cpu_ms: float) -> int:
     return max(1, round(pixel_cpu_ms / 1000.0 / per_unit))
 
 
+#: which reco the timed scans use: "dummy" (fixed CPU per pixel, --pixel-cpu-ms) or a real one
+RECO = {"name": "dummy"}
+
+
 def timed_scan(
     pool: PixelPool, event: dict[str, Any], nsides: tuple[tuple[int, int], ...], cpu_work: int
 ) -> tuple[int, float]:
     """(pixels, seconds) of one scan, after a warm-up scan on the same pool."""
-    options = {"cpu_work": cpu_work, "seed": 1}
+    reco = RECO["name"]
+    options: dict[str, Any] = {"cpu_work": cpu_work, "seed": 1} if reco == "dummy" else {}
     run_scan(
-        ScanRequest(f"warmup-{uuid.uuid4().hex[:6]}", event, "dummy", ((1, 0),), reco_options=options),
+        ScanRequest(f"warmup-{uuid.uuid4().hex[:6]}", event, reco, ((1, 0),), reco_options=options),
         Quiet(),
         pool=pool,
     )
     started = time.perf_counter()
     result = run_scan(
-        ScanRequest(f"bench-{uuid.uuid4().hex[:6]}", event, "dummy", nsides, reco_options=options),
+        ScanRequest(f"bench-{uuid.uuid4().hex[:6]}", event, reco, nsides, reco_options=options),
         Quiet(),
         pool=pool,
     )
@@ -107,7 +112,11 @@ def main() -> int:
     parser.add_argument("--pixel-cpu-ms", type=float, default=10.0, help="CPU cost of one pixel fit (ms)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best rate of each is reported")
     parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672/", help="RabbitMQ URL")
+    parser.add_argument(
+        "--reco", default="dummy", help="reco of the timed scans: dummy (--pixel-cpu-ms) or e.g. pandel_mpe"
+    )
     args = parser.parse_args()
+    RECO["name"] = args.reco
 
     from skyscan.pixels import NsideProgression
 
@@ -118,16 +127,18 @@ def main() -> int:
 
     # best of --repeat rounds, configurations interleaved: the machine is shared, and contention only
     # ever slows a run down
-    runs: dict[str, list[tuple[int, float]]] = {"1": [], "2": [], "mq": []}
+    runs: dict[str, list[tuple[int, float]]] = {"1": [], "2": [], "mq1": [], "mq": []}
     for _ in range(args.repeat):
         runs["1"].append(in_process(event, nsides, cpu_work, 1))
         runs["2"].append(in_process(event, nsides, cpu_work, 2))
+        runs["mq1"].append(through_broker(event, nsides, cpu_work, 1, args.broker))
         runs["mq"].append(through_broker(event, nsides, cpu_work, 2, args.broker))
     pixels_1 = runs["1"][0][0]
-    rate_1, rate_2, rate_mq = (
-        max(pixels / seconds for pixels, seconds in runs[key]) for key in ("1", "2", "mq")
+    rate_1, rate_2, rate_mq1, rate_mq = (
+        max(pixels / seconds for pixels, seconds in runs[key]) for key in ("1", "2", "mq1", "mq")
     )
-    # the broker's own cost per pixel: zero-cost fits, one worker on each path
+    # the broker's own cost per pixel: zero-cost fits (the dummy reco), one worker on each path
+    RECO["name"] = "dummy"
     overhead_nsides = NsideProgression.parse("8:0").steps
     pixels_z, seconds_z_inproc = in_process(event, overhead_nsides, 0, 1)
     pixels_zmq, seconds_z_mq = through_broker(event, overhead_nsides, 0, 1, args.broker)
@@ -140,13 +151,23 @@ def main() -> int:
         "load_average_after": round(load_after, 2),
         "repeat": args.repeat,
         "nsides": args.nsides,
+        "reco": args.reco,
         "pixels_per_scan": pixels_1,
-        "pixel_cpu_ms": args.pixel_cpu_ms,
+        "inprocess_1_worker_scan_s": round(min(s for _, s in runs["1"]), 2),
+        "inprocess_2_workers_scan_s": round(min(s for _, s in runs["2"]), 2),
+        "rabbitmq_1_worker_scan_s": round(min(s for _, s in runs["mq1"]), 2),
+        "rabbitmq_2_workers_scan_s": round(min(s for _, s in runs["mq"]), 2),
+        "pixel_cpu_ms": args.pixel_cpu_ms if args.reco == "dummy" else None,
         "cpu_work_units": cpu_work,
         "inprocess_1_worker_pixels_per_s": round(rate_1, 1),
         "inprocess_2_workers_pixels_per_s": round(rate_2, 1),
+        "rabbitmq_1_worker_pixels_per_s": round(rate_mq1, 1),
         "rabbitmq_2_workers_pixels_per_s": round(rate_mq, 1),
         "speedup_2_vs_1_inprocess": round(rate_2 / rate_1, 3),
+        "speedup_2_vs_1_rabbitmq": round(rate_mq / rate_mq1, 3),
+        "round_pixels_per_s": {
+            key: [round(pixels / seconds, 1) for pixels, seconds in runs[key]] for key in runs
+        },
         "speedup_2_rabbitmq_vs_1_inprocess": round(rate_mq / rate_1, 3),
         "broker_overhead_ms_per_pixel": round(
             1000.0 * (seconds_z_mq / pixels_zmq - seconds_z_inproc / pixels_z), 3

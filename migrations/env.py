@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-from skymist.store import product_models, scan_models  # noqa: F401 - register their tables
+from skymist.store import ops_models, product_models, scan_models  # noqa: F401 - register their tables
 from skymist.store.models import Base
 
 config = context.config

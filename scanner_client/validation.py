@@ -17,7 +17,7 @@ from typing import Any, Final
 SKYMAP_SCANNER_RECO_ALGOS: Final = frozenset(
     {"millipede_original", "millipede_wilks", "splinempe", "splinempe_pointed", "dummy", "crash_dummy"}
 )
-SKYSCAN_RECO_ALGOS: Final = frozenset({"dummy", "online_gaussian"})
+SKYSCAN_RECO_ALGOS: Final = frozenset({"dummy", "online_gaussian", "pandel_mpe"})
 KNOWN_RECO_ALGOS: Final = SKYMAP_SCANNER_RECO_ALGOS | SKYSCAN_RECO_ALGOS
 
 REAL_EVENT_CHOICES: Final = ("real", "real_event")

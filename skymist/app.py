@@ -1,15 +1,20 @@
-"""The application factory: everything a command needs, built from settings (nothing at import)."""
+"""The application object: everything a command needs, opened from settings (nothing at import).
+
+:func:`open_app` opens the platform (store, renderer, metrics, an empty set of outbox hooks);
+:func:`skymist.runtime.assembly.build_app` is what commands use: it also registers the domain's hooks.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from skymist.config import Settings
 from skymist.metrics import Metrics
-from skymist.products.render import Renderer
+from skymist.outbox.hooks import OutboxHooks
+from skymist.rendering import Renderer
 from skymist.store.db import code_revision, current_revision, make_engine, make_sessionmaker
 
 
@@ -24,6 +29,7 @@ class App:
     sessions: sessionmaker[Session]
     renderer: Renderer
     metrics: Metrics
+    outbox_hooks: OutboxHooks = field(default_factory=OutboxHooks)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -38,7 +44,8 @@ class App:
             )
 
 
-def build_app(settings: Settings) -> App:
+def open_app(settings: Settings) -> App:
+    """The platform alone: store, renderer, metrics; no domain hooks registered."""
     engine = make_engine(settings.database_url.get_secret_value())
     return App(
         settings=settings,

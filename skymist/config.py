@@ -11,32 +11,49 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from skymist.scans.plans import ScanPlanEntry
+from skybase.settings import ServiceSettings
+from skymist.reco_plans import ScanPlanEntry
 
 Tense = Literal["current", "test", "archival"]
 
+#: the SQLAlchemy backends the store runs on
+STORE_BACKENDS = ("postgresql", "sqlite")
 
-class Settings(BaseSettings):
+
+def masked_url(text: str) -> str:
+    """A URL as it may be printed: the password between ``user:`` and ``@`` masked."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1********@", text)
+
+
+ConsoleRole = Literal["shifter", "observer"]
+
+
+class ConsoleUser(BaseModel):
+    """A local account of the web console (``console_users``)."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")
+    """Login name, recorded in the audit log for every action."""
+
+    role: ConsoleRole = "observer"
+    """``shifter`` (sees and acts) or ``observer`` (sees only)."""
+
+    password_hash: str = Field(pattern=r"^(scrypt|pbkdf2_sha256)\$")
+    """The password's hash as ``skymist console --hash-password`` prints it (scrypt, salted)."""
+
+
+class Settings(ServiceSettings):
     """All of SkyMist's configuration."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SKYMIST_",
-        extra="forbid",
-        use_attribute_docstrings=True,
-        validate_default=True,
-    )
+    model_config = SettingsConfigDict(env_prefix="SKYMIST_")
 
     # --- store -------------------------------------------------------------------------------
     database_url: SecretStr = SecretStr("postgresql+psycopg://postgres@127.0.0.1:5432/skymist")
@@ -47,7 +64,12 @@ class Settings(BaseSettings):
     # --- realtime stream (Kafka) ---------------------------------------------------------------
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     """Comma-separated ``host:port`` list of the Kafka brokers carrying the realtime stream and
-    receiving the notices."""
+    receiving the notices (unless ``notice_bootstrap_servers`` names others)."""
+
+    notice_bootstrap_servers: str | None = None
+    """Comma-separated ``host:port`` list of the Kafka brokers receiving the notices, when they are
+    not the realtime stream's (a notice cluster of your own, a local mirror of GCN's). Unset: the
+    notices go to ``kafka_bootstrap_servers``. Ignored with ``gcn_client_id`` (GCN's brokers)."""
 
     kafka_group_id: str = "skymist-production"
     """Consumer group id: stable per environment (production, test, ...), so a restarted daemon
@@ -102,15 +124,17 @@ class Settings(BaseSettings):
     voevent_topic: str = "gcn.classic.voevent.icecube.test"
     """Kafka topic of the VOEvent 2.0 XML notices."""
 
-    voevent_role: Literal["observation", "test"] = "test"
-    """VOEvent ``role`` attribute: ``observation`` for real alerts, ``test`` otherwise."""
+    voevent_role: Literal["observation", "test"] | None = None
+    """Ignored (kept so existing configuration files still load): the VOEvent ``role`` follows
+    ``alert_tense`` (``observation`` for ``current`` and ``archival``, ``test`` otherwise), so a
+    VOEvent never says ``test`` next to a JSON notice saying ``current``."""
 
-    err90_floor_deg: float = 0.5
+    err90_floor_deg: float = 0.5133
     """Floor of the prompt 90% error radius (deg) when an alert gives no radius and it is derived
-    from the online reconstruction's uncertainties."""
+    from the online reconstruction's uncertainties (GCN's floor: 30.80 arcmin)."""
 
     err50_floor_deg: float = 0.2
-    """Floor of the prompt 50% error radius (deg), as ``err90_floor_deg``."""
+    """Floor of the prompt 50% error radius (deg), as ``err90_floor_deg`` (GCN's floor: 12.00 arcmin)."""
 
     supported_event_versions: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["2021a", "2023a", "2024a"]
@@ -203,6 +227,14 @@ class Settings(BaseSettings):
     circular_contact: str = "roc@icecube.wisc.edu"
     """Contact address named at the end of every Circular."""
 
+    gamma_catalogue_path: Path | None = None
+    """FITS table of gamma-ray sources in Fermi-LAT 4FGL's column layout (``Source_Name``, ``RAJ2000``,
+    ``DEJ2000``; e.g. ``gll_psc_v35.fit``): the track Circular lists its sources inside the 90% region,
+    or says there are none and names the nearest. None: no catalogue paragraph."""
+
+    gamma_catalogue_name: str = "Fermi 4FGL-DR4"
+    """The catalogue's name as the Circular writes it."""
+
     # --- Slack ---------------------------------------------------------------------------------
     slack_mode: Literal["webhook", "web_api", "console", "off"] = "console"
     """How shifters are told: ``webhook`` (incoming webhook URL), ``web_api`` (chat.postMessage with a
@@ -245,11 +277,212 @@ class Settings(BaseSettings):
     """Timeout of one send (Kafka delivery acknowledgement, HTTP request)."""
 
     # --- daemon ------------------------------------------------------------------------------------
-    log_level: str = "INFO"
-    """Log level: DEBUG, INFO, WARNING or ERROR. Logs are JSON lines on standard error."""
-
     data_dir: Path = Path("skymist-data")
     """Folder for files the daemon writes (products, exports)."""
+
+    metrics_host: str = "127.0.0.1"
+    """Address the daemon's HTTP port (``/metrics``, ``/healthz``, ``/readyz``) listens on when
+    ``skymist run --metrics-port`` is given; ``0.0.0.0`` in a container."""
+
+    metrics_sample_s: float = 5.0
+    """How often the gauges (outbox by state, dead letters, scans by state, consumer lag) and the
+    latency histograms are brought up to date from the store and the broker."""
+
+    readyz_timeout_s: float = 3.0
+    """Longest wait of ``/readyz`` (and of ``skymist check``) for the store or the broker to answer."""
+
+    # --- heartbeat and loopback ---------------------------------------------------------------------
+    heartbeat_interval_s: float = 0.0
+    """A synthetic test alert is sent through the prompt path this often (the ``heartbeat`` job);
+    its notices are read back from the output topics and compared byte for byte with what the outbox
+    sent. 0 (the default) turns the heartbeat off; production runs it, e.g. every 300 s."""
+
+    heartbeat_timeout_s: float = 120.0
+    """A heartbeat whose notices are not all read back within this many seconds is ``missing``: a
+    CRITICAL of ``skymist check`` and a message to the shifters."""
+
+    heartbeat_topic: str = "skymist.heartbeat"
+    """Input topic of the synthetic heartbeat alerts (the heartbeat job produces and consumes it)."""
+
+    heartbeat_notice_topic: str = "gcn.notices.icecube.test.gold_bronze_track_alerts"
+    """Output topic of the heartbeat's JSON notices (``alert_tense`` test: never the real topic)."""
+
+    heartbeat_voevent_topic: str = "gcn.classic.voevent.icecube.test"
+    """Output topic of the heartbeat's VOEvents."""
+
+    heartbeat_run_id: int = 999_999
+    """Run id of the synthetic heartbeat events (no detector run has it); their alerts are named
+    ``heartbeat-<event id>`` and never take a public IceCube-YYMMDDA name."""
+
+    # --- health checks (skymist check) and telling shifters --------------------------------------
+    check_lag_warning: int = 100
+    """Consumer lag (messages behind on one partition) that is a WARNING."""
+
+    check_lag_critical: int = 1000
+    """Consumer lag on one partition that is CRITICAL."""
+
+    check_silence_warning_s: float = 3600.0
+    """No input message (realtime stream or ``gcn_heartbeat_topic``) for this long is a WARNING."""
+
+    check_silence_critical_s: float = 4 * 3600.0
+    """No input message for this long is CRITICAL."""
+
+    gcn_heartbeat_topic: str | None = None
+    """GCN's own ``gcn.heartbeat`` topic, when consumed: counts as input for the silence check."""
+
+    check_outbox_age_warning_s: float = 60.0
+    """An outbox row still unsent this long after it was queued is a WARNING."""
+
+    check_outbox_age_critical_s: float = 300.0
+    """An outbox row unsent this long (or any dead row) is CRITICAL."""
+
+    check_disk_warning_free: float = 0.10
+    """Free fraction of the file system of ``data_dir`` below which the disk check is a WARNING."""
+
+    check_disk_critical_free: float = 0.05
+    """Free fraction of the file system of ``data_dir`` below which the disk check is CRITICAL."""
+
+    shifters_unreachable_after_s: float = 120.0
+    """The store or the broker unreachable for longer than this is told to the shifters (Slack)."""
+
+    shifters_repeat_s: float = 3600.0
+    """The same warning is told to the shifters at most once per this many seconds."""
+
+    # --- shifters' web console (skymist console, the daemon's console job) -------------------------
+    console_base_url: str | None = None
+    """Public URL of the web console (e.g. ``https://roc.example.org/skymist``). When set, every
+    Slack message about an alert links to the alert's console page ``<console_base_url>/alerts/<id>``."""
+
+    console_enabled: bool = False
+    """Run the console as one of the daemon's jobs (``skymist run`` without ``--jobs``); it also runs
+    when named (``--jobs ...,console``) or alone (``skymist console``)."""
+
+    console_host: str = "127.0.0.1"
+    """Address the console listens on (behind the site's TLS proxy in production)."""
+
+    console_port: int = 8090
+    """Port the console listens on."""
+
+    console_users: list[ConsoleUser] = Field(default_factory=list)
+    """Local accounts (the demo, or a site without OIDC): a list of ``{name, role, password_hash}``,
+    role ``shifter`` (acts) or ``observer`` (read-only); the hash from ``skymist console
+    --hash-password``. In the environment: JSON."""
+
+    console_session_secret: SecretStr | None = None
+    """Key that signs the console's session cookies (at least 32 characters; the same on every
+    console process behind one address). None: a random key per process (logins end at a restart)."""
+
+    console_session_max_age_s: float = 12 * 3600.0
+    """How long a console login lasts."""
+
+    console_cookie_secure: bool = False
+    """Mark the session cookie ``Secure`` (sent over HTTPS only): on in production behind TLS."""
+
+    console_oidc_issuer: str | None = None
+    """OIDC issuer of the console's production login (IceCube's Keycloak realm, e.g.
+    ``https://keycloak.icecube.wisc.edu/auth/realms/IceCube``): its ``/.well-known/openid-configuration``
+    gives the authorization, token and key endpoints. None: local accounts only."""
+
+    console_oidc_client_id: str | None = None
+    """OIDC client id of the console (authorization-code flow; redirect URI
+    ``<console_base_url>/auth/callback``)."""
+
+    console_oidc_client_secret: SecretStr | None = None
+    """OIDC client secret of the console (never logged)."""
+
+    console_oidc_scopes: str = "openid profile email"
+    """Scopes asked for at the OIDC login."""
+
+    console_oidc_username_claim: str = "preferred_username"
+    """ID-token claim whose value is the user's name in the audit log."""
+
+    console_oidc_groups_claim: str = "groups"
+    """ID-token claim listing the user's groups."""
+
+    console_oidc_shifter_groups: list[str] = Field(default_factory=lambda: ["/realtime/shifters"])
+    """Groups whose members are shifters (may act); every other user of the issuer is an observer."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _store_url(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value()
+        shown = masked_url(text)
+        try:
+            url = make_url(text)
+        except ArgumentError:
+            raise ValueError(
+                f"{shown!r} is not a store URL; give postgresql+psycopg://USER@HOST:5432/DB "
+                "(or sqlite:///FILE for the demo)"
+            ) from None
+        if url.get_backend_name() not in STORE_BACKENDS:
+            raise ValueError(
+                f"{shown!r}: the store must be PostgreSQL (postgresql+psycopg://USER@HOST:5432/DB) "
+                f"or, for the demo, SQLite (sqlite:///FILE); {url.get_backend_name()!r} is not supported"
+            )
+        return value
+    # --- FAIR archive and catalogue -----------------------------------------------------------------
+    archive_dir: Path | None = None
+    """Folder of the alert records (one BagIt bag holding an RO-Crate per alert, plain files that
+    rsync or an object-store sync can mirror). None: ``data_dir/archive``."""
+
+    archive_enabled: bool = True
+    """Write each alert's record from the outbox's after-sent hook and the scan hand-off."""
+
+    archive_write_settle_s: float = 0.5
+    """How long the record writer waits after a send before writing, gathering the other sends of
+    the same alerts (its notice, VOEvent and Slack message go out within milliseconds): each record is
+    then written once instead of once per product, and the writer takes less from the sends. 0:
+    write at once."""
+
+    archive_sweep_interval_s: float = 10.0
+    """How often the daemon's ``archive`` job completes records that fell behind the store (a daemon
+    killed between a send and its record write)."""
+
+    archive_site_interval_s: float = 60.0
+    """Shortest time between two regenerations of the static HTML catalogue by the ``archive`` job
+    (only when an alert changed; 0: never, ``skymist catalogue site`` only)."""
+
+    catalogue_base_url: str = "https://roc.example.org/public/catalogue"
+    """Public URL of the static HTML catalogue; an alert's landing page (the URL its DOI resolves to)
+    is ``<catalogue_base_url>/<alert name>.html``."""
+
+    archive_publisher: str = "IceCube Collaboration"
+    """Publisher and creator named in the DataCite and schema.org metadata of every record."""
+
+    archive_license_url: str = "https://creativecommons.org/publicdomain/zero/1.0/"
+    """Licence of the records (DataCite ``rightsList``, schema.org ``license``)."""
+
+    doi_prefix: str = "10.5072"
+    """DataCite DOI prefix of the alert records (``10.5072`` is DataCite's test prefix)."""
+
+    doi_suffix_pattern: str = "icecube.alert.{run_id}.{event_id}"
+    """DOI suffix of an alert, a Python format string with ``{run_id}``, ``{event_id}`` and ``{name}``;
+    each revision gets ``<doi>.r<revision>`` (the alert's DOI is the concept, the revisions its
+    versions)."""
+
+    datacite_enabled: bool = False
+    """Register and update the DOIs through DataCite's REST API (an outbox sink: exactly once,
+    retried; ``draft`` until the alert's first public revision, ``findable`` after). Off by default."""
+
+    datacite_api_url: str = "https://api.test.datacite.org"
+    """Base URL of DataCite's REST API (production: ``https://api.datacite.org``)."""
+
+    datacite_username: str | None = None
+    """DataCite repository account id (HTTP basic auth of the REST API)."""
+
+    datacite_password: SecretStr | None = None
+    """DataCite repository password (never logged)."""
+
+    @property
+    def notice_brokers(self) -> str:
+        """The brokers the notices go to (without ``gcn_client_id``): ``notice_bootstrap_servers``
+        or ``kafka_bootstrap_servers``."""
+        return self.notice_bootstrap_servers or self.kafka_bootstrap_servers
+
+    @property
+    def archive_root(self) -> Path:
+        """The folder of the records: ``archive_dir`` or ``data_dir/archive``."""
+        return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
 
     @field_validator("kafka_topics", "supported_event_versions", mode="before")
     @classmethod
@@ -260,54 +493,23 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = os.environ.get("SKYMIST_CONFIG")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
-        return tuple(sources)
-
 
 def load_settings(config_file: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
-    """Build the settings: ``overrides`` > environment > TOML file > defaults.
-
-    A ``config_file`` that does not exist is an error naming the path.
-    """
-    if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"settings file {str(path)!r} does not exist")
-        previous = os.environ.get("SKYMIST_CONFIG")
-        os.environ["SKYMIST_CONFIG"] = str(path)
-        try:
-            return Settings(**{k: v for k, v in overrides.items() if v is not None})
-        finally:
-            if previous is None:
-                os.environ.pop("SKYMIST_CONFIG", None)
-            else:
-                os.environ["SKYMIST_CONFIG"] = previous
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Build the settings: ``overrides`` > environment > TOML file (``config_file`` or
+    ``SKYMIST_CONFIG``) > defaults. A named file that is missing or not TOML is an error naming it."""
+    return Settings.load(config_file, **overrides)
 
 
 def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
     """(name, current value with secrets masked, docstring) for every setting."""
     rows = []
-    for name, info in Settings.model_fields.items():
+    for name, shown, doc in settings.describe():
         value = getattr(settings, name)
-        shown = "********" if isinstance(value, SecretStr) else repr(value)
         if name == "database_url":
             from skymist.store.db import safe_url
 
             shown = repr(safe_url(settings.database_url.get_secret_value()))
         if name == "kafka_config" and value:
             shown = "{" + ", ".join(f"{k!r}: '********'" for k in value) + "}"
-        rows.append((name, shown, " ".join((info.description or "").split())))
+        rows.append((name, shown, doc))
     return rows

@@ -6,14 +6,26 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer
 
+from skybase.logs import librdkafka_logger
 from skymist.config import Settings
 
 
-def base_config(settings: Settings) -> dict[str, str]:
-    return {"bootstrap.servers": settings.kafka_bootstrap_servers, **settings.kafka_config}
+def base_config(settings: Settings) -> dict[str, Any]:
+    """Brokers, the operator's extra librdkafka settings, and librdkafka's log lines sent through
+    the service's JSON log (served on each poll)."""
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "logger": librdkafka_logger(),
+        **settings.kafka_config,
+    }
 
 
-def consumer_config(settings: Settings) -> dict[str, str]:
+def notice_config(settings: Settings) -> dict[str, Any]:
+    """Like :func:`base_config`, on the brokers the notices go to (``Settings.notice_brokers``)."""
+    return {**base_config(settings), "bootstrap.servers": settings.notice_brokers}
+
+
+def consumer_config(settings: Settings) -> dict[str, Any]:
     """The daemon's consumer: offsets stored only by SkyMist after the inbox commit."""
     config = {
         **base_config(settings),
@@ -39,7 +51,13 @@ def make_consumer(settings: Settings) -> Any:
 
 def make_notice_producer(settings: Settings) -> Any:
     """Producer of notices: GCN's brokers through gcn-kafka when ``gcn_client_id`` is set."""
-    producer_config = {"enable.idempotence": "true", "acks": "all", "linger.ms": "2", **settings.kafka_config}
+    producer_config = {
+        "enable.idempotence": "true",
+        "acks": "all",
+        "linger.ms": "2",
+        "logger": librdkafka_logger(),
+        **settings.kafka_config,
+    }
     if settings.gcn_client_id:
         from gcn_kafka import Producer as GcnProducer
 
@@ -50,4 +68,9 @@ def make_notice_producer(settings: Settings) -> Any:
             client_secret=secret,
             domain=settings.gcn_domain,
         )
-    return Producer({**producer_config, "bootstrap.servers": settings.kafka_bootstrap_servers})
+    return Producer({**producer_config, "bootstrap.servers": settings.notice_brokers})
+
+
+def make_producer(settings: Settings) -> Any:
+    """A producer on the realtime brokers (``kafka_bootstrap_servers``): the heartbeat's input."""
+    return Producer({**base_config(settings), "enable.idempotence": "true", "acks": "all", "linger.ms": "2"})

@@ -1,53 +1,153 @@
-"""Process counters (messages, duplicates, dead letters, sends...) in Prometheus text format."""
+"""The daemon's metrics (prometheus-client) and its HTTP port: ``/metrics``, ``/healthz``, ``/readyz``.
+
+:class:`Metrics` keeps the small API the rest of the code calls, ``inc(name, n)`` and ``snapshot()``,
+backed by Prometheus counters (``skymist_<name>_total``), and adds the gauges and histograms the
+``metrics`` job keeps up to date from the store and the broker. Each :class:`Metrics` has its own
+registry (no global state: two apps in one test process never mix their numbers).
+"""
 
 from __future__ import annotations
 
+import json
 import threading
-from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+#: counters that exist (at 0) from the first scrape, before anything happened
+KNOWN_COUNTERS = (
+    "messages_processed",
+    "messages_duplicate",
+    "messages_dead_letter",
+    "outbox_sent",
+    "outbox_retried",
+    "outbox_dead",
+    "heartbeats_sent",
+    "heartbeats_received",
+    "heartbeats_failed",
+    "shifters_told",
+)
+
+#: buckets of the notice latency (alert produced -> notice acknowledged), seconds
+LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+#: buckets of the scan stages, seconds
+SCAN_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0, 14400.0)
+
+#: ``(ok, reason)`` of a readiness probe
+Readiness = Callable[[], tuple[bool, str]]
 
 
 class Metrics:
-    """Thread-safe monotonically increasing counters."""
+    """Counters by name (thread-safe), gauges and latency histograms in one registry."""
 
     def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
         self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
+        self._counters: dict[str, Counter] = {}
+        self._counts: dict[str, int] = {}
+        for name in KNOWN_COUNTERS:
+            self._counter(name)
+        self.up = Gauge("skymist_up", "1 while the process runs", registry=self.registry)
+        self.up.set(1)
+        self.outbox_rows = Gauge(
+            "skymist_outbox_rows", "outbox rows by state", ["state"], registry=self.registry
+        )
+        self.outbox_oldest_unsent = Gauge(
+            "skymist_outbox_oldest_unsent_seconds",
+            "age of the oldest pending or sending outbox row (0: none)",
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "skymist_dead_letters", "dead letters by state", ["state"], registry=self.registry
+        )
+        self.scans = Gauge("skymist_scans", "scans by state", ["state"], registry=self.registry)
+        self.consumer_lag = Gauge(
+            "skymist_consumer_lag_messages",
+            "messages not yet consumed, per topic and partition",
+            ["topic", "partition"],
+            registry=self.registry,
+        )
+        self.heartbeat_age = Gauge(
+            "skymist_heartbeat_last_received_age_seconds",
+            "seconds since the last heartbeat was read back (-1: never)",
+            registry=self.registry,
+        )
+        self.notice_latency = Histogram(
+            "skymist_notice_latency_seconds",
+            "alert produced (Kafka timestamp of the input) -> notice acknowledged by the broker",
+            ["product"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.scan_duration = Histogram(
+            "skymist_scan_stage_seconds",
+            "scan stages: submitted -> first progress, submitted -> final",
+            ["stage"],
+            buckets=SCAN_BUCKETS,
+            registry=self.registry,
+        )
+
+    def _counter(self, name: str) -> Counter:
+        counter = self._counters.get(name)
+        if counter is None:
+            counter = Counter(f"skymist_{name}", f"count of {name.replace('_', ' ')}", registry=self.registry)
+            self._counters[name] = counter
+            self._counts[name] = 0
+        return counter
 
     def inc(self, name: str, amount: int = 1) -> None:
         with self._lock:
+            self._counter(name).inc(amount)
             self._counts[name] += amount
 
     def snapshot(self) -> dict[str, int]:
+        """The counters that have counted something, by name."""
         with self._lock:
-            return dict(self._counts)
+            return {name: value for name, value in self._counts.items() if value}
 
     def prometheus_text(self) -> str:
-        lines = []
-        for name, value in sorted(self.snapshot().items()):
-            metric = f"skymist_{name}_total"
-            lines += [f"# TYPE {metric} counter", f"{metric} {value}"]
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode()
 
 
-def serve_metrics(metrics: Metrics, host: str, port: int) -> ThreadingHTTPServer:
-    """Serve ``/metrics`` for a Prometheus scrape in a daemon thread; returns the server."""
+def serve_metrics(
+    metrics: Metrics,
+    host: str,
+    port: int,
+    ready: Readiness | None = None,
+    about: dict[str, object] | None = None,
+) -> ThreadingHTTPServer:
+    """Serve ``/metrics``, ``/healthz`` (the process answers, with ``about``: pid, jobs) and
+    ``/readyz`` (``ready()``: store and broker reachable) in a daemon thread; returns the server
+    (``server_address`` has the port)."""
 
     class _Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path.rstrip("/") != "/metrics":
-                self.send_error(404, "only /metrics is served")
-                return
-            body = metrics.prometheus_text().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
+        def _reply(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0].rstrip("/")
+            if path == "/metrics":
+                self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                body = json.dumps({"status": "alive", **(about or {})}) + "\n"
+                self._reply(200, body.encode(), "application/json")
+            elif path == "/readyz":
+                ok, reason = ready() if ready is not None else (True, "no readiness probe")
+                body = json.dumps({"status": "ready" if ok else "not ready", "reason": reason}) + "\n"
+                self._reply(200 if ok else 503, body.encode(), "application/json")
+            else:
+                self.send_error(404, "served: /metrics, /healthz, /readyz")
 
         def log_message(self, format: str, *args: object) -> None:
             return
 
     server = ThreadingHTTPServer((host, port), _Handler)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server

@@ -1,7 +1,8 @@
 """Explicit state machines: an enum per entity plus the table of allowed transitions.
 
 A transition that is not in the table is a bug: :func:`check_transition` raises
-:class:`IllegalTransitionError`. States are stored as their string values.
+:class:`IllegalTransitionError` (the helper of :mod:`skybase.states`). States are stored as their
+string values.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import enum
 from collections.abc import Mapping
 from typing import TypeVar
 
+from skybase.states import IllegalTransitionError, checked
+
 S = TypeVar("S", bound=enum.StrEnum)
 
-
-class IllegalTransitionError(RuntimeError):
-    """A state change that the entity's transitions table does not allow."""
+__all__ = ["IllegalTransitionError", "check_transition"]
 
 
 class InboxState(enum.StrEnum):
@@ -80,7 +81,8 @@ ALERT_TRANSITIONS: Mapping[AlertState, frozenset[AlertState]] = {
     AlertState.RECORDED: frozenset(
         {AlertState.PROMPT_QUEUED, AlertState.LOCALIZED_PENDING, AlertState.RETRACTED}
     ),
-    AlertState.MIRRORED: frozenset({AlertState.RETRACTED}),
+    # the realtime alert of an event first seen as a mirrored GCN notice takes the alert over
+    AlertState.MIRRORED: frozenset({AlertState.PROMPT_QUEUED, AlertState.RETRACTED}),
     AlertState.PROMPT_QUEUED: frozenset(
         {AlertState.PROMPT_SENT, AlertState.LOCALIZED_PENDING, AlertState.RETRACTED}
     ),
@@ -149,7 +151,26 @@ DEAD_LETTER_TRANSITIONS: Mapping[DeadLetterState, frozenset[DeadLetterState]] = 
     DeadLetterState.DISCARDED: frozenset(),
 }
 
+
+class HeartbeatState(enum.StrEnum):
+    SENT = "sent"  # the synthetic alert is on its input topic
+    RECEIVED = "received"  # every notice it caused was read back with the bytes the outbox sent
+    MISMATCH = "mismatch"  # a read-back differs from what the outbox sent
+    MISSING = "missing"  # not all read back within heartbeat_timeout_s
+
+
+HEARTBEAT_TRANSITIONS: Mapping[HeartbeatState, frozenset[HeartbeatState]] = {
+    HeartbeatState.SENT: frozenset(
+        {HeartbeatState.RECEIVED, HeartbeatState.MISMATCH, HeartbeatState.MISSING}
+    ),
+    # a late read-back still settles a missing beat (it counts as received, late)
+    HeartbeatState.MISSING: frozenset({HeartbeatState.RECEIVED, HeartbeatState.MISMATCH}),
+    HeartbeatState.RECEIVED: frozenset(),
+    HeartbeatState.MISMATCH: frozenset(),
+}
+
 _TABLES: dict[type[enum.StrEnum], Mapping[object, frozenset[object]]] = {
+    HeartbeatState: HEARTBEAT_TRANSITIONS,  # type: ignore[dict-item]
     InboxState: INBOX_TRANSITIONS,  # type: ignore[dict-item]
     AlertState: ALERT_TRANSITIONS,  # type: ignore[dict-item]
     OutboxState: OUTBOX_TRANSITIONS,  # type: ignore[dict-item]
@@ -161,9 +182,5 @@ _TABLES: dict[type[enum.StrEnum], Mapping[object, frozenset[object]]] = {
 
 def check_transition(current: S, new: S) -> S:
     """Return ``new`` if ``current -> new`` is in the table of ``current``'s machine, else raise."""
-    table = _TABLES[type(current)]
-    if new not in table[current]:
-        raise IllegalTransitionError(
-            f"{type(current).__name__}: {current.value!r} -> {new.value!r} is not allowed"
-        )
-    return new
+    table: Mapping[S, frozenset[S]] = _TABLES[type(current)]  # type: ignore[assignment]
+    return checked(table, current, new)

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from skybase.logs import configure_logging
+
 DESCRIPTION = """\
 skyscan: a local, SkyDriver-compatible sky-scan service. A scan fits an event's likelihood pixel by
 pixel on a HEALPix grid and refines around the best fit, as IceCube's Skymap Scanner does; pixel
@@ -32,9 +34,12 @@ pixel moves, until nothing new is generated. Progress (pixels done/generated per
 stderr; a one-line JSON summary (best fit, pixel counts) goes to stdout.
 
 Recos:
-  online_gaussian  approximation for realtime events (IceTray frames can't be decoded here): a 2-D
-                   Gaussian around the online SplineMPE direction, errors widened to a floor
-                   (--reco-option floor_r90_deg=0.5). Right place, realistic size; not a fit.
+  pandel_mpe       a fit of the event's own pulses (decoded from its IceTray frames, cleaned as
+                   online): per pixel, vertex and time fitted with an MPE Pandel likelihood (options
+                   jitter_ns=4, noise_per_ns=1e-6, ice=layered|homogeneous).
+  online_gaussian  approximation: a 2-D Gaussian around the online SplineMPE direction, errors
+                   widened to a floor (--reco-option floor_r90_deg=0.5). Right place, realistic
+                   size; not a fit.
   dummy            random llh per pixel (lifecycle tests); options delay_s, cpu_work, seed,
                    first_delivery_delay_s, fail_deliveries."""
 
@@ -57,7 +62,7 @@ SIGTERM/SIGINT: give the current task back, then stop."""
 WORKER_EPILOG = """\
 examples:
   skyscan worker --broker amqp://guest:guest@rabbit.example.org:5672/
-  SKYSCAN_BROKER_URL=amqp://user:pass@host/ skyscan worker --prefetch 2"""
+  SKYSCAN_BROKER_URL=amqp://user:pass@host/ skyscan worker --prefetch 4"""
 
 _SERVE_MODULE = "skyscan.server.command"
 
@@ -269,7 +274,7 @@ def _add_log_level(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from skyscan.recos import RECO_ALGORITHMS
-    from skyscan.workers.pool import DEFAULT_TASK_QUEUE
+    from skyscan.workers.pool import DEFAULT_PREFETCH, DEFAULT_TASK_QUEUE
 
     parser = argparse.ArgumentParser(
         prog="skyscan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -341,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_level(scan)
     scan.set_defaults(handler=_cmd_scan)
 
+    from skyscan.commands import add_commands  # event inspect, simulate, calibrate
+
+    add_commands(sub)
+
     worker = sub.add_parser(
         "worker",
         help="fit pixel tasks from RabbitMQ",
@@ -356,7 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"task queue to consume (default {DEFAULT_TASK_QUEUE})",
     )
     worker.add_argument(
-        "--prefetch", type=int, default=1, metavar="N", help="tasks held unacknowledged at once (default 1)"
+        "--prefetch",
+        type=int,
+        default=DEFAULT_PREFETCH,
+        metavar="N",
+        help=f"tasks held unacknowledged at once (default {DEFAULT_PREFETCH}: the next fit starts while "
+        "the last outcome is confirmed)",
     )
     worker.add_argument(
         "--backoff-s",
@@ -382,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("scan", "worker"):
-        logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging("skyscan", args.log_level)
     result: int = args.handler(args)
     return result
 

@@ -32,7 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from scanner_client.models import EventMetadata
-from skyscan.events import ScanEvent
+from skybase.event import RealtimeEvent
+from skybase.states import checked
 from skyscan.pixels import (
     NsideProgression,
     Pixel,
@@ -117,11 +118,11 @@ _TRANSITIONS: dict[ScanPhase, frozenset[ScanPhase]] = {
 
 def event_metadata(event: Mapping[str, Any], *, is_real_event: bool = True) -> dict[str, Any]:
     """``{run_id, event_id, event_type, mjd, is_real_event}`` of an i3live message (SkyDriver's
-    ``manifest.event_metadata``); raises :class:`skyscan.events.EventFormatError` naming a bad field."""
-    return _metadata(ScanEvent.from_message(event), is_real_event).model_dump()
+    ``manifest.event_metadata``); raises :class:`skybase.event.EventFormatError` naming a bad field."""
+    return _metadata(RealtimeEvent.read(event), is_real_event).model_dump()
 
 
-def _metadata(event: ScanEvent, is_real_event: bool) -> EventMetadata:
+def _metadata(event: RealtimeEvent, is_real_event: bool) -> EventMetadata:
     return EventMetadata(
         run_id=event.run_id,
         event_id=event.event_id,
@@ -170,8 +171,9 @@ class _Scan:
             self.progression = NsideProgression(tuple((int(n), int(e)) for n, e in request.nsides))
             threshold = check_predictive_threshold(request.predictive_scanning_threshold)
             self.timeout_s = _check_time_limit(request.max_pixel_reco_time)
-            event = ScanEvent.from_message(request.event)
+            event = RealtimeEvent.read(request.event)
             reco = get_reco(request.reco_algo)
+            self.reco = reco
             self.setup = reco.prepare(event, request.reco_options)
             variations = reco.from_setup(self.setup).position_variations
         except (ValueError, LookupError, TypeError) as exc:
@@ -188,10 +190,7 @@ class _Scan:
         self.duplicates = 0
 
     def _move(self, target: ScanPhase) -> None:
-        if target not in _TRANSITIONS[self.phase]:
-            raise RuntimeError(
-                f"scan {self.request.scan_id}: cannot go from {self.phase.value} to {target.value}"
-            )
+        checked(_TRANSITIONS, self.phase, target, f"scan {self.request.scan_id}")
         LOG.debug("scan %s: %s -> %s", self.request.scan_id, self.phase.value, target.value)
         self.phase = target
 
@@ -214,7 +213,12 @@ class _Scan:
 
     def _result(self, *, final: bool) -> dict[str, Any]:
         result = build_result(
-            self.collector.fits, self.metadata, complete=final, reco_algo=self.request.reco_algo
+            self.collector.fits,
+            self.metadata,
+            complete=final,
+            reco_algo=self.request.reco_algo,
+            reco_kind=self.reco.kind,
+            region_method=self.reco.region_method,
         )
         if result or final:
             self._report(lambda: self.observer.result(result, final), "result", final=final)

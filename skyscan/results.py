@@ -6,12 +6,15 @@ One entry per nside, keys and order as skyreader's ``SkyScanResult.serialize()``
                  "data": [[0, 1177.27, "<skyreader.nan>", ...], ...],          # rows sorted by index
                  "metadata": {"nside": 8, "complete": true, "run_id": ..., "event_id": ...,
                               "event_type": "neutrino", "mjd": ..., "is_real_event": true, "version": 1,
-                              "reco_algo": "online_gaussian"}}, ...}
+                              "reco_algo": "online_gaussian", "reco_kind": "approximation",
+                              "region_method": "wilks"}}, ...}
 
 ``index`` is a HEALPix RING pixel, ``llh`` is -ln L. NaN is written as the string ``"<skyreader.nan>"``
 (skyreader >= 1.4.6). skyreader reads the metadata into a dtype's metadata without checking its keys
-beyond ``nside`` (and writes any extra key into its NPZ header), so the extra ``reco_algo`` key is safe
-and tells a reader which algorithm made the map (``online_gaussian`` is an approximation, not a fit).
+beyond ``nside`` (and writes any extra key into its NPZ header), so the extra keys are safe: ``reco_algo``
+names the algorithm that made the map, ``reco_kind`` says whether it is a ``reconstruction`` or an
+``approximation`` (``online_gaussian`` is one, not a fit), ``region_method`` which threshold set draws its
+50% / 90% regions (:attr:`skyscan.recos.base.Reco.kind`, :attr:`~skyscan.recos.base.Reco.region_method`).
 
 The format's names (columns, NaN sentinel, event metadata) and its reader are the wire client's
 (:mod:`scanner_client.skyscan_result`, :mod:`scanner_client.models`); this module only writes.
@@ -39,6 +42,8 @@ def build_result(
     *,
     complete: bool,
     reco_algo: str | None = None,
+    reco_kind: str | None = None,
+    region_method: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The skyreader-format result of the pixels fitted so far (nsides in increasing order)."""
     result: dict[str, dict[str, Any]] = {}
@@ -52,8 +57,13 @@ def build_result(
             **event.model_dump(),
             "version": RESULT_VERSION,
         }
-        if reco_algo is not None:
-            metadata["reco_algo"] = reco_algo
+        for key, value in (
+            ("reco_algo", reco_algo),
+            ("reco_kind", reco_kind),
+            ("region_method", region_method),
+        ):
+            if value is not None:
+                metadata[key] = value
         result[nside_key(nside)] = {
             "columns": list(COLUMNS_V1),
             "data": encode_nan([[index, *fits[index].as_list()] for index in sorted(fits)]),

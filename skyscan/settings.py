@@ -1,5 +1,6 @@
 """The settings of ``skyscan serve``: one object, read from ``SKYSCAN_*`` environment variables
-and an optional TOML file (environment wins over the file, command-line options over both).
+and an optional TOML file (``--config`` or ``SKYSCAN_CONFIG``; environment wins over the file,
+command-line options over both). The base, shared with skymist, is :mod:`skybase.settings`.
 
 Tokens and the broker URL (which may hold a password) are secrets: never printed or logged.
 """
@@ -7,26 +8,18 @@ Tokens and the broker URL (which may hold a password) are secrets: never printed
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
+
+from skybase.settings import ServiceSettings
 
 
-class SkyscanSettings(BaseSettings):
+class SkyscanSettings(ServiceSettings):
     """Everything ``skyscan serve`` can be told."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="SKYSCAN_", use_attribute_docstrings=True, extra="forbid", validate_default=True
-    )
-
-    #: TOML file read by :func:`load_settings` (set per call, not a setting)
-    _toml_file: ClassVar[Path | None] = None
+    model_config = SettingsConfigDict(env_prefix="SKYSCAN_")
 
     host: str = "127.0.0.1"
     """Address the HTTP service listens on."""
@@ -65,10 +58,22 @@ class SkyscanSettings(BaseSettings):
     """Cluster names accepted in POST /scan `cluster` (SkyDriver's list by default)."""
     reco_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Options per reco algorithm passed to the scanner, e.g. {"dummy": {"delay_s": 0.01}}."""
-    logs_url_template: str = ""
-    """URL of a scan's logs shown in its status ({scan_id} is replaced); empty for none."""
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    """Least severe log level written (JSON lines on stderr)."""
+    logs_url_template: str = "?scan_id={scan_id}"
+    """Where a scan's logs are, answered by GET /scan/{id}/logs and in its status ({scan_id} is
+    replaced), e.g. "https://grafana.example/d/skyscan?var-scan={scan_id}". The default is the query
+    naming the scan alone (skyscan's JSON log lines carry "scan_id"), as SkyDriver answers without
+    its Grafana address: always a string, different for each scan."""
+    run_scans: bool = True
+    """Run scans in this service (the backlog starts them here). False: external scanners run
+    them, as SkyDriver's do: the backlog hands queued scans out (they leave /scans/backlog) and
+    a scanner takes one with POST /scan/{id}/ewms/workflow-id, then PATCHes and PUTs. skyscan then
+    does not check reco_algo, nsides or predictive_scanning_threshold (the scanner does)."""
+    scanner_images_dir: Path | None = None
+    """Directory of skymap_scanner images named `skymap_scanner:<tag>` (as SkyDriver's CVMFS
+    directory); its tags are the docker_tag values POST /scan accepts. Unset: the packaged list
+    of skymap_scanner release tags."""
+    min_scanner_tag: str = "4.0.0"
+    """The oldest X.Y.Z docker_tag accepted (SkyDriver's MIN_SKYMAP_SCANNER_TAG)."""
 
     @field_validator("user_tokens", "system_tokens")
     @classmethod
@@ -90,28 +95,8 @@ class SkyscanSettings(BaseSettings):
             raise ValueError("user_tokens and system_tokens must differ (a token has exactly one role)")
         return self
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
-        if cls._toml_file is not None:
-            sources += (TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_file),)
-        return sources
-
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> SkyscanSettings:
-    """Settings from the environment, then ``config_file`` (TOML), then defaults;
-    ``overrides`` (e.g. command-line options) win over all."""
-    if config_file is not None and not config_file.is_file():
-        raise FileNotFoundError(f"skyscan settings file not found: {config_file}")
-
-    class _FromFile(SkyscanSettings):
-        _toml_file = config_file
-
-    return _FromFile(**overrides)
+    """Settings from ``overrides`` (e.g. command-line options), the environment, then the TOML file
+    (``config_file`` or ``SKYSCAN_CONFIG``), then defaults."""
+    return SkyscanSettings.load(config_file, **overrides)

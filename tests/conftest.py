@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -15,8 +16,9 @@ import psycopg
 import pytest
 from confluent_kafka import Producer
 
-from skymist.app import App, build_app
+from skymist.app import App
 from skymist.config import Settings
+from skymist.runtime.assembly import build_app
 from skymist.store.db import make_engine, upgrade
 from tests.support.slack_api import SlackStandIn
 
@@ -62,14 +64,33 @@ class MockKafka:
         return Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 1, **extra})
 
 
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """A command run in a test (``main([...])``) configures the process's logging; the next test
+    starts with the logging it found (its output is not another test's stderr)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def kafka() -> MockKafka:
     return MockKafka()
 
 
 @pytest.fixture
-def topic() -> str:
-    return f"realtime-{uuid.uuid4().hex[:8]}"
+def topic(kafka: MockKafka) -> str:
+    """A new input topic, created before the test (a producer's metadata request auto-creates it
+    with 4 partitions): a daemon subscribing to a topic that does not exist yet would see it only
+    at its next metadata refresh (minutes)."""
+    name = f"realtime-{uuid.uuid4().hex[:8]}"
+    metadata = kafka.owner.list_topics(topic=name, timeout=10)
+    assert metadata.topics[name].error is None, metadata.topics[name].error
+    return name
 
 
 @pytest.fixture

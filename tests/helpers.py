@@ -110,9 +110,10 @@ def header(message: Any, name: str) -> str | None:
 
 def product_context(**overrides: Any) -> Any:
     """The product context of IceCube-220524A's Rev 0 as published (fields overridable)."""
+    import dataclasses
     import datetime as dt
 
-    from skymist.products.context import build_context
+    from skymist.alerts.context import AlertIdentity, Publication, RevisionNumbers, build_context
 
     values: dict[str, Any] = dict(
         name="IceCube-220524A",
@@ -131,8 +132,12 @@ def product_context(**overrides: Any) -> Any:
         far_per_year=2.0054,
         alert_type="initial",
         alert_tense="current",
-        voevent_role="observation",
         now=dt.datetime(2022, 5, 24, 7, 42, 30, tzinfo=dt.UTC),
     )
     values.update(overrides)
-    return build_context(**values)
+    parts = [
+        {name: values.pop(name) for name in [f.name for f in dataclasses.fields(part)] if name in values}
+        for part in (AlertIdentity, RevisionNumbers, Publication)
+    ]
+    assert not values, f"not a product context field: {sorted(values)}"
+    return build_context(AlertIdentity(**parts[0]), RevisionNumbers(**parts[1]), Publication(**parts[2]))

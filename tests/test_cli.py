@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from skymist.cli.main import main
-from skymist.simulate import alert_batch
+from skymist.runtime.simulate import alert_batch
 from tests.conftest import MockKafka
 
 PUBLISHED_REV0 = {(136662, 35405932): (48.8497, -3.5219), (138632, 31747601): (138.6545, 0.1418)}
@@ -65,6 +65,7 @@ def test_bad_file_is_dead_lettered_and_replayed_after_a_fix(
     assert run_json(capsys, "--database-url", database_url, "alerts", "list", "--json")["count"] == 1
 
 
+@pytest.mark.slow
 def test_replay_topic_from_offset_and_send(
     database_url: str,
     kafka: MockKafka,

@@ -13,10 +13,11 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 from sqlalchemy import func, select
 
-from skymist.app import build_app
-from skymist.simulate import alert_batch
+from skymist.runtime.assembly import build_app
+from skymist.runtime.simulate import alert_batch
 from skymist.states import OutboxState
 from skymist.store.models import Alert, InboxMessage, OutboxRow
+from tests.archive.support import assert_records_hold_every_sent_product, records_complete
 from tests.conftest import MockKafka, make_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.slack_api import SlackStandIn
@@ -38,6 +39,7 @@ def produce(kafka: MockKafka, topic: str, values: list[bytes]) -> None:
     producer.flush(30)
 
 
+@pytest.mark.slow
 def test_sigterm_finishes_commits_and_exits_0(
     database_url: str, kafka: MockKafka, topic: str, slack: SlackStandIn, tmp_path: Path
 ) -> None:
@@ -111,6 +113,7 @@ class _HangingWebhook:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_second_sigterm_exits_at_once(
     database_url: str, kafka: MockKafka, topic: str, tmp_path: Path
 ) -> None:
@@ -148,6 +151,7 @@ def test_second_sigterm_exits_at_once(
         app.close()
 
 
+@pytest.mark.slow
 def test_kill_9_loses_nothing_and_doubles_nothing(
     database_url: str, kafka: MockKafka, topic: str, slack: SlackStandIn, tmp_path: Path
 ) -> None:
@@ -208,10 +212,12 @@ def test_kill_9_loses_nothing_and_doubles_nothing(
                 break
         assert kills >= 3, "the daemon finished before it could be killed several times"
         wait_for(lambda: counts() == (n_alerts, 3 * n_alerts), 180, "every alert and product")
+        wait_for(lambda: records_complete(settings), 90, "every sent product in its archive record")
         assert daemon.terminate() == 0
     finally:
         daemon.close()
 
+    assert assert_records_hold_every_sent_product(settings) == n_alerts  # exactly once, verifiable
     with app.sessions() as session:
         inbox = session.execute(select(func.count()).select_from(InboxMessage)).scalar_one()
         dead = session.execute(

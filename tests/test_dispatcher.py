@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from skymist.ingest.inbox import Ingestor
@@ -30,6 +31,7 @@ def webhook(slack: SlackStandIn) -> dict[str, Any]:
     return {"slack_mode": "webhook", "slack_webhook_url": f"{slack.url}/webhook/T0/B0/secret"}
 
 
+@pytest.mark.slow
 def test_every_product_is_sent_once(
     app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
 ) -> None:
@@ -104,6 +106,7 @@ def crash_after_sending(app: Any) -> None:
         session.execute(update(OutboxRow).values(lease_until=utcnow()))
 
 
+@pytest.mark.slow
 def test_in_doubt_sends_are_verified_not_repeated(
     app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
 ) -> None:
@@ -128,6 +131,7 @@ def test_in_doubt_sends_are_verified_not_repeated(
     assert refs == {"verified after an interrupted send": 6}
 
 
+@pytest.mark.slow
 def test_in_doubt_rows_not_delivered_are_sent(
     app_factory: Any, shared_dir: Path, kafka: MockKafka, slack: SlackStandIn
 ) -> None:

@@ -103,12 +103,49 @@ def test_unknown_kind() -> None:
     assert "unrecognised message" in str(error) and "hello" in str(error)
 
 
-def test_legacy_hese_message(real_event: dict[str, Any]) -> None:
-    legacy = copy.deepcopy(real_event)
-    del legacy["value"]["data"]["run_id"]
-    del legacy["value"]["data"]["event_id"]
-    error = rejected(legacy)
+def legacy_hese_message() -> dict[str, Any]:
+    """A message in IceCube's 2016 HESE shape, built from the format (no 2021a event underneath):
+    ``value`` has no ``version``, its ``data`` is the list of ``[stream letter, base64(zlib(pickle))]``
+    IceTray frames, and the ids exist only inside the frames."""
+    import base64
+    import pickle
+    import zlib
+
+    frames = [
+        [letter, base64.b64encode(zlib.compress(pickle.dumps({"frame": letter}, protocol=2))).decode()]
+        for letter in "GCDQP"
+    ]
+    return {
+        "_id": "5730ac44f388c5",
+        "service": "PFOnlineWriter",
+        "varname": "heseEvent",
+        "prio": 3,
+        "time": "2016-05-09 15:27:00.326413",
+        "insert_time": "2016-05-10 10:12:16.693458",
+        "value": {"zmqnotify": {"topics": "heseEventFull"}, "data": frames},
+    }
+
+
+def test_legacy_hese_message() -> None:
+    error = rejected(legacy_hese_message())
     assert "HESE 2016" in str(error) and "IceTray frames" in str(error)
+    assert error.field == "value.data"
+    assert "unsupported realtime message version" not in str(error)
+
+
+def test_legacy_hese_message_inside_an_envelope() -> None:
+    base = {"stream": "GOLD", "signalness": 0.5, "far_per_year": 0.5, "energy_tev": 200.0}
+    error = rejected({"alert": base, "event": legacy_hese_message()})
+    assert "HESE 2016" in str(error) and error.field == "event.value.data"
+
+
+def test_current_message_without_ids(real_event: dict[str, Any]) -> None:
+    no_ids = copy.deepcopy(real_event)
+    del no_ids["value"]["data"]["run_id"]
+    del no_ids["value"]["data"]["event_id"]
+    error = rejected(no_ids)
+    assert error.field == "value.data.run_id" and "neither run_id nor event_id" in str(error)
+    assert "HESE" not in str(error)
 
 
 def test_unsupported_version(real_event: dict[str, Any]) -> None:

@@ -31,7 +31,12 @@ def test_envelope_records_named_alert_and_queues_three_products(app_factory: Any
         assert alert.stream == "BRONZE" and alert.state == AlertState.PROMPT_QUEUED
         [rev] = alert.revisions
         assert abs(rev.ra_deg - 48.8497) < 0.02 and abs(rev.dec_deg + 3.5219) < 0.02
-        assert rev.err90_deg == 0.5 and rev.errors_derived  # no radii given: derived, floored
+        # no radii given: derived as GCN does (below the floor: 12.00' / 30.80')
+        assert (
+            rev.errors_derived
+            and round(rev.err90_deg * 60, 2) == 30.80
+            and round(rev.err50_deg * 60, 2) == 12.0
+        )
         products = sorted(row.product for row in session.execute(select(OutboxRow)).scalars())
         assert products == ["notice_json", "slack_alert", "voevent"]
 
@@ -194,3 +199,15 @@ def test_a_failing_handler_costs_only_its_own_message(app_factory: Any, shared_d
         assert sorted(session.execute(select(Alert.event_id)).scalars()) == [1, 3]
         letter = session.execute(select(DeadLetter)).scalar_one()
     assert letter.raw == batch[1].value and letter.reason.startswith("internal error")
+
+
+def test_legacy_hese_message_is_dead_lettered_with_its_own_reason(app_factory: Any) -> None:
+    from tests.test_parse import legacy_hese_message
+
+    app = app_factory()
+    [result] = Ingestor(app).ingest_batch([raw(legacy_hese_message())])
+    assert result.status == "dead_letter"
+    with app.sessions() as session:
+        letter = session.execute(select(DeadLetter)).scalar_one()
+    assert "HESE 2016" in letter.reason and letter.field == "value.data"
+    assert "unsupported realtime message version" not in letter.reason

@@ -11,8 +11,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from skymist.products.prompt import NOTICE_TEMPLATE, SLACK_ALERT_TEMPLATE, render_voevent
-from skymist.products.render import Renderer
+from skymist.alerts.products import NOTICE_TEMPLATE, SLACK_ALERT_TEMPLATE, render_voevent
+from skymist.rendering import Renderer
 from tests.helpers import VOEVENT_PARAMS
 from tests.helpers import product_context as context
 from tests.support.gcn_schema import notice_validator

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from skymist.products.context import voevent_time
+from skymist.alerts.context import voevent_time
+from skymist.circulars.catalogue import CatalogueMatch
 
 #: purity wording of the track streams: (probability word, average astrophysical purity in percent)
 TRACK_PURITY: dict[str, tuple[str, int]] = {"GOLD": ("high", 50), "BRONZE": ("moderate", 30)}
@@ -24,12 +25,17 @@ def stream_label(stream: str) -> str:
 
 
 def far_text(far_per_year: float) -> str:
-    """A false alarm rate with four significant digits, exponents written as GCN asks (1.2x10^-5)."""
-    text = f"{far_per_year:.4g}"
-    if "e" in text:
+    """A false alarm rate as the VOEvent's ``FAR`` Param gives it (four decimals), trailing zeros dropped
+    as IceCube's Circulars do (2.0054, 0.5131, 0.41); below 0.0001 per year as GCN asks (1.2x10^-5)."""
+    if far_per_year != 0.0 and abs(far_per_year) < 5e-5:
         mantissa, exponent = f"{far_per_year:.2e}".split("e")
         return f"{mantissa}x10^{int(exponent)}"
-    return text
+    return f"{far_per_year:.4f}".rstrip("0").rstrip(".")
+
+
+def prompt_notice_url(run_id: int, event_id: int) -> str:
+    """The prompt notice as IceCube's Circulars cite it: its page in GCN's AMON Gold/Bronze archive."""
+    return f"https://gcn.gsfc.nasa.gov/notices_amon_g_b/{run_id}_{event_id}.amon"
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class TrackCircularVars:
     purity_word: str
     purity_percent: int
     far_per_year_text: str
-    notice_topic: str
+    prompt_notice_url: str
     ra_deg: float
     dec_deg: float
     ra_plus_deg: float
@@ -57,9 +63,16 @@ class TrackCircularVars:
     systematic_included: bool
     healpix_url: str | None
     contact: str
+    #: an approximation made the direction: the Circular says so and never calls it refined
+    reco_approximation: bool = False
+    reco_words: str = ""
+    #: the gamma-ray catalogue cross-match (None: no catalogue configured, no paragraph)
+    catalogue: CatalogueMatch | None = field(default=None)
 
     def as_template_vars(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        values["catalogue"] = self.catalogue  # keep the object (its sources are dataclasses)
+        return values
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,8 @@ class RetractionCircularVars:
     date_utc: str
     time_utc: str
     stream_label: str  # ICECUBE_Astrotrack_GOLD, ICECUBE_Astrotrack_BRONZE or ICECUBE_Cascade
-    notice_topic: str
+    chance_word: str  # high (Gold), moderate (Bronze, Cascade)
+    prompt_notice_url: str
     reason_text: str  # the operator's reason, one line, plain ASCII
     contact: str
 
@@ -97,8 +111,10 @@ def track_vars(
     area_90_deg2: float,
     systematic_included: bool,
     healpix_url: str | None,
-    notice_topic: str,
     contact: str,
+    reco_approximation: bool = False,
+    reco_words: str = "",
+    catalogue: CatalogueMatch | None = None,
 ) -> TrackCircularVars:
     if stream not in TRACK_PURITY:
         raise ValueError(f"stream = {stream!r}: the track Circular is for GOLD and BRONZE alerts only")
@@ -115,7 +131,7 @@ def track_vars(
         purity_word=word,
         purity_percent=percent,
         far_per_year_text=far_text(far_per_year),
-        notice_topic=notice_topic,
+        prompt_notice_url=prompt_notice_url(run_id, event_id),
         ra_deg=ra_deg % 360.0,
         dec_deg=dec_deg,
         ra_plus_deg=ra_plus_deg,
@@ -126,6 +142,9 @@ def track_vars(
         systematic_included=systematic_included,
         healpix_url=healpix_url,
         contact=contact,
+        reco_approximation=reco_approximation,
+        reco_words=reco_words,
+        catalogue=catalogue,
     )
 
 
@@ -137,7 +156,6 @@ def retraction_vars(
     stream: str,
     event_time: dt.datetime,
     reason_text: str,
-    notice_topic: str,
     contact: str,
 ) -> RetractionCircularVars:
     date, time = utc_date_and_time(event_time)
@@ -148,7 +166,8 @@ def retraction_vars(
         date_utc=date,
         time_utc=time,
         stream_label=stream_label(stream),
-        notice_topic=notice_topic,
+        chance_word=TRACK_PURITY.get(stream, ("moderate", 0))[0],
+        prompt_notice_url=prompt_notice_url(run_id, event_id),
         reason_text=reason_text,
         contact=contact,
     )

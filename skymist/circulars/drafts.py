@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from skymist.circulars.context import RetractionCircularVars, TrackCircularVars
 from skymist.circulars.text import CircularText, split_rendered
 from skymist.config import Settings
-from skymist.outbox.queue import SINK_SLACK, enqueue
-from skymist.products.render import Renderer
+from skymist.outbox import keys
+from skymist.outbox.queue import enqueue, slack_spec
+from skymist.rendering import Renderer
 from skymist.states import CircularState, check_transition
 from skymist.store.product_models import Circular, CircularKind
 from skymist.store.types import utcnow
@@ -137,15 +138,15 @@ def queue_awaiting_message(
     if settings.slack_mode == "off":
         return False
     variables = slack_vars(circular, alert_name, notices_held=notices_held)
-    enqueue(
-        session,
-        sink=SINK_SLACK,
-        destination=settings.slack_channel or "shifters",
+    spec = slack_spec(
+        settings,
+        renderer,
         product="slack_circular",
-        idempotency_key=f"circular:{circular.id}:slack_circular",
-        payload=renderer.render_json(SLACK_CIRCULAR_TEMPLATE, variables.as_template_vars()),
-        content_type="application/json",
+        idempotency_key=keys.circular_product(circular.id, "slack_circular"),
+        template=SLACK_CIRCULAR_TEMPLATE,
+        variables=variables.as_template_vars(),
         alert_id=circular.alert_id,
         revision=circular.revision,
     )
+    enqueue(session, spec)
     return True

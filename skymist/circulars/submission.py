@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skymist.circulars import audit
-from skymist.outbox.queue import enqueue
+from skymist.outbox import keys
+from skymist.outbox.queue import OutboxSpec, enqueue
 from skymist.outbox.sinks.circulars import SINK_CIRCULARS
 from skymist.states import CircularState, OutboxState, check_transition
 from skymist.store.models import OutboxRow
@@ -36,17 +37,17 @@ def file_stem(circular: Circular, alert_name: str) -> str:
 def queue_submission(session: Session, circular: Circular, alert_name: str) -> OutboxRow:
     """The outbox row that submits ``circular`` (one per Circular: its idempotency key is its id)."""
     payload = json.dumps({"subject": circular.subject, "body": circular.body}, ensure_ascii=False).encode()
-    row = enqueue(
-        session,
+    spec = OutboxSpec(
         sink=SINK_CIRCULARS,
         destination=file_stem(circular, alert_name),
         product=PRODUCT_OF_KIND[circular.kind],
-        idempotency_key=f"circular:{circular.id}",
+        idempotency_key=keys.circular_submission(circular.id),
         payload=payload,
         content_type="application/json",
         alert_id=circular.alert_id,
         revision=circular.revision,
     )
+    row = enqueue(session, spec)
     session.flush()
     return row
 

@@ -6,16 +6,28 @@ import argparse
 
 from sqlalchemy import select
 
-from skymist.cli.common import SubParsers, opened_app, print_json, resolve_alert, run_guarded
+from skymist.alerts.release import release_revision
+from skymist.alerts.views import alert_view
+from skymist.circulars.errors import ActionError, AlertNotFoundError
+from skymist.cli.common import (
+    SubParsers,
+    UserError,
+    actor,
+    limit,
+    opened_app,
+    print_json,
+    resolve_alert,
+    run_guarded,
+)
+from skymist.states import AlertState
 from skymist.store.models import Alert
-from skymist.views import alert_view
 
 
 def _list(args: argparse.Namespace) -> int:
     with opened_app(args) as app, app.sessions() as session:
         stmt = select(Alert).order_by(Alert.event_time.desc(), Alert.id.desc()).limit(args.limit)
         if args.state:
-            stmt = stmt.where(Alert.state == args.state)
+            stmt = stmt.where(Alert.state == AlertState(args.state))
         alerts = [alert_view(session, alert) for alert in session.execute(stmt).scalars()]
     if args.json:
         print_json({"count": len(alerts), "alerts": alerts})
@@ -55,6 +67,19 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _release(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        try:
+            outcome = release_revision(app, args.alert, by=actor(args), reason=args.reason)
+        except (ActionError, AlertNotFoundError) as exc:
+            raise UserError(str(exc)) from None
+    print(
+        f"{outcome.alert}: Rev {outcome.revision} released by {outcome.by} "
+        f"({outcome.released} notice(s) now due; audited)"
+    )
+    return 0
+
+
 def register(sub: SubParsers) -> None:
     parser = sub.add_parser(
         "alerts", help="list and inspect alerts", description="List and inspect recorded alerts."
@@ -62,12 +87,18 @@ def register(sub: SubParsers) -> None:
     alerts = parser.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
     lister = alerts.add_parser("list", help="newest alerts first")
     lister.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    lister.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
-    lister.add_argument(
-        "--state", help="only alerts in this state (recorded, prompt_queued, prompt_sent, ...)"
-    )
+    lister.add_argument("--limit", type=limit, default=100, help="at most this many (default 100)")
+    lister.add_argument("--state", choices=[s.value for s in AlertState], help="only alerts in this state")
     lister.set_defaults(handler=run_guarded(_list))
     show = alerts.add_parser("show", help="one alert with its revisions and products")
     show.add_argument("alert", help="public name (IceCube-220524A), RUNID_EVENTID or id")
     show.add_argument("--json", action="store_true", help="one JSON document on stdout")
     show.set_defaults(handler=run_guarded(_show))
+    release = alerts.add_parser(
+        "release",
+        help="send a held refined revision now, before the Circular's approval (never an approximation's)",
+    )
+    release.add_argument("alert", help="public name (IceCube-220524A), RUNID_EVENTID or id")
+    release.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    release.add_argument("--by", help="who (default: your login name; recorded in the audit)")
+    release.set_defaults(handler=run_guarded(_release))

@@ -10,6 +10,11 @@ from skymist.config import describe_settings
 
 
 def _show(args: argparse.Namespace) -> int:
+    if args.example:
+        from skymist.runtime.example_config import example_toml
+
+        print(example_toml(), end="")
+        return 0
     rows = describe_settings(settings_from(args))
     if args.json:
         print_json([{"name": n, "env": f"SKYMIST_{n.upper()}", "value": v, "doc": d} for n, v, d in rows])
@@ -28,4 +33,9 @@ def register(sub: SubParsers) -> None:
         "(--config or SKYMIST_CONFIG); this lists them all, secrets masked.",
     )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="print the complete example settings file (deploy/skymist.toml.example) instead",
+    )
     parser.set_defaults(handler=run_guarded(_show))

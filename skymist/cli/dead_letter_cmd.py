@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
+from skymist.alerts.views import dead_letter_view
+from skymist.cli.common import SubParsers, UserError, actor, limit, opened_app, print_json, run_guarded
 from skymist.ingest.inbox import Ingestor
 from skymist.states import DeadLetterState, check_transition
 from skymist.store.models import DeadLetter
-from skymist.views import dead_letter_view
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -53,6 +54,7 @@ def _replay(args: argparse.Namespace) -> int:
             )
             if args.ids:
                 stmt = stmt.where(DeadLetter.id.in_(args.ids))
+                _require_open(session, args.ids, "replayed")
             ids = list(session.execute(stmt).scalars())
         failed = 0
         for letter_id in ids:
@@ -68,15 +70,49 @@ def _replay(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _require_open(session: Session, ids: list[int], verb: str) -> None:
+    """Every named dead letter exists and is open, else a UserError naming the first that is not."""
+    for letter_id in ids:
+        letter = session.get(DeadLetter, letter_id)
+        if letter is None:
+            raise UserError(f"no dead letter with id {letter_id} (see `skymist dead-letter list --all`)")
+        if letter.state != DeadLetterState.OPEN:
+            raise UserError(
+                f"dead letter {letter_id} is already {letter.state.value}; only open ones can be {verb} "
+                "(see `skymist dead-letter list`)"
+            )
+
+
 def _discard(args: argparse.Namespace) -> int:
+    by = actor(args)
     with opened_app(args) as app, app.sessions() as session, session.begin():
+        _require_open(session, args.ids, "discarded")
         for letter_id in args.ids:
             letter = session.get(DeadLetter, letter_id, with_for_update=True)
-            if letter is None:
-                raise UserError(f"no dead letter with id {letter_id}")
+            assert letter is not None
             letter.state = check_transition(letter.state, DeadLetterState.DISCARDED)
-            letter.reason = f"{letter.reason} [discarded: {args.reason}]"
+            letter.reason = f"{letter.reason} [discarded by {by}: {args.reason}]"
     print(f"{len(args.ids)} discarded")
+    return 0
+
+
+def _ack(args: argparse.Namespace) -> int:
+    from sqlalchemy import func
+
+    from skymist.runtime.checks import DEAD_LETTERS_ACKED
+    from skymist.store.ops_models import OpsMark
+    from skymist.store.types import utcnow
+
+    by = actor(args)
+    with opened_app(args) as app, app.sessions() as session, session.begin():
+        top = session.execute(select(func.coalesce(func.max(DeadLetter.id), 0))).scalar_one()
+        mark = session.get(OpsMark, DEAD_LETTERS_ACKED, with_for_update=True)
+        if mark is None:
+            mark = OpsMark(name=DEAD_LETTERS_ACKED, value=0)
+            session.add(mark)
+        before = mark.value
+        mark.value, mark.at = max(before, top), utcnow()
+    print(f"dead letters up to id {max(before, top)} acknowledged by {by} (skymist check counts newer ones)")
     return 0
 
 
@@ -89,7 +125,7 @@ def register(sub: SubParsers) -> None:
     dead = parser.add_subparsers(dest="dead_letter_command", metavar="ACTION", required=True)
     lister = dead.add_parser("list", help="open dead letters, newest first")
     lister.add_argument("--all", action="store_true", help="also replayed and discarded ones")
-    lister.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    lister.add_argument("--limit", type=limit, default=100, help="at most this many (default 100)")
     lister.add_argument("--json", action="store_true", help="one JSON document on stdout")
     lister.set_defaults(handler=run_guarded(_list))
     show = dead.add_parser("show", help="one dead letter with the start of its raw bytes")
@@ -101,7 +137,11 @@ def register(sub: SubParsers) -> None:
     replay.add_argument("ids", nargs="*", type=int, help="dead-letter ids")
     replay.add_argument("--all", action="store_true", help="every open dead letter")
     replay.set_defaults(handler=run_guarded(_replay))
+    ack = dead.add_parser("ack", help="acknowledge the dead letters so far (for `skymist check`)")
+    ack.add_argument("--by", help="who (default: your login name)")
+    ack.set_defaults(handler=run_guarded(_ack))
     discard = dead.add_parser("discard", help="close dead letters that will never be replayed")
     discard.add_argument("ids", nargs="+", type=int)
     discard.add_argument("--reason", required=True, help="why (kept with the record)")
+    discard.add_argument("--by", help="who (default: your login name; kept with the record)")
     discard.set_defaults(handler=run_guarded(_discard))

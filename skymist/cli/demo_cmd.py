@@ -9,7 +9,7 @@ from skymist.cli.common import SubParsers, run_guarded
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from skymist.demo import run_demo
+    from skymist.runtime.demo import run_demo
 
     result = run_demo(Path(args.dir), n_alerts=args.alerts)
     return 0 if result.alerts == args.alerts + 1 and result.dead_letters == 1 else 1

@@ -5,12 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from skymist.cli import registry
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line (no usage block): what, and where to look."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="skymist",
         description=(
             "SkyMist: realtime alert handling for a neutrino observatory. The daemon (`skymist run`) "
@@ -27,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="store URL (overrides SKYMIST_DATABASE_URL), e.g. postgresql+psycopg://...",
     )
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # not required=True: argparse would then answer an unknown option with "COMMAND is required"
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=Parser
+    )
     for register in registry.command_groups():
         register(sub)
     return parser
@@ -36,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error("give a command, e.g. `skymist status` (see `skymist --help` for the list)")
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.error(f"{args.command}: choose a sub-command (see `skymist {args.command} --help`)")

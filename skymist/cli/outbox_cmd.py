@@ -1,16 +1,17 @@
-"""``skymist outbox list|retry``."""
+"""``skymist outbox list|show|cancel|retry``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sqlalchemy import select
 
-from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
-from skymist.states import OutboxState, check_transition
+from skymist.alerts.views import outbox_view
+from skymist.cli.common import SubParsers, UserError, actor, limit, opened_app, print_json, run_guarded
+from skymist.outbox.manual import OutboxActionError, cancel_rows, retry_rows
+from skymist.states import OutboxState
 from skymist.store.models import OutboxRow
-from skymist.store.types import utcnow
-from skymist.views import outbox_view
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -32,27 +33,43 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    if not args.ids and not args.all_dead:
-        raise UserError("name outbox row ids or give --all-dead")
-    with opened_app(args) as app, app.sessions() as session, session.begin():
-        stmt = select(OutboxRow).with_for_update()
-        stmt = (
-            stmt.where(OutboxRow.id.in_(args.ids))
-            if args.ids
-            else stmt.where(OutboxRow.state == OutboxState.DEAD)
-        )
-        rows = list(session.execute(stmt).scalars())
-        missing = set(args.ids) - {row.id for row in rows}
-        if missing:
-            raise UserError(f"no outbox row with id {', '.join(map(str, sorted(missing)))}")
-        for row in rows:
-            if row.state != OutboxState.DEAD:
-                raise UserError(
-                    f"outbox row {row.id} is {row.state.value}; only dead rows are retried by hand"
-                )
-            row.state = check_transition(row.state, OutboxState.PENDING)
-            row.attempts, row.next_attempt_at, row.last_error = 0, utcnow(), None
-    print(f"{len(rows)} row(s) queued again; a running daemon sends them")
+    with opened_app(args) as app:
+        try:
+            ids = retry_rows(app.sessions, args.ids, all_dead=args.all_dead)
+        except OutboxActionError as exc:
+            raise UserError(str(exc)) from None
+    print(f"{len(ids)} row(s) queued again; a running daemon sends them")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with opened_app(args) as app, app.sessions() as session:
+        row = session.get(OutboxRow, args.id)
+        if row is None:
+            raise UserError(f"no outbox row with id {args.id} (see `skymist outbox list`)")
+        view = outbox_view(row)
+        payload = bytes(row.payload)
+    if args.bytes:
+        sys.stdout.buffer.write(payload)  # exactly what was (or will be) sent, nothing added
+        sys.stdout.buffer.flush()
+        return 0
+    if args.json:
+        print_json({**view, "payload_bytes": len(payload)})
+        return 0
+    for key, value in view.items():
+        print(f"{key}: {value}")
+    print(f"payload: {len(payload)} bytes (print them with --bytes)")
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    by = actor(args)
+    with opened_app(args) as app:
+        try:
+            ids = cancel_rows(app.sessions, args.ids, by=by, reason=args.reason)
+        except OutboxActionError as exc:
+            raise UserError(str(exc)) from None
+    print(f"{len(ids)} row(s) cancelled by {by}; they will never be sent")
     return 0
 
 
@@ -65,9 +82,19 @@ def register(sub: SubParsers) -> None:
     outbox = parser.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
     lister = outbox.add_parser("list", help="newest rows first")
     lister.add_argument("--state", choices=[s.value for s in OutboxState], help="only rows in this state")
-    lister.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    lister.add_argument("--limit", type=limit, default=100, help="at most this many (default 100)")
     lister.add_argument("--json", action="store_true", help="one JSON document on stdout")
     lister.set_defaults(handler=run_guarded(_list))
+    show = outbox.add_parser("show", help="one row; --bytes prints its exact payload")
+    show.add_argument("id", type=int)
+    show.add_argument("--bytes", action="store_true", help="write the payload bytes as sent to stdout")
+    show.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    show.set_defaults(handler=run_guarded(_show))
+    cancel = outbox.add_parser("cancel", help="never send these pending or dead rows (audited)")
+    cancel.add_argument("ids", nargs="+", type=int, help="outbox row ids")
+    cancel.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    cancel.add_argument("--by", help="who (default: your login name)")
+    cancel.set_defaults(handler=run_guarded(_cancel))
     retry = outbox.add_parser("retry", help="send dead rows again (after fixing the sink)")
     retry.add_argument("ids", nargs="*", type=int, help="outbox row ids")
     retry.add_argument("--all-dead", action="store_true", help="every dead row")

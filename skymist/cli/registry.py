@@ -15,6 +15,8 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 #: modules that define a ``register`` function, in the order ``skymist --help`` lists them
 COMMAND_MODULES: tuple[str, ...] = (
     "skymist.cli.run_cmd",
+    "skymist.cli.check_cmd",
+    "skymist.cli.status_cmd",
     "skymist.cli.demo_cmd",
     "skymist.cli.replay_cmd",
     "skymist.cli.alerts_cmd",
@@ -26,17 +28,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "skymist.cli.dead_letter_cmd",
     "skymist.cli.db_cmd",
     "skymist.cli.config_cmd",
-    "skymist.skymap.command",
+    "skymist.cli.skymap_cmd",
+    "skymist.cli.archive_cmd",
+    "skymist.cli.catalogue_cmd",
+    "skymist.cli.localize_cmd",
+    "skymist.cli.console_cmd",
 )
 
 
 def command_groups() -> Iterator[Register]:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a command group still being built is simply absent
-            if exc.name == name:
-                continue
-            raise
-        register: Register = module.register
+    for name in COMMAND_MODULES:  # a missing module is a packaging bug: it raises, never hides a command
+        register: Register = importlib.import_module(name).register
         yield register

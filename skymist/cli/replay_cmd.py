@@ -5,13 +5,25 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from skymist.app import App
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
 from skymist.ingest.inbox import IngestResult
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.factory import build_sinks
-from skymist.replay import ReplayError, replay_files, replay_topic
+from skymist.runtime.assembly import build_app
+from skymist.runtime.replay import ReplayError, replay_files, replay_topic
+from skymist.store.db import upgrade
+from skymist.store.models import OutboxRow
 
 
 def _progress(done: int, total: int | None) -> None:
@@ -39,7 +51,17 @@ def _replay(args: argparse.Namespace) -> int:
             raise UserError(
                 f"--from-time {args.from_time!r} is not an ISO 8601 time like 2026-11-21T10:00:00Z"
             ) from None
-    with opened_app(args) as app:
+    if args.tense == "current" and not args.yes:
+        raise UserError(
+            "--tense current publishes the replayed events as real, current alerts; give --yes to go ahead "
+            "(or --tense archival / test)"
+        )
+    if args.dry_run and args.send:
+        raise UserError("--dry-run writes and sends nothing: leave out --send")
+    with (
+        opened_app(args, check_schema=not args.dry_run, alert_tense=args.tense) as real,
+        _dry_run_app(real, args.dry_run) as app,
+    ):
         try:
             if args.topic:
                 results: list[IngestResult] = replay_topic(
@@ -61,7 +83,10 @@ def _replay(args: argparse.Namespace) -> int:
                 sent = dispatcher.drain(timeout_s=120)
             finally:
                 dispatcher.close()
-    counts = Counter(r.status for r in results)
+        produced = _products(app) if args.dry_run else []
+    counts: Counter[str] = Counter(r.status for r in results)
+    if args.dry_run:
+        return _print_dry_run(args, results, counts, produced)
     if args.json:
         print_json(
             {
@@ -79,6 +104,59 @@ def _replay(args: argparse.Namespace) -> int:
         print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to replay")
         if sent:
             print(f"sent {sent.sent} product(s), {sent.dead} given up")
+    return 1 if counts.get("dead_letter") else 0
+
+
+@contextmanager
+def _dry_run_app(app: App, dry_run: bool) -> Iterator[App]:
+    """The app itself, or for ``--dry-run`` one on a throwaway store (a migrated SQLite file that is
+    deleted afterwards): the same parser, handlers and templates run; the real store is never written."""
+    if not dry_run:
+        yield app
+        return
+    with tempfile.TemporaryDirectory(prefix="skymist-dry-run-") as folder:
+        url = f"sqlite:///{Path(folder) / 'dry-run.sqlite'}"
+        scratch = build_app(app.settings.model_copy(update={"database_url": SecretStr(url)}))
+        try:
+            upgrade(scratch.engine)
+            yield scratch
+        finally:
+            scratch.close()
+
+
+def _products(app: App) -> list[dict[str, Any]]:
+    with app.sessions() as session:
+        rows = session.execute(select(OutboxRow).order_by(OutboxRow.id)).scalars()
+        return [
+            {"product": r.product, "sink": r.sink, "destination": r.destination, "bytes": len(r.payload),
+             "payload": r.payload.decode(errors="replace")}
+            for r in rows
+        ]  # fmt: skip
+
+
+def _print_dry_run(
+    args: argparse.Namespace,
+    results: list[IngestResult],
+    counts: Counter[str],
+    produced: list[dict[str, Any]],
+) -> int:
+    if args.json:
+        print_json(
+            {
+                "dry_run": True,
+                "tense": args.tense,
+                "counts": dict(counts),
+                "results": [{"source": r.source, "status": r.status, "summary": r.summary} for r in results],
+                "would_send": produced,
+            }
+        )
+    else:
+        for r in results:
+            print(f"{r.status:<12} {r.source}: {r.summary}")
+        print(f"dry run (alert_tense {args.tense}): nothing was written or sent; would queue:")
+        for p in produced:
+            print(f"  {p['product']:<16} -> {p['sink']}:{p['destination']} ({p['bytes']} bytes)")
+        print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to replay")
     return 1 if counts.get("dead_letter") else 0
 
 
@@ -102,5 +180,17 @@ def register(sub: SubParsers) -> None:
     parser.add_argument("--from-time", help="start at messages produced at/after this ISO time (with zone)")
     parser.add_argument("--partition", type=int, action="append", help="only this partition (repeatable)")
     parser.add_argument("--send", action="store_true", help="send the queued products now")
+    parser.add_argument(
+        "--tense",
+        choices=["archival", "test", "current"],
+        default="archival",
+        help="alert_tense of the products (default archival: a replay of old events; current needs --yes)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="parse, validate and print what would be produced; write and send nothing",
+    )
+    parser.add_argument("--yes", action="store_true", help="confirm --tense current")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.set_defaults(handler=run_guarded(_replay))

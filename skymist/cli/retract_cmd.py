@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from skymist.alerts.retraction import retract
 from skymist.circulars.errors import ActionError, AlertNotFoundError
-from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
-from skymist.retraction import retract
+from skymist.cli.common import SubParsers, UserError, actor, opened_app, print_json, run_guarded
 
 
 def _retract(args: argparse.Namespace) -> int:
     with opened_app(args) as app:
         try:
-            outcome = retract(app, args.alert, args.reason, by=args.by)
+            outcome = retract(app, args.alert, args.reason, by=actor(args))
         except (ActionError, AlertNotFoundError) as exc:
             raise UserError(str(exc)) from None
     if args.json:
@@ -49,6 +49,6 @@ def register(sub: SubParsers) -> None:
     )
     parser.add_argument("alert", help="public name (IceCube-220524A), RUNID_EVENTID or id")
     parser.add_argument("--reason", required=True, help="why (goes into the Circular: plain ASCII)")
-    parser.add_argument("--by", help="who retracts (default: $USER)")
+    parser.add_argument("--by", help="who retracts (default: your login name; recorded in the audit)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.set_defaults(handler=run_guarded(_retract))

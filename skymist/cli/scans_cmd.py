@@ -6,15 +6,15 @@ import argparse
 
 from sqlalchemy import select
 
-from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
-from skymist.scans.actions import ScanActionError, abort, operator, rescan
+from skymist.alerts.views import scan_view
+from skymist.cli.common import SubParsers, UserError, actor, limit, opened_app, print_json, run_guarded
+from skymist.runtime.jobs import localize_consumer
+from skymist.scans.actions import ScanActionError, abort, check_scan_allowed, rescan
 from skymist.scans.backend import make_scanner_client
 from skymist.scans.handoff import FinalScan, Handoff
-from skymist.scans.scheduler import localize_consumer
 from skymist.states import ScanState
 from skymist.store.models import Alert
 from skymist.store.scan_models import Scan, ScanProgress
-from skymist.views import scan_view
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -80,9 +80,18 @@ def _show(args: argparse.Namespace) -> int:
 
 def _rescan(args: argparse.Namespace) -> int:
     with opened_app(args) as app:
+        with app.sessions() as session:
+            row = session.get(Scan, args.scan)
+            if row is None:
+                raise UserError(f"no scan with id {args.scan} (see `skymist scans list`)")
+            alert_id = row.alert_id
+        try:
+            check_scan_allowed(app, alert_id, args.yes)
+        except ScanActionError as exc:
+            raise UserError(str(exc)) from None
         client = make_scanner_client(app.settings)
         try:
-            scan = rescan(app, client, args.scan)
+            scan = rescan(app, client, args.scan, by=actor(args), reason=args.reason)
         except ScanActionError as exc:
             raise UserError(str(exc)) from None
         finally:
@@ -98,7 +107,7 @@ def _abort(args: argparse.Namespace) -> int:
     with opened_app(args) as app:
         client = make_scanner_client(app.settings)
         try:
-            scan = abort(app, client, args.scan, f"{args.reason} (by {args.by or operator()})")
+            scan = abort(app, client, args.scan, f"{args.reason} (by {actor(args)})")
         except ScanActionError as exc:
             raise UserError(str(exc)) from None
         finally:
@@ -119,10 +128,7 @@ def _localize(args: argparse.Namespace) -> int:
                 )
             scan.handoff_attempts, scan.handoff_error = 0, None
             final = FinalScan(scan.id, scan.alert_id, scan.revision, scan.plan_entry, scan.backend_scan_id)
-        consumer = localize_consumer()
-        if consumer is None:
-            raise UserError("this installation has no skymap step (skymist.refine)")
-        ok = Handoff(app, [consumer]).hand_over(final)
+        ok = Handoff(app, [localize_consumer()]).hand_over(final)
         with app.sessions() as session:
             error = session.execute(select(Scan.handoff_error).where(Scan.id == args.scan)).scalar_one()
     print(f"scan {args.scan}: skymap step " + ("done" if ok else f"failed again: {error}"))
@@ -138,7 +144,7 @@ def register(sub: SubParsers) -> None:
     scans = parser.add_subparsers(dest="scans_command", metavar="ACTION", required=True)
     lister = scans.add_parser("list", help="newest scans first, with state, backend id and progress")
     lister.add_argument("--state", choices=[s.value for s in ScanState], help="only scans in this state")
-    lister.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    lister.add_argument("--limit", type=limit, default=100, help="at most this many (default 100)")
     lister.add_argument("--json", action="store_true", help="one JSON document on stdout")
     lister.set_defaults(handler=run_guarded(_list))
     show = scans.add_parser("show", help="one scan with every progress snapshot")
@@ -147,6 +153,11 @@ def register(sub: SubParsers) -> None:
     show.set_defaults(handler=run_guarded(_show))
     again = scans.add_parser("rescan", help="run a scan again (replaces a running one on the backend)")
     again.add_argument("scan", type=int)
+    again.add_argument(
+        "--yes", action="store_true", help="go ahead although the result would publish a new public revision"
+    )
+    again.add_argument("--by", help="who (default: your user name; recorded in the audit log)")
+    again.add_argument("--reason", help="why (recorded in the audit log)")
     again.set_defaults(handler=run_guarded(_rescan))
     stop = scans.add_parser("abort", help="abort a scan (on the backend too)")
     stop.add_argument("scan", type=int)

@@ -1,13 +1,22 @@
 """The inbox: record each message's raw bytes first, then parse and handle it in the same transaction.
 
-A message that cannot be handled becomes a dead letter (raw bytes + reason) and never stops the
-daemon. Store errors (the database is down) are not the message's fault: they propagate, the
-transaction rolls back, and the consumer takes the same messages again.
+A message is known by its position and its bytes (topic, partition, offset, SHA-256): the same
+bytes at a known position are a redelivery; other bytes at a known position (a re-created topic,
+a new cluster) are a new message, recorded, and the reuse is logged, counted and told.
+
+A message that cannot be handled becomes a dead letter (raw bytes + reason, shifters told) and never
+stops the daemon, whether it fails in its handler or only when the store refuses it at flush or
+commit: a failed batch is handled again message by message, and a message the store still refuses
+is dead-lettered with the database's own error. Store outages (the database is down, a connection
+lost) are not the message's fault: :class:`StoreUnavailableError` is raised, nothing is
+dead-lettered, and the consumer takes the same messages again after a backoff.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,10 +27,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from skymist.app import App
+from skymist.ingest.errors import database_error_text, is_store_outage
 from skymist.ingest.parse import InputError, kind_of, parse_message
-from skymist.pipeline import handlers as _handlers  # noqa: F401 - registers the handlers
-from skymist.pipeline.registry import HANDLERS, HandlerContext, Outcome
+from skymist.ingest.registry import HandlerContext, HandlerRegistry, Outcome, default_registry
+from skymist.ingest.shifters import StreamEvent, tell_dead_letter, tell_stream_event
 from skymist.states import DeadLetterState, InboxState, check_transition
+from skymist.store.limits import storable_text, store_limits
 from skymist.store.models import DeadLetter, InboxMessage
 from skymist.store.types import utcnow
 from skymist.store.upsert import dialect_insert
@@ -45,6 +56,14 @@ class RawMessage:
     @property
     def source(self) -> str:
         return f"{self.topic}/{self.partition}/{self.offset}"
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.value).hexdigest()
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store could not be reached (or failed as infrastructure): nothing of the batch was kept."""
 
 
 @dataclass(frozen=True)
@@ -83,25 +102,87 @@ class InboxRef:
 class Ingestor:
     """Records and handles messages. One instance per daemon; thread-confined."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, handlers: HandlerRegistry | None = None) -> None:
         self.app = app
+        self.handlers = handlers if handlers is not None else default_registry()
 
     def ingest_batch(self, messages: Sequence[RawMessage]) -> list[IngestResult]:
-        """Record and handle ``messages`` in ONE transaction (committed when this returns).
+        """Record and handle ``messages``; every message is recorded or dead-lettered when this returns.
 
-        The batch is first handled without a savepoint per message (fast); if a handler fails, the
-        transaction is rolled back and the batch handled again with one savepoint per message, so
-        the failing message becomes a dead letter and the others are kept.
+        The batch is first handled in ONE transaction without a savepoint per message (fast); if a
+        handler fails, it is handled again with one savepoint per message, so the failing message
+        becomes a dead letter and the others are kept. If the store refuses the batch at flush or
+        commit, each message is handled alone, and one the store still refuses is dead-lettered with
+        the database's error. :class:`StoreUnavailableError`: the store is down; nothing was kept.
         """
         if not messages:
             return []
         try:
-            results = self._ingest(messages, isolated=False)
-        except _HandlerFailedError:
-            results = self._ingest(messages, isolated=True)
+            try:
+                results = self._ingest(messages, isolated=False)
+            except _HandlerFailedError:
+                results = self._ingest(messages, isolated=True)
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            if is_store_outage(exc):
+                raise StoreUnavailableError(database_error_text(exc)) from exc
+            log.warning(
+                "the store refused a batch; handling its messages one by one",
+                extra={"messages": len(messages), "error": database_error_text(exc)},
+            )
+            results = [self._ingest_alone(message) for message in messages]
         for result in results:
             self.app.metrics.inc(f"messages_{result.status}")
         return results
+
+    def _ingest_alone(self, message: RawMessage) -> IngestResult:
+        try:
+            return self._ingest([message], isolated=True)[0]
+        except StoreUnavailableError:
+            raise
+        except Exception as exc:
+            if is_store_outage(exc):
+                raise StoreUnavailableError(database_error_text(exc)) from exc
+            return self._store_refused(message, exc)
+
+    def _store_refused(self, message: RawMessage, exc: BaseException) -> IngestResult:
+        """Dead-letter a message the store refuses, with the database's words (raw bytes kept)."""
+        reason = f"the store refused the message: {database_error_text(exc)}"
+        try:
+            return self._dead_letter_alone(message, reason, tell=True)
+        except Exception as again:
+            if is_store_outage(again):
+                raise StoreUnavailableError(database_error_text(again)) from again
+            log.error(
+                "could not dead-letter a refused message in full; keeping its bytes only",
+                extra={"source": message.source, "error": database_error_text(again)},
+            )
+            return self._dead_letter_alone(message, reason, tell=False)
+
+    def _dead_letter_alone(self, message: RawMessage, reason: str, *, tell: bool) -> IngestResult:
+        with self.app.sessions() as session, session.begin():
+            new = self._record(session, [message])
+            ref = new.get((message.topic, message.partition, message.offset, message.sha256))
+            if ref is None:  # recorded meanwhile (another daemon): find it
+                row = session.execute(
+                    select(InboxMessage.id, InboxMessage.state).where(
+                        InboxMessage.topic == message.topic,
+                        InboxMessage.partition == message.partition,
+                        InboxMessage.offset == message.offset,
+                        InboxMessage.content_sha256 == message.sha256,
+                    )
+                ).one()
+                if row.state != InboxState.RECEIVED:
+                    return IngestResult(message.source, "redelivered", "already in the inbox (redelivered)")
+                ref = InboxRef(row.id, message.topic, message.partition, message.offset, message.value,
+                               InboxState.RECEIVED)
+            result = self._dead_letter(session, ref, reason, None, tell=tell)
+            session.execute(
+                update(InboxMessage),
+                [{"id": ref.id, "state": ref.state, "kind": ref.kind, "detail": ref.detail}],
+            )
+        return result
 
     def _ingest(self, messages: Sequence[RawMessage], *, isolated: bool) -> list[IngestResult]:
         with self.app.sessions() as session, session.begin():
@@ -109,7 +190,7 @@ class Ingestor:
             results: list[IngestResult] = []
             handled: list[InboxRef] = []
             for message in messages:
-                ref = new.get((message.topic, message.partition, message.offset))
+                ref = new.pop((message.topic, message.partition, message.offset, message.sha256), None)
                 if ref is None:
                     results.append(
                         IngestResult(message.source, "redelivered", "already in the inbox (redelivered)")
@@ -124,10 +205,14 @@ class Ingestor:
                 )
         return results
 
-    @staticmethod
-    def _record(session: Session, messages: Sequence[RawMessage]) -> dict[tuple[str, int, int], InboxRef]:
-        """Insert the batch's inbox rows in one statement; returns the rows that were new."""
+    def _record(
+        self, session: Session, messages: Sequence[RawMessage]
+    ) -> dict[tuple[str, int, int, str], InboxRef]:
+        """Insert the batch's inbox rows in one statement; returns the rows that were new, by
+        (topic, partition, offset, sha256). New rows at positions the inbox already holds with
+        other bytes are reported as reused offsets."""
         now = utcnow()
+        hashes = [m.sha256 for m in messages]
         values = [
             {
                 "topic": m.topic,
@@ -135,6 +220,7 @@ class Ingestor:
                 "offset": m.offset,
                 "key": m.key,
                 "raw": m.value,
+                "content_sha256": sha,
                 "size_bytes": len(m.value),
                 "state": InboxState.RECEIVED,
                 "produced_at": dt.datetime.fromtimestamp(m.timestamp_ms / 1000.0, dt.UTC)
@@ -142,21 +228,67 @@ class Ingestor:
                 else None,
                 "received_at": now,
             }
-            for m in messages
+            for m, sha in zip(messages, hashes, strict=True)
         ]
         stmt = (
             dialect_insert(session, InboxMessage.__table__)
-            .on_conflict_do_nothing(index_elements=["topic", "partition", "offset"])
-            .returning(InboxMessage.id, InboxMessage.topic, InboxMessage.partition, InboxMessage.offset)
+            .on_conflict_do_nothing(index_elements=["topic", "partition", "offset", "content_sha256"])
+            .returning(
+                InboxMessage.id,
+                InboxMessage.topic,
+                InboxMessage.partition,
+                InboxMessage.offset,
+                InboxMessage.content_sha256,
+            )
         )
-        raw_of = {(m.topic, m.partition, m.offset): m.value for m in messages}
+        raw_of = {
+            (m.topic, m.partition, m.offset, sha): m.value for m, sha in zip(messages, hashes, strict=True)
+        }
         out = {}
         for row in session.execute(stmt, values):
-            key = (row.topic, row.partition, row.offset)
+            key = (row.topic, row.partition, row.offset, row.content_sha256)
             out[key] = InboxRef(
                 row.id, row.topic, row.partition, row.offset, raw_of[key], InboxState.RECEIVED
             )
+        if out:
+            self._report_reused(session, out)
         return out
+
+    def _report_reused(self, session: Session, new: dict[tuple[str, int, int, str], InboxRef]) -> None:
+        """Tell of new rows whose position the inbox already held with other bytes."""
+        by_partition: dict[tuple[str, int], list[InboxRef]] = {}
+        for ref in new.values():
+            by_partition.setdefault((ref.topic, ref.partition), []).append(ref)
+        new_ids = [ref.id for ref in new.values()]
+        for (topic, partition), refs in by_partition.items():
+            offsets = {ref.offset for ref in refs}
+            older = session.execute(
+                select(InboxMessage.offset).where(
+                    InboxMessage.topic == topic,
+                    InboxMessage.partition == partition,
+                    InboxMessage.offset.between(min(offsets), max(offsets)),
+                    InboxMessage.id.not_in(new_ids),
+                )
+            ).scalars()
+            reused = sorted(offsets.intersection(older))
+            if not reused:
+                continue
+            first = next(ref for ref in refs if ref.offset == reused[0])
+            tell_stream_event(
+                session,
+                self.app,
+                StreamEvent.OFFSET_REUSED,
+                topic=topic,
+                partition=partition,
+                offset=reused[0],
+                count=len(reused),
+                detail=(
+                    f"{len(reused)} message(s) at offsets {reused[0]}..{reused[-1]} carry other bytes than "
+                    "the messages recorded there before (topic re-created or new cluster?); they are "
+                    "recorded as new messages"
+                ),
+                key_detail=hashlib.sha256(first.raw).hexdigest()[:16],
+            )
 
     def process(self, session: Session, inbox: InboxRef, *, isolated: bool = True) -> IngestResult:
         """Parse and handle one inbox row; sets its state, kind and detail (the caller stores them)."""
@@ -177,19 +309,23 @@ class Ingestor:
         )
         if not isolated:
             try:
-                outcome = HANDLERS.handle(ctx, parsed)
+                outcome = self.handlers.handle(ctx, parsed)
             except Exception as exc:  # undo the batch; it is handled again message by message
                 raise _HandlerFailedError(source) from exc
             return self._handled(session, inbox, outcome)
         try:
             with session.begin_nested():
-                outcome = HANDLERS.handle(ctx, parsed)
+                outcome = self.handlers.handle(ctx, parsed)
         except InputError as exc:
             return self._dead_letter(session, inbox, str(exc), exc.field)
         except DBAPIError as exc:
+            if is_store_outage(exc):
+                raise StoreUnavailableError(database_error_text(exc)) from exc
             if isinstance(exc, IntegrityError):
-                return self._dead_letter(session, inbox, f"conflicts with stored data: {exc.orig}", None)
-            raise
+                reason = f"conflicts with stored data: {database_error_text(exc)}"
+            else:
+                reason = f"the store refused the message: {database_error_text(exc)}"
+            return self._dead_letter(session, inbox, reason, None)
         except Exception as exc:  # a bug must not stop the daemon: keep the message and say why
             log.exception("handler failed", extra={"source": source})
             reason = f"internal error while handling the message ({type(exc).__name__}: {str(exc)[:300]})"
@@ -223,7 +359,12 @@ class Ingestor:
         row.state, row.kind, row.detail = ref.state, ref.kind, ref.detail
         return result
 
-    def _dead_letter(self, session: Session, inbox: InboxRef, reason: str, field: str | None) -> IngestResult:
+    def _dead_letter(
+        self, session: Session, inbox: InboxRef, reason: str, field: str | None, *, tell: bool = True
+    ) -> IngestResult:
+        """Keep the message as a dead letter (its reason and field made storable) and tell shifters."""
+        reason = storable_text(reason)
+        field = storable_text(field, store_limits().dead_letter_field.max_chars) if field else None
         inbox.state = check_transition(inbox.state, InboxState.DEAD_LETTER)
         inbox.detail = reason
         existing = (
@@ -236,11 +377,24 @@ class Ingestor:
             else None
         )
         if existing is None:
-            session.add(
-                DeadLetter(inbox_id=inbox.id, source=inbox.source, raw=inbox.raw, reason=reason, field=field)
+            letter = DeadLetter(
+                inbox_id=inbox.id, source=inbox.source, raw=inbox.raw, reason=reason, field=field, attempts=1
             )
+            session.add(letter)
         else:
-            existing.reason, existing.field, existing.attempts = reason, field, existing.attempts + 1
+            letter = existing
+            letter.reason, letter.field, letter.attempts = reason, field, existing.attempts + 1
+        session.flush()
+        if tell:
+            tell_dead_letter(
+                session,
+                self.app,
+                letter_id=letter.id,
+                attempts=letter.attempts,
+                source=inbox.source,
+                reason=reason,
+                field=field,
+            )
         log.warning("dead letter", extra={"source": inbox.source, "reason": reason})
         return IngestResult(inbox.source, "dead_letter", reason, inbox.id)
 

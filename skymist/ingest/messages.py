@@ -1,9 +1,8 @@
 """Typed models of the three message kinds the realtime topics carry.
 
-- :class:`RealtimeEvent`: IceCube's realtime event message ("i3live" format, ``value.version``
-  2021a / 2023a / 2024a): the detector data (IceTray frames, opaque here) and the online
-  reconstruction. On its own it is an *unclassified* event: stored, scannable on request, no
-  public products.
+- :class:`~skybase.event.RealtimeEvent` (the shared model of :mod:`skybase.event`): IceCube's realtime
+  event message ("i3live" format, ``value.version`` 2021a / 2023a / 2024a). On its own it is an
+  *unclassified* event: stored, scannable on request, no public products.
 - :class:`AlertEnvelope`: ``{"alert": {...classification...}, "event": <i3live message>}``: the same
   event with the realtime classification that makes it a public alert.
 - :class:`GcnNotice`: a GCN JSON notice of IceCube's ``single_neutrino_alerts`` schema (mirrored
@@ -16,99 +15,72 @@ unknown extra keys of the i3live message (which carries far more than SkyMist re
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from skybase.event import RealtimeEvent
+from skybase.event.model import CLOCK_SKEW, DETECTOR_START, ID_LIMIT, forbidden_text
+from skymist.store.limits import store_limits
+
 Stream = Literal["GOLD", "BRONZE", "CASCADE"]
 
+# Physical ranges of a realtime classification. Values outside are not alerts but broken senders.
+#: neutrino energy estimates of realtime alerts lie between ~1 TeV and ~100 PeV
+ENERGY_TEV_RANGE = (0.1, 1.0e5)
+#: a false-alarm rate above one an hour is noise, not an alert (and never 0: no selection is perfect)
+MAX_FAR_PER_YEAR = 1.0e4
+SECONDS_PER_YEAR = 31_557_600.0
 
-def _parse_naive_utc(value: object) -> object:
-    """i3live times are UTC without a zone suffix ('2022-05-24 07:41:32.185352')."""
-    if isinstance(value, str):
-        text = value.strip().replace("T", " ").removesuffix("Z")
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"not a UTC date-time 'YYYY-MM-DD hh:mm:ss[.ffffff]': {exc}") from None
-        return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+def _energy(value: float) -> float:
+    low, high = ENERGY_TEV_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"energy {value!r} TeV is outside the physical range {low} to {high:g} TeV")
     return value
 
 
-class OnlineTrackFit(BaseModel):
-    """An online track reconstruction (detector frame, radians): the direction the muon came from."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    zen: Annotated[float, Field(ge=0.0, le=math.pi)]
-    azi: Annotated[float, Field(ge=0.0, le=2.0 * math.pi)]
-    cr_zen: Annotated[float, Field(ge=0.0)] | None = None
-    cr_azi: Annotated[float, Field(ge=0.0)] | None = None
+def _far_per_year(value: float) -> float:
+    if not 0.0 < value <= MAX_FAR_PER_YEAR:
+        raise ValueError(f"false-alarm rate {value!r} per year must be > 0 and <= {MAX_FAR_PER_YEAR:g}")
+    return value
 
 
-class OnlineRecos(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    splinempe: OnlineTrackFit
-
-
-class EventData(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    run_id: Annotated[int, Field(gt=0)]
-    event_id: Annotated[int, Field(ge=0)]
-    eventtime: dt.datetime
-    reco: OnlineRecos
-    nch: int | None = None
-    npulses: int | None = None
-    qtot: float | None = None
-
-    _utc = field_validator("eventtime", mode="before")(_parse_naive_utc)
+def _revision(value: int) -> int:
+    problem = store_limits().revision.problem(value)
+    if problem is not None:
+        raise ValueError(f"revision {problem}")
+    return value
 
 
-class EventValue(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    version: str
-    streams: list[str] = Field(default_factory=list)
-    data: EventData
-
-
-class RealtimeEvent(BaseModel):
-    """IceCube's realtime event message ("i3live" format)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
-
-    id_: str | None = Field(default=None, alias="_id")
-    service: str | None = None
-    varname: str | None = None
-    value: EventValue
-    time: dt.datetime | None = None
-
-    _utc = field_validator("time", mode="before")(_parse_naive_utc)
-
-    @property
-    def run_id(self) -> int:
-        return self.value.data.run_id
-
-    @property
-    def event_id(self) -> int:
-        return self.value.data.event_id
+def _within_detector_life(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"time {value.isoformat()} has no time zone (expected UTC, e.g. ...Z)")
+    if not DETECTOR_START <= value <= dt.datetime.now(dt.UTC) + CLOCK_SKEW:
+        raise ValueError(
+            f"time {value.isoformat()} is outside the detector's life "
+            f"({DETECTOR_START.date().isoformat()} to now)"
+        )
+    return value
 
 
 class AlertClassification(BaseModel):
-    """The realtime classification that makes an event a public alert."""
+    """The realtime classification that makes an event a public alert (strict types: no number as
+    text, no boolean as a number)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     stream: Stream
-    signalness: Annotated[float, Field(ge=0.0, le=1.0)]
-    far_per_year: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-    energy_tev: Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+    signalness: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+    far_per_year: Annotated[float, Field(allow_inf_nan=False)]
+    energy_tev: Annotated[float, Field(allow_inf_nan=False)]
     revision: Annotated[int, Field(ge=0)] = 0
-    err50_deg: Annotated[float, Field(gt=0.0, le=180.0)] | None = None
-    err90_deg: Annotated[float, Field(gt=0.0, le=180.0)] | None = None
+    err50_deg: Annotated[float, Field(gt=0.0, le=180.0, allow_inf_nan=False)] | None = None
+    err90_deg: Annotated[float, Field(gt=0.0, le=180.0, allow_inf_nan=False)] | None = None
+
+    _energy = field_validator("energy_tev")(_energy)
+    _far = field_validator("far_per_year")(_far_per_year)
+    _rev = field_validator("revision")(_revision)
 
     @model_validator(mode="after")
     def _radii_ordered(self) -> AlertClassification:
@@ -124,10 +96,22 @@ class AlertEnvelope(BaseModel):
     event: RealtimeEvent
 
 
+def _iso_time(value: object) -> object:
+    """Before-validator: an ISO 8601 text (GCN's ``trigger_time``) as a datetime; nothing else."""
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 date-time text, e.g. 2022-05-24T07:41:32.185Z") from None
+    if isinstance(value, dt.datetime):
+        return value
+    raise ValueError("expected an ISO 8601 date-time text, e.g. 2022-05-24T07:41:32.185Z")
+
+
 class GcnNotice(BaseModel):
     """A GCN notice of IceCube's ``single_neutrino_alerts`` schema (the fields SkyMist reads)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, strict=True)
 
     schema_: str | None = Field(default=None, alias="$schema")
     mission: Literal["IceCube"]
@@ -138,27 +122,95 @@ class GcnNotice(BaseModel):
     id: list[str] | str
     alert_type: Literal["initial", "subsequent", "update", "retraction"]
     alert_tense: str | None = None
-    ra: Annotated[float, Field(ge=0.0, lt=360.0)]
-    dec: Annotated[float, Field(ge=-90.0, le=90.0)]
-    ra_dec_error: float | list[float] | None = None
+    ra: Annotated[float, Field(ge=0.0, lt=360.0, allow_inf_nan=False)]
+    dec: Annotated[float, Field(ge=-90.0, le=90.0, allow_inf_nan=False)]
+    ra_dec_error: (
+        Annotated[float, Field(gt=0.0, le=180.0, allow_inf_nan=False)]
+        | list[Annotated[float, Field(gt=0.0, le=180.0, allow_inf_nan=False)]]
+        | None
+    ) = None
     trigger_time: dt.datetime
-    nu_energy: float | None = None
-    p_astro: float | None = None
-    far: float | None = None
+    nu_energy: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    p_astro: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] | None = None
+    far: Annotated[float, Field(allow_inf_nan=False)] | None = None
+
+    _rev = field_validator("record_number")(_revision)
+    _time_text = field_validator("trigger_time", mode="before")(_iso_time)
+    _time = field_validator("trigger_time")(_within_detector_life)
+
+    @field_validator("nu_energy")
+    @classmethod
+    def _nu_energy(cls, value: float | None) -> float | None:
+        return None if value is None else _energy(value)
+
+    @field_validator("far")
+    @classmethod
+    def _far_hz(cls, value: float | None) -> float | None:
+        if value is not None:
+            _far_per_year(value * SECONDS_PER_YEAR)
+        return value
+
+    @field_validator("event_name")
+    @classmethod
+    def _name_fits(cls, value: list[str] | str | None) -> list[str] | str | None:
+        limit = store_limits().alert_name
+        for name in [value] if isinstance(value, str) else value or []:
+            problem = limit.problem(name)
+            if problem is not None:
+                raise ValueError(f"event name {name[:40]!r}: {problem}")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _id_format(cls, value: list[str] | str) -> list[str] | str:
+        first = value[0] if isinstance(value, list) and value else value
+        if not isinstance(first, str):
+            raise ValueError("expected a non-empty list of 'RUNID_EVENTID' texts")
+        run_event(first)
+        return value
 
     @property
     def run_event(self) -> tuple[int, int]:
         first = self.id[0] if isinstance(self.id, list) else self.id
-        run, sep, event = first.partition("_")
-        if not sep or not run.isdigit() or not event.isdigit():
-            raise ValueError(f"id {first!r} is not 'RUNID_EVENTID'")
-        return int(run), int(event)
+        return run_event(first)
 
     @property
     def stream(self) -> Stream | None:
         return {"Gold Track Alert": "GOLD", "Bronze Track Alert": "BRONZE", "Cascade Alert": "CASCADE"}.get(
             self.pipeline or ""
         )  # type: ignore[return-value]
+
+
+def run_event(text: str) -> tuple[int, int]:
+    """``RUNID_EVENTID`` as two detector ids (unsigned 32-bit, as IceTray's event header holds; the
+    store's columns are checked too)."""
+    run, sep, event = text.partition("_")
+    digits = [part for part in (run, event) if part.isascii() and part.isdigit() and len(part) <= 40]
+    if not sep or len(digits) != 2:
+        raise ValueError(f"id {text[:60]!r} is not 'RUNID_EVENTID' (two numbers)")
+    limits = store_limits()
+    numbers = (int(run), int(event))
+    for label, number, column in zip(
+        ("run", "event"), numbers, (limits.run_id, limits.event_id), strict=True
+    ):
+        problem = column.problem(number)
+        if problem is not None:
+            raise ValueError(f"id {text[:60]!r}: {label} number {problem}")
+        if not 0 <= number < ID_LIMIT:
+            raise ValueError(
+                f"id {text[:60]!r}: {label} number {number} is not a detector id (0 to {ID_LIMIT - 1})"
+            )
+    return numbers
+
+
+def storable_problem(document: object) -> tuple[str, str] | None:
+    """(dotted path, reason) of the first part of a message no store column could hold: a NUL or a
+    surrogate in any key or text, or a key too long to be named in a dead letter's field."""
+    limit = store_limits().dead_letter_field
+    problem = forbidden_text(document, max_key_chars=limit.max_chars)
+    if problem is not None and "is longer than" in problem[1]:
+        return problem[0], f"{problem[1]} (the store's {limit.column} holds {limit.max_chars})"
+    return problem
 
 
 class MessageKind:
@@ -170,3 +222,22 @@ class MessageKind:
 
 
 ParsedMessage = RealtimeEvent | AlertEnvelope | GcnNotice
+
+
+def event_document(document: Any) -> dict[str, Any] | None:
+    """The i3live event object of a stored input: the message itself, or an alert envelope's ``event``."""
+    event = document.get("event", document) if isinstance(document, dict) else None
+    return event if isinstance(event, dict) else None
+
+
+__all__ = [
+    "AlertClassification",
+    "AlertEnvelope",
+    "GcnNotice",
+    "MessageKind",
+    "ParsedMessage",
+    "RealtimeEvent",
+    "event_document",
+    "run_event",
+    "storable_problem",
+]

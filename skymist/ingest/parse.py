@@ -12,9 +12,16 @@ from typing import Any, TypeVar
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
-from skymist.ingest.messages import AlertEnvelope, GcnNotice, MessageKind, ParsedMessage, RealtimeEvent
+from skybase.event import ONLINE_RECO_KEY, first_problem, shown
+from skymist.ingest.messages import (
+    AlertEnvelope,
+    GcnNotice,
+    MessageKind,
+    ParsedMessage,
+    RealtimeEvent,
+    storable_problem,
+)
 
-_MAX_SHOWN = 80
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -28,18 +35,9 @@ class InputError(ValueError):
         super().__init__(f"{field}: {reason}" if field else reason)
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
 def _validation_error(exc: ValidationError, prefix: str, kind: str) -> InputError:
-    first = exc.errors(include_url=False)[0]
-    path = ".".join(str(part) for part in (prefix, *first["loc"]) if part != "")
-    message = first["msg"][0].lower() + first["msg"][1:]
-    if first["type"] == "missing":
-        return InputError("required field is missing", path, kind)
-    return InputError(f"{message} (got {_shown(first.get('input'))})", path, kind)
+    path, reason = first_problem(exc, prefix.rstrip("."))
+    return InputError(reason, path, kind)
 
 
 def detect_kind(document: Mapping[str, Any]) -> str:
@@ -56,22 +54,40 @@ def detect_kind(document: Mapping[str, Any]) -> str:
     )
 
 
+def _legacy_hese(value: Mapping[str, Any]) -> bool:
+    """IceCube's 2016 HESE message: no ``version``, ``data`` a list of ``[stream letter, base64]`` frames."""
+    data = value.get("data")
+    return (
+        "version" not in value
+        and isinstance(data, list)
+        and bool(data)
+        and all(isinstance(frame, list) and len(frame) == 2 and isinstance(frame[0], str) for frame in data)
+    )
+
+
 def _check_event(event: Mapping[str, Any], prefix: str, versions: Collection[str]) -> None:
     value = event.get("value")
     if not isinstance(value, Mapping):
         return  # the model reports it
     data = value.get("data")
+    if _legacy_hese(value):
+        raise InputError(
+            "legacy realtime message (HESE 2016 format: value.data is a list of IceTray frames, no "
+            "value.version): its run and event ids sit inside the frames, which cannot be decoded here; "
+            "record it by hand or replay it with ids",
+            f"{prefix}value.data",
+            MessageKind.EVENT,
+        )
     if isinstance(data, Mapping) and "run_id" not in data and "event_id" not in data:
         raise InputError(
-            "legacy realtime message (HESE 2016 format): its run and event ids sit inside the IceTray "
-            "frames, which cannot be decoded here; record it by hand or replay it with ids",
+            "realtime message without run and event ids (value.data has neither run_id nor event_id)",
             f"{prefix}value.data.run_id",
             MessageKind.EVENT,
         )
     version = value.get("version")
     if versions and version not in versions:
         raise InputError(
-            f"unsupported realtime message version {_shown(version)} (supported: {', '.join(versions)})",
+            f"unsupported realtime message version {shown(version)} (supported: {', '.join(versions)})",
             f"{prefix}value.version",
             MessageKind.EVENT,
         )
@@ -82,6 +98,14 @@ def _validate(model: type[M], document: Mapping[str, Any], prefix: str, kind: st
         return model.model_validate(document)
     except ValidationError as exc:
         raise _validation_error(exc, prefix, kind) from None
+
+
+def _require_online(event: RealtimeEvent, prefix: str) -> None:
+    """The prompt position needs the online fit, which the shared model leaves optional."""
+    if event.online is None:
+        raise InputError(
+            "required field is missing", f"{prefix}value.data.reco.{ONLINE_RECO_KEY}", MessageKind.EVENT
+        )
 
 
 def parse_message(raw: bytes, *, supported_versions: Collection[str], max_bytes: int) -> ParsedMessage:
@@ -97,11 +121,16 @@ def parse_message(raw: bytes, *, supported_versions: Collection[str], max_bytes:
     if not isinstance(document, dict):
         raise InputError(f"top-level JSON is a {type(document).__name__}, expected an object")
     kind = detect_kind(document)
+    unstorable = storable_problem(document)
+    if unstorable is not None:
+        raise InputError(unstorable[1], unstorable[0], kind)
     if kind == MessageKind.ENVELOPE:
         event = document.get("event")
         if isinstance(event, Mapping):
             _check_event(event, "event.", supported_versions)
-        return _validate(AlertEnvelope, document, "", kind)
+        envelope = _validate(AlertEnvelope, document, "", kind)
+        _require_online(envelope.event, "event.")
+        return envelope
     if kind == MessageKind.GCN_NOTICE:
         notice = _validate(GcnNotice, document, "", kind)
         try:
@@ -110,7 +139,9 @@ def parse_message(raw: bytes, *, supported_versions: Collection[str], max_bytes:
             raise InputError(str(exc), "id", kind) from None
         return notice
     _check_event(document, "", supported_versions)
-    return _validate(RealtimeEvent, document, "", kind)
+    event = _validate(RealtimeEvent, document, "", kind)
+    _require_online(event, "")
+    return event
 
 
 def kind_of(message: ParsedMessage) -> str:

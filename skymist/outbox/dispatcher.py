@@ -2,12 +2,22 @@
 
 1. Claim (one transaction, ``FOR UPDATE SKIP LOCKED``, so several daemons share the work): due
    ``pending`` rows, and ``sending`` rows whose lease ran out (their daemon died mid-send: in doubt).
-   The alert is re-read here: rows of a retracted alert are cancelled instead of sent. Each claimed
+   The ``before_send`` hooks re-read the state here and may veto rows (e.g. a retracted alert's),
+   which are cancelled instead of sent. Each claimed
    row becomes ``sending`` with a lease and the sink's verification hint.
 2. Send outside any transaction, batched per sink; in-doubt rows are first verified with the sink
    (delivered: mark sent; unknown to the sink: send).
-3. Record (one transaction): ``sent``; or ``pending`` again with exponential backoff and jitter;
-   or ``dead`` after the maximum attempts, which queues a message to the shifters.
+3. Record (one transaction): ``sent`` (then the ``after_sent`` hooks run); or ``pending`` again
+   with exponential backoff and jitter; or ``pending`` until the time the sink asked for (HTTP 429
+   ``Retry-After``: not counted as an attempt, and the sink is paused meanwhile); or ``dead`` after
+   the maximum attempts, which queues a message to the shifters.
+
+A dispatcher serves the sinks it is given. The daemon's ``dispatch`` job runs one dispatcher per
+sink, each in its own thread and claiming only its sink's rows, so a hanging Slack never holds up a
+GCN notice (DESIGN.md: one row per sink, never one loop for all).
+
+In-doubt rows that the sink cannot verify (a Slack webhook) are sent again: counted in
+``outbox_in_doubt_resends_<sink>``.
 """
 
 from __future__ import annotations
@@ -16,32 +26,26 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from skymist.app import App
-from skymist.outbox.queue import RETRACTION_PRODUCTS, SINK_SLACK, enqueue
+from skymist.outbox import keys
+from skymist.outbox.hooks import OutboxHooks
+from skymist.outbox.queue import SINK_SLACK, enqueue, slack_spec
 from skymist.outbox.sinks.base import OutboxItem, SendResult, Sink
-from skymist.states import AlertState, OutboxState, check_transition
-from skymist.store.models import Alert, OutboxRow
+from skymist.states import OutboxState, check_transition
+from skymist.store.models import OutboxRow
 from skymist.store.types import utcnow
 
 log = logging.getLogger(__name__)
-
-#: called in the transaction that records sent rows, with their ids (e.g. Circulars become submitted)
-AfterSent = Callable[[Session, list[int], dt.datetime], object]
-
-
-def default_after_sent() -> list[AfterSent]:
-    from skymist.circulars.submission import mark_submitted
-
-    return [mark_submitted]
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,19 @@ class Dispatcher:
         app: App,
         sinks: Mapping[str, Sink],
         owner: str | None = None,
-        after_sent: list[AfterSent] | None = None,
+        hooks: OutboxHooks | None = None,
     ) -> None:
+        """``hooks`` default to the application's (registered by the domain when it was built)."""
         self.app = app
         self.sinks = dict(sinks)
-        self.after_sent = default_after_sent() if after_sent is None else after_sent
+        self.hooks = app.outbox_hooks if hooks is None else hooks
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:10]}"
         self.rng = random.Random()
+        #: sinks that asked to wait (429 Retry-After): monotonic time until which they are not claimed
+        self._paused_until: dict[str, float] = {}
+
+    def _active(self, name: str) -> bool:
+        return self._paused_until.get(name, 0.0) <= time.monotonic()
 
     # -- claim --------------------------------------------------------------------------------------
     def _claim(self, session: Session, now: dt.datetime) -> tuple[list[OutboxItem], int]:
@@ -95,31 +105,23 @@ class Dispatcher:
             )
             return list(session.execute(stmt).scalars())
 
-        other_sinks = [name for name in self.sinks if name != SINK_SLACK]
-        rows = claim(OutboxRow.sink.in_(other_sinks), limit=settings.outbox_batch)
-        if SINK_SLACK in self.sinks:  # paced: at most slack_max_per_minute, all daemons together
+        other_sinks = [name for name in self.sinks if name != SINK_SLACK and self._active(name)]
+        rows = claim(OutboxRow.sink.in_(other_sinks), limit=settings.outbox_batch) if other_sinks else []
+        # Slack is paced: at most slack_max_per_minute, all daemons together
+        if SINK_SLACK in self.sinks and self._active(SINK_SLACK):
             rows += claim(
                 OutboxRow.sink == SINK_SLACK,
                 limit=min(settings.outbox_batch, self._slack_budget(session, now)),
             )
-        alert_ids = {row.alert_id for row in rows if row.alert_id is not None}
-        retracted = (
-            set(
-                session.execute(
-                    select(Alert.id).where(Alert.id.in_(alert_ids), Alert.state == AlertState.RETRACTED)
-                ).scalars()
-            )
-            if alert_ids
-            else set()
-        )
+        vetoed = self.hooks.vetoes(session, rows)
         items: list[OutboxItem] = []
         cancelled = 0
         lease_until = now + dt.timedelta(seconds=settings.outbox_lease_s)
         hints: dict[tuple[str, str], object] = {}
         for row in rows:
-            if row.alert_id in retracted and row.product not in RETRACTION_PRODUCTS:
+            if row.id in vetoed:
                 row.state = check_transition(row.state, OutboxState.CANCELLED)
-                row.last_error = "cancelled: the alert was retracted before this was sent"
+                row.last_error = f"cancelled: {vetoed[row.id]}"
                 cancelled += 1
                 continue
             in_doubt = row.state == OutboxState.SENDING
@@ -175,6 +177,8 @@ class Dispatcher:
                     results[item.id] = SendResult(True, delivery_ref="verified after an interrupted send")
                     verified += 1
                     continue
+                if delivered is None:  # the sink cannot tell (a webhook): at least once
+                    self.app.metrics.inc(f"outbox_in_doubt_resends_{item.sink}")
                 log.info("resending in-doubt row", extra={"outbox_id": item.id, "verified": delivered})
             by_sink[item.sink].append(item)
         for sink_name, batch in by_sink.items():
@@ -190,9 +194,8 @@ class Dispatcher:
     # -- record -------------------------------------------------------------------------------------
     def _record(self, session: Session, results: Mapping[int, SendResult], now: dt.datetime) -> DispatchStats:
         settings = self.app.settings
-        sent = retried = dead = 0
-        touched_alerts: set[int] = set()
-        sent_ids: list[int] = []
+        sent = retried = dead = held = 0
+        sent_rows: list[OutboxRow] = []
         rows = session.execute(
             select(OutboxRow).where(OutboxRow.id.in_(list(results))).with_for_update()
         ).scalars()
@@ -205,11 +208,18 @@ class Dispatcher:
                 row.sent_at, row.delivery_ref, row.last_error = now, result.delivery_ref, None
                 row.lease_until = None
                 sent += 1
-                sent_ids.append(row.id)
-                if row.alert_id is not None:
-                    touched_alerts.add(row.alert_id)
+                sent_rows.append(row)
                 continue
             row.last_error = result.error
+            if result.retry_after_s is not None:  # the sink said when: not an attempt
+                row.state = check_transition(row.state, OutboxState.PENDING)
+                row.attempts = max(0, row.attempts - 1)
+                row.next_attempt_at = now + dt.timedelta(seconds=result.retry_after_s)
+                row.lease_until = None
+                held += 1
+                until = time.monotonic() + result.retry_after_s
+                self._paused_until[row.sink] = max(self._paused_until.get(row.sink, 0.0), until)
+                continue
             exhausted = row.attempts >= settings.outbox_max_attempts
             if result.undecided and not exhausted:
                 continue  # stays ``sending``: verified when the lease runs out
@@ -226,65 +236,40 @@ class Dispatcher:
                 row.next_attempt_at = now + dt.timedelta(seconds=delay)
                 row.lease_until = None
                 retried += 1
-        if sent_ids:
+        if sent_rows:
             session.flush()
-            for hook in self.after_sent:
-                hook(session, sent_ids, now)
-        self._advance_alerts(session, touched_alerts)
+            self.hooks.sent(session, sent_rows, now)
         self.app.metrics.inc("outbox_sent", sent)
         self.app.metrics.inc("outbox_retried", retried)
         self.app.metrics.inc("outbox_dead", dead)
-        return DispatchStats(sent=sent, retried=retried, dead=dead)
+        self.app.metrics.inc("outbox_held_back", held)
+        return DispatchStats(sent=sent, retried=retried + held, dead=dead)
 
     def _tell_shifters_dead(self, session: Session, row: OutboxRow) -> None:
         log.error(
             "outbox row given up",
             extra={"outbox_id": row.id, "product": row.product, "error": row.last_error},
         )
-        if row.sink == SINK_SLACK or SINK_SLACK not in self.sinks:
+        if row.sink == SINK_SLACK or self.app.settings.slack_mode == "off":
             return
         subject = row.idempotency_key.split(":", 1)[0]
-        enqueue(
-            session,
-            sink=SINK_SLACK,
-            destination=self.app.settings.slack_channel or "shifters",
+        spec = slack_spec(
+            self.app.settings,
+            self.app.renderer,
             product="slack_outbox_dead",
-            idempotency_key=f"outbox-dead:{row.id}:{row.attempts}",
-            payload=self.app.renderer.render_json(
-                "slack/outbox_dead.json.j2",
-                {
-                    "product": row.product,
-                    "subject": subject,
-                    "sink": row.sink,
-                    "attempts": row.attempts,
-                    "last_error": row.last_error or "",
-                    "row_id": row.id,
-                },
-            ),
-            content_type="application/json",
+            idempotency_key=keys.outbox_dead(row.id, row.attempts),
+            template="slack/outbox_dead.json.j2",
+            variables={
+                "product": row.product,
+                "subject": subject,
+                "sink": row.sink,
+                "attempts": row.attempts,
+                "last_error": row.last_error or "",
+                "row_id": row.id,
+            },
             alert_id=row.alert_id,
         )
-
-    @staticmethod
-    def _advance_alerts(session: Session, alert_ids: set[int]) -> None:
-        """prompt_queued -> prompt_sent for the alerts whose products are all delivered (one statement)."""
-        if not alert_ids:
-            return
-        new_state = check_transition(AlertState.PROMPT_QUEUED, AlertState.PROMPT_SENT)
-        unsent = (
-            select(OutboxRow.id)
-            .where(
-                OutboxRow.alert_id == Alert.id,
-                OutboxRow.state.in_([OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD]),
-            )
-            .exists()
-        )
-        session.execute(
-            update(Alert)
-            .where(Alert.id.in_(alert_ids), Alert.state == AlertState.PROMPT_QUEUED, ~unsent)
-            .values(state=new_state, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        enqueue(session, spec)
 
     # -- loop ---------------------------------------------------------------------------------------
     def run_once(self) -> DispatchStats:

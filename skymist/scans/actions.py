@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from scanner_client import ScannerError, SkyDriverClient, new_request_key
 from skymist.app import App
+from skymist.reco_plans import ScanPlanEntry
 from skymist.scans.planning import plan_entries, plan_scans
-from skymist.scans.plans import ScanPlanEntry
-from skymist.states import ScanState, check_transition
-from skymist.store.models import Alert, AlertRevision
+from skymist.states import AlertState, OutboxState, ScanState, check_transition
+from skymist.store.models import Alert, AlertRevision, OutboxRow
 from skymist.store.scan_models import Scan
 from skymist.store.types import utcnow
 
@@ -31,9 +31,63 @@ def operator() -> str:
         return "unknown"
 
 
+class ConfirmationNeededError(ScanActionError):
+    """The action would publish something new: the message says what; repeat it with ``--yes``."""
+
+
+def refuse_retracted(alert: Alert) -> None:
+    """A retraction blocks new scans: nothing about a retracted alert is published again."""
+    if alert.state == AlertState.RETRACTED:
+        raise ScanActionError(
+            f"alert {alert.name or alert.id} is retracted: no new scans (a retraction is final)"
+        )
+
+
+def public_consequence(session: Session, alert: Alert, app: App) -> str | None:
+    """What a new final scan of ``alert`` would publish, when it already has a public refined
+    revision (a new Rev 1-style notice and VOEvent and a Circular draft); None when it has none."""
+    refined = session.execute(
+        select(OutboxRow.revision)
+        .where(
+            OutboxRow.alert_id == alert.id,
+            OutboxRow.product == "notice_json",
+            OutboxRow.state.in_((OutboxState.SENT, OutboxState.PENDING, OutboxState.SENDING)),
+            OutboxRow.revision >= 1,
+        )
+        .order_by(OutboxRow.revision.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if refined is None and alert.state not in (AlertState.LOCALIZED, AlertState.LOCALIZED_PENDING):
+        return None
+    shown = "a refined revision" if refined is None else f"refined revision {refined}"
+    return (
+        f"{alert.name or alert.id} already has {shown} public; the new scan's result would publish a new "
+        f"revision: a GCN notice to {app.settings.notice_topic}, a VOEvent to {app.settings.voevent_topic}, "
+        "a Slack message, and a new Circular draft"
+    )
+
+
+def check_scan_allowed(app: App, alert_id: int, confirmed: bool) -> str | None:
+    """Refuse a scan of a retracted alert; ask for confirmation when it would publish a new public
+    revision (raises :class:`ConfirmationNeededError` unless ``confirmed``). Returns what will be sent."""
+    with app.sessions() as session:
+        alert = session.get(Alert, alert_id)
+        if alert is None:
+            raise ScanActionError(f"no alert with id {alert_id}")
+        refuse_retracted(alert)
+        consequence = public_consequence(session, alert, app)
+    if consequence is not None and not confirmed:
+        raise ConfirmationNeededError(f"{consequence}. Give --yes to go ahead.")
+    return consequence
+
+
 def scan_alert(app: App, alert: Alert, entry_names: list[str] | None, requested_by: str) -> list[int]:
-    """Plan scans of ``alert``'s newest revision now (also for an unclassified event)."""
+    """Plan scans of ``alert``'s newest revision now (also for an unclassified event); never of a
+    retracted alert."""
     with app.sessions() as session, session.begin():
+        current = session.get(Alert, alert.id, with_for_update=True)
+        assert current is not None
+        refuse_retracted(current)
         revision = session.execute(
             select(AlertRevision.revision)
             .where(AlertRevision.alert_id == alert.id)
@@ -69,12 +123,17 @@ def _locked(session: Session, scan_id: int) -> Scan:
     return scan
 
 
-def rescan(app: App, client: SkyDriverClient, scan_id: int) -> Scan:
+def rescan(
+    app: App, client: SkyDriverClient, scan_id: int, *, by: str | None = None, reason: str | None = None
+) -> Scan:
     """Run a scan again: a backend rescan replacing the running one, or a fresh submission of an
-    ended one (failed, aborted or final)."""
+    ended one (failed, aborted or final). Audited (``scan_rescanned``) when ``by`` is given."""
     now = utcnow()
     with app.sessions() as session, session.begin():
         scan = _locked(session, scan_id)
+        alert = session.get(Alert, scan.alert_id)
+        assert alert is not None
+        refuse_retracted(alert)
         if scan.state in (ScanState.SUBMITTED, ScanState.RUNNING, ScanState.PARTIAL) and scan.backend_scan_id:
             try:
                 manifest = client.rescan(scan.backend_scan_id, abort_first=True, replace_scan=True)
@@ -95,6 +154,19 @@ def rescan(app: App, client: SkyDriverClient, scan_id: int) -> Scan:
         scan.progress_mark, scan.last_progress_at, scan.finished_at = None, now, None
         scan.attempts, scan.last_error, scan.next_check_at = 0, None, now
         scan.lease_owner, scan.lease_until = OPERATOR_LEASE, None  # a tracker mid-tick drops its result
+        if by is not None:
+            from skymist.circulars import audit
+
+            audit.record(
+                session,
+                actor=by,
+                action="scan_rescanned",
+                subject_kind="scan",
+                subject_id=scan.id,
+                alert_id=scan.alert_id,
+                reason=reason,
+                details={"backend_scan_id": scan.backend_scan_id, "state": scan.state.value},
+            )
         return scan
 
 

@@ -8,8 +8,9 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from skymist.config import Settings
-from skymist.outbox.queue import SINK_SLACK, enqueue
-from skymist.products.render import Renderer
+from skymist.outbox import keys
+from skymist.outbox.queue import enqueue, slack_spec
+from skymist.rendering import Renderer
 
 Milestone = Literal["started", "first_partial", "half", "final", "failed", "backend_down", "skymap_failed"]
 
@@ -35,9 +36,13 @@ def queue_milestone(
 ) -> None:
     if settings.slack_mode == "off":
         return
-    payload = renderer.render_json(
-        "slack/scan.json.j2",
-        {
+    spec = slack_spec(
+        settings,
+        renderer,
+        product=f"slack_scan_{milestone}",
+        idempotency_key=keys.scan_milestone(scan_id, milestone, key_suffix),
+        template="slack/scan.json.j2",
+        variables={
             "subject": subject,
             "plan_entry": plan_entry,
             "milestone": milestone,
@@ -49,14 +54,6 @@ def queue_milestone(
             "predicted_end_iso": predicted_end.strftime("%Y-%m-%d %H:%M:%S") if predicted_end else None,
             "detail": detail,
         },
-    )
-    enqueue(
-        session,
-        sink=SINK_SLACK,
-        destination=settings.slack_channel or "shifters",
-        product=f"slack_scan_{milestone}",
-        idempotency_key=f"scan:{scan_id}:{milestone}{key_suffix}",
-        payload=payload,
-        content_type="application/json",
         alert_id=alert_id,
     )
+    enqueue(session, spec)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from scanner_client import new_request_key
 from skymist.config import Settings
-from skymist.scans.plans import ScanPlanEntry, plans_for
+from skymist.reco_plans import ScanPlanEntry, plans_for
 from skymist.states import ScanState
 from skymist.store.scan_models import Scan
 from skymist.store.upsert import dialect_insert

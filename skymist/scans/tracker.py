@@ -45,6 +45,7 @@ from scanner_client import (
 from scanner_client.models import Manifest
 from scanner_client.models import ScanState as BackendState
 from skymist.app import App
+from skymist.ingest.messages import event_document
 from skymist.scans.milestones import Milestone, queue_milestone
 from skymist.states import AlertState, ScanState, check_transition
 from skymist.store.models import Alert, AlertRevision, InboxMessage
@@ -211,9 +212,7 @@ class ScanTracker:
         ).scalar()
         if raw is None:
             return None
-        document = json.loads(raw)
-        event = document.get("event", document) if isinstance(document, dict) else None
-        return event if isinstance(event, dict) else None
+        return event_document(json.loads(raw))
 
     # -- talk to the backend ---------------------------------------------------------------------------
     def _work(self, job: ScanJob, now: dt.datetime) -> Decision:

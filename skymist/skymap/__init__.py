@@ -6,11 +6,13 @@ Modules, one step each:
 * :mod:`~skymist.skymap.multires`: the multi-resolution (multi-order) map and the best fit;
 * :mod:`~skymist.skymap.regions`, :mod:`~skymist.skymap.errorbox`, :mod:`~skymist.skymap.contours`:
   50% / 90% regions for a named threshold set, their error boxes, areas and contour lines;
+* :mod:`~skymist.skymap.drawn_region`: the regions as the picture draws them (finest pixels only,
+  coarse pixels reshaped along the interpolated map, the stated area);
 * :mod:`~skymist.skymap.analysis`: all of the above in one typed result (:class:`SkymapAnalysis`);
 * :mod:`~skymist.skymap.fits_flat`, :mod:`~skymist.skymap.fits_moc`, :mod:`~skymist.skymap.picture`,
   :mod:`~skymist.skymap.products`: the files, written atomically with their sha256;
 * :mod:`~skymist.skymap.convert`: legacy NPZ to skyreader v1 JSON;
-* :mod:`~skymist.skymap.command`: the ``skymist skymap`` commands.
+* :mod:`~skymist.cli.skymap_cmd`: the ``skymist skymap`` commands.
 
 The names below are imported lazily, so ``import skymist.skymap`` stays cheap (healpy and astropy
 load only when used).
@@ -22,8 +24,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from skymist.files import WrittenFile
     from skymist.skymap.analysis import SkymapAnalysis, analyze_path, analyze_scan
-    from skymist.skymap.atomic import WrittenFile
     from skymist.skymap.convert import convert_file, metadata_from_event_message
     from skymist.skymap.errors import SkymapInputError
     from skymist.skymap.model import (

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from skymist.skymap.contours import region_contours
+from skymist.skymap.density import DensityCalibration, calibrated_mass, hpd_calibration
+from skymist.skymap.drawn_region import drawn_region
 from skymist.skymap.errorbox import error_box
 from skymist.skymap.model import (
     BestFit,
@@ -42,6 +47,13 @@ class SkymapAnalysis:
     nsides: tuple[int, ...]
     n_scanned_pixels: int
     multiorder: MultiOrderMap = field(repr=False)
+    #: the multi-order pixels of the 50% and 90% regions
+    mask_50: NDArray[np.bool_] = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
+    mask_90: NDArray[np.bool_] = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
+    #: probability of each multi-order pixel under the published density (sum 1), consistent with the
+    #: regions (see :mod:`skymist.skymap.density`), and how that density was made
+    probability: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
+    calibration: DensityCalibration | None = None
 
     # flat accessors with units, for catalogue rows and headers
     @property
@@ -84,6 +96,7 @@ class SkymapAnalysis:
             "area_90_deg2": self.area_90_deg2,
             "region_50": self.region_50.to_dict(with_contours),
             "region_90": self.region_90.to_dict(with_contours),
+            "density": None if self.calibration is None else self.calibration.describe(),
         }
 
 
@@ -103,8 +116,10 @@ def analyze_scan(
     moc = build_multiorder(scan)
     mass = probability_mass(moc)
     regions: list[Region] = []
+    masks: list[NDArray[np.bool_]] = []
     for which in (0.5, 0.9):
         pixels = select_region(moc, tset, which, mass)
+        masks.append(pixels.mask)
         box = error_box(moc, pixels.mask)
         regions.append(
             Region(
@@ -115,9 +130,13 @@ def analyze_scan(
                 n_fine_pixels=pixels.n_fine_pixels,
                 probability=pixels.probability,
                 box=box,
-                contours=region_contours(moc, pixels.mask, box) if with_contours else (),
+                contours=region_contours(moc, drawn_region(moc, pixels.mask)) if with_contours else (),
             )
         )
+    if tset.kind == "credible":
+        published, calibration = mass, hpd_calibration(mass, masks[0], masks[1])
+    else:
+        published, calibration = calibrated_mass(moc, masks[0], masks[1], regions[0].two_delta_llh_level)
     meta = scan.metadata if metadata is None else metadata.merged(scan.metadata)
     return SkymapAnalysis(
         thresholds=tset,
@@ -132,6 +151,10 @@ def analyze_scan(
         nsides=scan.nsides,
         n_scanned_pixels=scan.n_pixels,
         multiorder=moc,
+        mask_50=masks[0],
+        mask_90=masks[1],
+        probability=published,
+        calibration=calibration,
     )
 
 

@@ -1,18 +1,22 @@
 """Contour polygons of regions, for plots.
 
-The region (a set of HEALPix pixels) is sampled on a regular RA/Dec grid a few times finer than the
-finest pixels, around the best fit, and the 0/1 field is contoured at 1/2 (contourpy, matplotlib's
-contouring engine). The lines follow the pixel boundaries of exactly the region whose area and box
-are reported. RA on the lines is continuous around the best fit (it may leave [0, 360)).
+The region is drawn on the map's finest pixels (:mod:`skymist.skymap.drawn_region`: the stated region
+where the scan was finest, its coarse pixels reshaped along the interpolated map, the same number of
+finest pixels, hence the same area). That pixel set is sampled on a regular RA/Dec grid a few times
+finer than the finest pixels, around the best fit, and the 0/1 field is contoured at 1/2 (contourpy,
+matplotlib's contouring engine): the lines follow finest-pixel edges only. RA on the lines is
+continuous around the best fit (it may leave [0, 360)).
 """
 
 from __future__ import annotations
 
 import math
 
+import healpy as hp
 import numpy as np
 from numpy.typing import NDArray
 
+from skymist.skymap.drawn_region import DrawnRegion
 from skymist.skymap.model import Contour, ErrorBox
 from skymist.skymap.multires import MultiOrderMap
 
@@ -25,6 +29,12 @@ _OVERSAMPLE = 3.0
 
 def fine_pixel_size_deg(moc: MultiOrderMap) -> float:
     return math.degrees(math.sqrt(4.0 * math.pi / moc.npix_fine))
+
+
+def _cos_dec(dec_axis: NDArray[np.float64]) -> float:
+    """cos Dec at the grid's Dec farthest from the equator (as :func:`sample_grid` steps RA)."""
+    widest = max(abs(float(dec_axis[0])), abs(float(dec_axis[-1])))
+    return math.cos(math.radians(min(widest, 89.0)))
 
 
 def sample_grid(
@@ -48,23 +58,49 @@ def sample_grid(
     return np.linspace(ra_lo, ra_hi, n_ra), np.linspace(dec_lo, dec_hi, n_dec)
 
 
-def region_contours(moc: MultiOrderMap, mask: NDArray[np.bool_], box: ErrorBox) -> tuple[Contour, ...]:
-    """Closed boundary lines of the region ``mask``."""
-    import contourpy  # matplotlib's contouring engine (a dependency of matplotlib)
+def _area_keeping_level(
+    smooth: NDArray[np.float64], inside: NDArray[np.float64], row_weight: NDArray[np.float64]
+) -> float:
+    """The level of the blurred field whose super-level set covers as much sky (grid cells weighted
+    by cos Dec of their row) as the pixels themselves: a blur alone rounds the line inwards at
+    convex bends and would shrink the drawn area by up to a few percent."""
+    weights = np.broadcast_to(row_weight[:, None], smooth.shape).ravel()
+    target = float((inside.ravel() * weights).sum())
+    order = np.argsort(smooth.ravel())[::-1]
+    covered = np.cumsum(weights[order])
+    at = int(np.clip(np.searchsorted(covered, target), 0, order.size - 1))
+    value = float(smooth.ravel()[order[at]])
+    return min(max(value, 1e-6), 1.0 - 1e-6)
 
-    if not mask.any():
+
+def region_contours(moc: MultiOrderMap, drawn: DrawnRegion) -> tuple[Contour, ...]:
+    """Closed boundary lines of the drawn region (finest pixels)."""
+    import contourpy  # matplotlib's contouring engine (a dependency of matplotlib)
+    from scipy.ndimage import gaussian_filter
+
+    if drawn.fine_nest.size == 0:
         return ()
-    ra_axis, dec_axis = sample_grid(moc, box)
+    ra_axis, dec_axis = sample_grid(moc, drawn.box)
     ra_grid, dec_grid = np.meshgrid(ra_axis, dec_axis)
-    inside = mask[moc.lookup_radec(ra_grid.ravel(), dec_grid.ravel())].reshape(ra_grid.shape)
+    theta = np.radians(90.0 - np.clip(dec_grid.ravel(), -90.0, 90.0))
+    phi = np.radians(np.mod(ra_grid.ravel(), 360.0))
+    fine = np.asarray(hp.ang2pix(moc.max_nside, theta, phi, nest=True), dtype=np.int64)
+    inside = drawn.contains(fine).reshape(ra_grid.shape).astype(np.float64)
+    # a blur of one finest pixel rounds the pixels' diamond staircase into a line that stays within
+    # about a pixel of their edges (the grid's margin of 3 pixels keeps the blur off its border)
+    blur = fine_pixel_size_deg(moc)
+    step_ra = float(ra_axis[1] - ra_axis[0]) * max(_cos_dec(dec_axis), 1e-3)
+    step_dec = float(dec_axis[1] - dec_axis[0])
+    smooth = gaussian_filter(inside, sigma=(blur / step_dec, blur / step_ra), mode="constant")
     field = np.zeros((dec_axis.size + 2, ra_axis.size + 2), dtype=np.float64)
-    field[1:-1, 1:-1] = inside  # a frame of zeros closes every line
+    field[1:-1, 1:-1] = smooth  # a frame of zeros closes every line
+    level = _area_keeping_level(smooth, inside, np.cos(np.radians(dec_axis)))
     ra_pad = np.concatenate(([ra_axis[0] - 1e-9], ra_axis, [ra_axis[-1] + 1e-9]))
     dec_pad = np.concatenate(([dec_axis[0] - 1e-9], dec_axis, [dec_axis[-1] + 1e-9]))
     generator = contourpy.contour_generator(
         ra_pad, dec_pad, field, line_type=contourpy.LineType.Separate, name="serial"
     )
-    lines = generator.lines(0.5)
+    lines = generator.lines(level)
     out: list[Contour] = []
     for line in lines:
         pts = np.asarray(line, dtype=np.float64)

@@ -8,16 +8,15 @@ extra metadata keys. Missing vertex columns (X, Y, Z, T of v0 results) are writt
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from skymist.skymap.atomic import WrittenFile, write_atomic
+from skybase.event import EventFormatError, RealtimeEvent
+from skymist.files import WrittenFile, write_atomic
 from skymist.skymap.errors import SkymapInputError
 from skymist.skymap.model import NsideLayer, ScanMetadata, ScanResult
 from skymist.skymap.reader import COLUMNS_V1, NAN_SENTINEL, read_scan
@@ -29,44 +28,23 @@ __all__ = [
     "write_skyreader_json",
 ]
 
-_MJD_EPOCH = dt.datetime(1858, 11, 17)
-
 
 def metadata_from_event_message(doc: Any, source: str = "<event>") -> ScanMetadata:
     """Run/event ids, MJD and event type from a realtime ("i3live", 2021a+) event message."""
-    value = doc.get("value") if isinstance(doc, Mapping) else None
-    data = value.get("data") if isinstance(value, Mapping) else None
-    if not isinstance(data, Mapping):
-        raise SkymapInputError(
-            source, "value.data", type(data).__name__, "expected an object (2021a+ format)"
-        )
-    run_id, event_id, eventtime = data.get("run_id"), data.get("event_id"), data.get("eventtime")
-    for name, v in (("run_id", run_id), ("event_id", event_id)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise SkymapInputError(source, f"value.data.{name}", v, "expected a non-negative integer")
-    if not isinstance(eventtime, str):
-        raise SkymapInputError(
-            source, "value.data.eventtime", eventtime, "expected 'YYYY-MM-DD HH:MM:SS.ffffff'"
-        )
     try:
-        when = dt.datetime.fromisoformat(eventtime)
-    except ValueError:
-        raise SkymapInputError(
-            source, "value.data.eventtime", eventtime, "expected 'YYYY-MM-DD HH:MM:SS.ffffff'"
-        ) from None
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC).replace(tzinfo=None)
-    elapsed = when - _MJD_EPOCH
-    mjd = elapsed.days + (elapsed.seconds * 1_000_000 + elapsed.microseconds) / 86_400_000_000
-    streams = value.get("streams") if isinstance(value, Mapping) else None
-    event_type = streams[0] if isinstance(streams, list) and streams and isinstance(streams[0], str) else None
-    assert isinstance(run_id, int) and isinstance(event_id, int)
+        event = RealtimeEvent.read(doc)
+    except EventFormatError as exc:
+        raise SkymapInputError(source, exc.field or "event", "", exc.reason) from None
+    try:
+        event_type: str | None = event.event_type
+    except EventFormatError:
+        event_type = None
     return ScanMetadata(
-        run_id=run_id,
-        event_id=event_id,
+        run_id=event.run_id,
+        event_id=event.event_id,
         event_type=event_type,
-        mjd=mjd,
-        is_real_event=100_000 <= run_id < 1_000_000,
+        mjd=event.mjd,
+        is_real_event=event.is_real_run,
         version=1,
         origin="event message",
     )
@@ -117,6 +95,9 @@ def to_skyreader_dict(scan: ScanResult, metadata: ScanMetadata | None = None) ->
             else (meta.run_id is not None and 100_000 <= meta.run_id < 1_000_000),
             "version": 1,
         }
+        for key in ("reco_algo", "reco_kind", "region_method"):
+            if getattr(meta, key) is not None:
+                md[key] = getattr(meta, key)
         if scan.source_format != "skyreader-json":
             md["converted_from"] = f"{Path(scan.source).name} ({scan.source_format})"
             md["source_pixel_convention"] = str(scan.pixel_convention)

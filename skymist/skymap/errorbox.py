@@ -15,7 +15,7 @@ from skymist.skymap.healpix import children_nested, nest_to_radec_deg
 from skymist.skymap.model import ErrorBox
 from skymist.skymap.multires import MultiOrderMap
 
-__all__ = ["error_box", "ra_offset_deg", "region_fine_pixels"]
+__all__ = ["error_box", "fine_pixels_box", "ra_offset_deg", "region_fine_pixels"]
 
 
 def ra_offset_deg(ra_deg: NDArray[np.float64], ra0_deg: float) -> NDArray[np.float64]:
@@ -39,7 +39,11 @@ def region_fine_pixels(moc: MultiOrderMap, mask: NDArray[np.bool_]) -> NDArray[n
 
 def error_box(moc: MultiOrderMap, mask: NDArray[np.bool_]) -> ErrorBox:
     """Extent of the region ``mask`` around ``moc.best_fit``."""
-    fine = region_fine_pixels(moc, mask)
+    return fine_pixels_box(moc, region_fine_pixels(moc, mask))
+
+
+def fine_pixels_box(moc: MultiOrderMap, fine: NDArray[np.int64]) -> ErrorBox:
+    """Extent around ``moc.best_fit`` of finest-order (``moc.max_nside``, nested) pixels."""
     if fine.size == 0:
         return ErrorBox(0.0, 0.0, 0.0, 0.0)
     ra, dec = nest_to_radec_deg(moc.max_nside, fine)

@@ -13,12 +13,11 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from skymist.files import WrittenFile
 from skymist.skymap.analysis import SkymapAnalysis
-from skymist.skymap.atomic import WrittenFile
 from skymist.skymap.errors import SkymapInputError
 from skymist.skymap.fits_header import header_cards
 from skymist.skymap.fits_io import add_cards, write_hdulist
-from skymist.skymap.regions import probability_mass
 
 __all__ = ["FlatColumn", "FlatMap", "flat_map_values", "read_flat_fits", "write_flat_fits"]
 
@@ -31,7 +30,7 @@ def flat_map_values(analysis: SkymapAnalysis, column: FlatColumn = "2DLLH") -> N
     if column == "2DLLH":
         return moc.to_fine_ring(moc.two_delta_llh)
     if column == "PROB":
-        per_fine = probability_mass(moc) / moc.fine_count
+        per_fine = analysis.probability / moc.fine_count  # the density of the multi-order map
         return moc.to_fine_ring(per_fine)
     raise SkymapInputError("", "column", column, "expected '2DLLH' or 'PROB'")
 

@@ -7,21 +7,17 @@ regions. Keys longer than 8 characters are HIERARCH cards, as in skyreader's fil
 
 from __future__ import annotations
 
-import datetime as dt
 import math
+import warnings
 from typing import Any
 
+from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
+
+from skybase.times import mjd_to_isot
 from skymist.skymap.analysis import SkymapAnalysis
 
-__all__ = ["header_cards", "mjd_to_isot"]
-
-_MJD_EPOCH = dt.datetime(1858, 11, 17, tzinfo=dt.UTC)
-
-
-def mjd_to_isot(mjd: float) -> str:
-    """UTC MJD to ISO 8601 (``YYYY-MM-DDTHH:MM:SS.ffffff``), days of 86400 s."""
-    when = _MJD_EPOCH + dt.timedelta(days=mjd)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")
+__all__ = ["header_cards"]
 
 
 def _r(value: float, digits: int = 4) -> float:
@@ -29,7 +25,8 @@ def _r(value: float, digits: int = 4) -> float:
 
 
 def header_cards(analysis: SkymapAnalysis) -> list[tuple[str, Any, str]]:
-    """(keyword, value, comment) cards; unknown values are written as undefined (``None``)."""
+    """(keyword, value, comment) cards; a key whose value is unknown is left out (a key without a value
+    breaks readers: ligo.skymap's ``read_sky_map`` fails on an empty ``DATE-OBS``)."""
     meta = analysis.metadata
     mjd = meta.mjd if meta.mjd is not None and math.isfinite(meta.mjd) else None
     tset = analysis.thresholds
@@ -41,6 +38,8 @@ def header_cards(analysis: SkymapAnalysis) -> list[tuple[str, Any, str]]:
         ("DATE-OBS", mjd_to_isot(mjd) if mjd is not None else None, "UTC date of the observation"),
         ("MJD-OBS", mjd, "modified Julian date of the observation"),
         ("EVENT-TYPE", meta.event_type, "event type"),
+        ("RECOALGO", meta.reco_algo, "reco algorithm that made the map"),
+        ("RECOKIND", meta.reco_kind, "reconstruction or approximation"),
         ("RA", _r(analysis.ra_deg), "best fit RA (J2000, deg)"),
         ("DEC", _r(analysis.dec_deg), "best fit Dec (J2000, deg)"),
     ]
@@ -62,4 +61,25 @@ def header_cards(analysis: SkymapAnalysis) -> list[tuple[str, Any, str]]:
         ("COMMENTS", f"50% and 90% uncertainty location => {tset.description}", ""),
         ("NOTE", "Pixels with NaN values were not scanned or the fit did not converge", ""),
     ]
-    return cards
+    cal = analysis.calibration
+    if cal is not None:
+        cards += [
+            ("DENSITY", cal.method, "how PROBDENSITY / PROB were made from 2DLLH"),
+            ("DENSLOPE50", _r(cal.slope_50, 8), "T = DENSLOPE50 * 2DLLH up to DENSKNOT"),
+            ("DENSLOPE90", _r(cal.slope_90, 8), "slope of T beyond DENSKNOT"),
+            ("DENSKNOT", _r(cal.knot_2dllh, 6), "2DLLH of the knot (the 50% level)"),
+            ("DENSPROB50", _r(cal.probability_50, 6), "probability inside the 50% region"),
+            ("DENSPROB90", _r(cal.probability_90, 6), "probability inside the 90% region"),
+            ("DENSNOTE", cal.describe()[:68], "density ~ exp(-T/2), T monotone in 2DLLH"),
+        ]
+    return [_fitted(key, value, comment) for key, value, comment in cards if value is not None]
+
+
+def _fitted(key: str, value: Any, comment: str) -> tuple[str, Any, str]:
+    """The card with its comment cut to the room left in 80 characters (astropy would cut it and
+    warn on every write; a HIERARCH keyword leaves less room)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VerifyWarning)  # HIERARCH for keywords over 8 characters
+        used = len(fits.Card(key, value).image.rstrip())
+    room = 80 - used - len(" / ")
+    return key, value, comment[:room] if room > 0 else ""

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from skymist.skymap.atomic import WrittenFile, write_atomic
+from skymist.files import WrittenFile, write_atomic
 
 __all__ = ["add_cards", "hdulist_bytes", "write_hdulist"]
 

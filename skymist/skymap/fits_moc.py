@@ -1,7 +1,9 @@
 """Multi-order HEALPix FITS skymap (NUNIQ): ``UNIQ`` and ``PROBDENSITY`` (sr^-1).
 
 The pixels are those of the scan's multi-order map (see :mod:`skymist.skymap.multires`): they tile
-the sphere, and PROBDENSITY times each pixel's solid angle sums to 1 (unscanned pixels: 0).
+the sphere, and PROBDENSITY times each pixel's solid angle sums to 1 (unscanned pixels: 0). The
+density is the one whose own 50% / 90% credible regions are the stated regions
+(:mod:`skymist.skymap.density`); the header says how it was made (``DENSITY``, ``DENSLOPE*``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from skymist.files import WrittenFile
 from skymist.skymap.analysis import SkymapAnalysis
-from skymist.skymap.atomic import WrittenFile
 from skymist.skymap.errors import SkymapInputError
 from skymist.skymap.fits_header import header_cards
 from skymist.skymap.fits_io import add_cards, write_hdulist
 from skymist.skymap.healpix import uniq_to_nside_nest
-from skymist.skymap.regions import probability_density_sr
 
 __all__ = ["MultiOrderFile", "read_moc_fits", "write_moc_fits"]
 
@@ -30,7 +31,7 @@ def write_moc_fits(analysis: SkymapAnalysis, path: str | Path) -> WrittenFile:
 
     moc = analysis.multiorder
     uniq = moc.uniq
-    density = probability_density_sr(moc)
+    density = analysis.probability / moc.area_sr  # consistent with the stated regions
     order = np.argsort(uniq, kind="stable")
     table = fits.BinTableHDU.from_columns(
         [

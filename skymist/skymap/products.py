@@ -1,4 +1,4 @@
-"""All skymap files of one analysis: flat FITS, multi-order FITS and the PNG, named consistently."""
+"""All skymap files of one analysis: flat FITS, multi-order FITS, the PNG and its PDF, named consistently."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skymist.files import WrittenFile
 from skymist.skymap.analysis import SkymapAnalysis
-from skymist.skymap.atomic import WrittenFile
 from skymist.skymap.fits_flat import FlatColumn, write_flat_fits
 from skymist.skymap.fits_moc import write_moc_fits
-from skymist.skymap.picture import ComparisonPosition, write_png
+from skymist.skymap.picture import ComparisonPosition, write_pdf, write_png
 
 __all__ = ["SkymapProducts", "product_stem", "write_fits_products", "write_products"]
 
@@ -23,12 +23,15 @@ class SkymapProducts:
     flat_fits: WrittenFile
     multiorder_fits: WrittenFile
     png: WrittenFile | None
+    #: the same picture as PDF (vector, for publications), beside the PNG
+    pdf: WrittenFile | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "flat_fits": self.flat_fits.to_dict(),
             "multiorder_fits": self.multiorder_fits.to_dict(),
             "png": self.png.to_dict() if self.png is not None else None,
+            "pdf": self.pdf.to_dict() if self.pdf is not None else None,
         }
 
 
@@ -66,11 +69,15 @@ def write_products(
     comparison: ComparisonPosition | None = None,
     flat_column: FlatColumn | None = None,
 ) -> SkymapProducts:
-    """Write the flat map (``2DLLH``, or ``PROB`` for ``hpd``), the multi-order map and the PNG."""
+    """Write the flat map (``2DLLH``, or ``PROB`` for ``hpd``), the multi-order map, and with ``png``
+    the picture as PNG (150 dpi) and as PDF beside it."""
     flat, moc = write_fits_products(analysis, out_dir, flat_column)
-    picture = (
-        write_png(analysis, Path(out_dir) / f"{product_stem(analysis)}.skymap.png", comparison)
-        if png
-        else None
+    if not png:
+        return SkymapProducts(flat_fits=flat, multiorder_fits=moc, png=None)
+    picture = Path(out_dir) / f"{product_stem(analysis)}.skymap.png"
+    return SkymapProducts(
+        flat_fits=flat,
+        multiorder_fits=moc,
+        png=write_png(analysis, picture, comparison),
+        pdf=write_pdf(analysis, picture.with_suffix(".pdf"), comparison),
     )
-    return SkymapProducts(flat_fits=flat, multiorder_fits=moc, png=picture)

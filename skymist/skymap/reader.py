@@ -314,6 +314,20 @@ def _metadata_from_mapping(source: str, where: str, meta: Mapping[str, Any], ori
     if is_real is not None and not isinstance(is_real, bool):
         raise SkymapInputError(source, f"{where}.is_real_event", is_real, "expected true or false")
     version = get_int("version")
+
+    def get_name(field: str) -> str | None:
+        value = _plain(meta.get(field))
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise SkymapInputError(source, f"{where}.{field}", value, "expected a name (a string)")
+        return value
+
+    reco_kind = get_name("reco_kind")
+    if reco_kind not in (None, "reconstruction", "approximation"):
+        raise SkymapInputError(
+            source, f"{where}.reco_kind", reco_kind, "expected 'reconstruction' or 'approximation'"
+        )
     return ScanMetadata(
         run_id=get_int("run_id"),
         event_id=get_int("event_id"),
@@ -322,6 +336,9 @@ def _metadata_from_mapping(source: str, where: str, meta: Mapping[str, Any], ori
         is_real_event=is_real,
         version=version or 0,
         origin=origin,
+        reco_algo=get_name("reco_algo"),
+        reco_kind=reco_kind,
+        region_method=get_name("region_method"),
     )
 
 

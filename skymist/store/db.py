@@ -47,6 +47,18 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def one_snapshot(session: Session) -> None:
+    """Make the session's transaction read one snapshot of the database (PostgreSQL's repeatable read).
+
+    Call it before the transaction's first statement. A page built from several queries then shows
+    one moment: under the default read committed, each query sees the commits made before it, and a
+    row counted in one table can be missing from the next (a Circular ``submitted`` beside its outbox
+    row still ``sending``). SQLite transactions already read one snapshot.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config
 

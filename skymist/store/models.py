@@ -56,7 +56,10 @@ class InboxMessage(Base):
     """Every message taken from the stream (or replayed), with its raw bytes, before parsing."""
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("topic", "partition", "offset", name="uq_inbox_source"),)
+    __table_args__ = (
+        # the same position with other bytes is another message (a re-created topic starts at 0 again)
+        UniqueConstraint("topic", "partition", "offset", "content_sha256", name="uq_inbox_source_content"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     topic: Mapped[str] = mapped_column(String(255))
@@ -64,6 +67,7 @@ class InboxMessage(Base):
     offset: Mapped[int] = mapped_column(BigInteger)
     key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    content_sha256: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of raw
     size_bytes: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     state: Mapped[InboxState] = mapped_column(state_column(InboxState), default=InboxState.RECEIVED)

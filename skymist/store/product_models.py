@@ -1,7 +1,7 @@
 """Tables of the refined products: skymap localizations, GCN Circular drafts and the audit log.
 
-Imported by every module that uses them (``skymist.refine``, ``skymist.circulars``,
-``skymist.retraction``), so the tables are registered on :data:`skymist.store.models.Base` whenever
+Imported by every module that uses them (``skymist.alerts``, ``skymist.circulars``,
+``skymist.alerts.retraction``), so the tables are registered on :data:`skymist.store.models.Base` whenever
 they are needed. The schema itself changes only through the Alembic migration ``0003``.
 """
 
@@ -89,6 +89,9 @@ class Localization(Base):
     multiorder_fits_sha256: Mapped[str] = mapped_column(String(64))
     png_path: Mapped[str] = mapped_column(String(500))
     png_sha256: Mapped[str] = mapped_column(String(64))
+    #: the same picture as PDF beside the PNG (NULL for localizations recorded before it was made)
+    pdf_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     healpix_url: Mapped[str] = mapped_column(String(500))
     png_url: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import importlib
 
-from skyscan.recos.base import PixelFit, PixelSeed, Reco, RecoOptionError, Vertex
+from skyscan.recos.base import RECO_KINDS, PixelFit, PixelSeed, Reco, RecoKind, RecoOptionError, Vertex
 
 #: reco_algo -> "module:class"
 RECO_ALGORITHMS: dict[str, str] = {
     "dummy": "skyscan.recos.dummy:DummyReco",
     "online_gaussian": "skyscan.recos.online_gaussian:OnlineGaussianReco",
+    "pandel_mpe": "skyscan.recos.pandel_mpe:PandelMPEReco",
 }
 
 
@@ -35,9 +36,11 @@ def get_reco(name: str) -> type[Reco]:
 
 __all__ = [
     "RECO_ALGORITHMS",
+    "RECO_KINDS",
     "PixelFit",
     "PixelSeed",
     "Reco",
+    "RecoKind",
     "RecoOptionError",
     "UnknownRecoError",
     "Vertex",

@@ -18,14 +18,20 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from skyscan.events import ScanEvent
+from skybase.event import RealtimeEvent
 
 NAN = math.nan
 
 #: JSON-able values only (str, int, float, bool, None, lists and dicts of them)
 Setup = dict[str, Any]
+
+#: ``reconstruction``: a fit of the event's detector data, whose map may be published as refined;
+#: ``approximation``: anything else (a stand-in built from the online fit, random values): its products
+#: are held for a human and never called refined
+RecoKind = Literal["reconstruction", "approximation"]
+RECO_KINDS: tuple[RecoKind, ...] = ("reconstruction", "approximation")
 
 
 class RecoOptionError(ValueError):
@@ -92,10 +98,17 @@ class Reco(ABC):
     name: ClassVar[str]
     #: one sentence for people: what this algorithm is (shown in ``--help`` and the result's metadata)
     description: ClassVar[str]
+    #: what the algorithm is (written into the result's metadata as ``reco_kind``); an algorithm that does
+    #: not say is an approximation, so nothing it makes is published automatically
+    kind: ClassVar[RecoKind] = "approximation"
+    #: how its 50% / 90% regions are drawn from its llh (a threshold set: ``wilks``, ``calibrated``,
+    #: ``hpd``; written into the metadata as ``region_method``): ``calibrated`` only for llhs like the
+    #: real scans IceCube's thresholds were calibrated on
+    region_method: ClassVar[str] = "wilks"
 
     @classmethod
     @abstractmethod
-    def prepare(cls, event: ScanEvent, options: Mapping[str, Any]) -> Setup:
+    def prepare(cls, event: RealtimeEvent, options: Mapping[str, Any]) -> Setup:
         """Server side, once per scan: validate ``options`` and extract what the workers need."""
 
     @classmethod

@@ -23,11 +23,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from skyscan.events import ScanEvent
+from skybase.event import RealtimeEvent
 from skyscan.recos.base import (
     PixelFit,
     PixelSeed,
     Reco,
+    RecoKind,
     Setup,
     float_option,
     int_option,
@@ -51,6 +52,8 @@ def burn_cpu(units: int) -> int:
 
 class DummyReco(Reco):
     name: ClassVar[str] = "dummy"
+    #: random values: exercises the lifecycle, localizes nothing
+    kind: ClassVar[RecoKind] = "approximation"
     description: ClassVar[str] = (
         "random llh, vertex and time per pixel after a configurable delay (lifecycle tests)"
     )
@@ -71,7 +74,7 @@ class DummyReco(Reco):
         self.fail_deliveries = fail_deliveries
 
     @classmethod
-    def prepare(cls, event: ScanEvent, options: Mapping[str, Any]) -> Setup:
+    def prepare(cls, event: RealtimeEvent, options: Mapping[str, Any]) -> Setup:
         reject_unknown_options(cls.name, options, _OPTIONS)
         return {
             "delay_s": float_option(cls.name, options, "delay_s", 0.0),

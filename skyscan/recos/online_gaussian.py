@@ -6,8 +6,8 @@ direction (``value.data.reco.splinempe``: ``zen``, ``azi`` in the detector frame
 (``cr_zen``, ``cr_azi``, radians). This algorithm turns those into a likelihood on the sky:
 
 - the online direction is converted to J2000 at ``value.data.eventtime``
-  (:func:`skymist.coords.detector_to_j2000`: sky of date, then precessed), which reproduces the
-  published Revision 0 positions;
+  (:func:`skybase.sky.detector_to_j2000`: observed place at the detector, then mean J2000), which
+  reproduces the published Revision 0 positions;
 - the uncertainty is a 2-D Gaussian whose axes follow the detector's zenith and azimuth directions on the
   sky (sigma_zen = ``cr_zen``, sigma_azi = ``cr_azi`` * sin(zenith)), each widened to a floor set by
   ``floor_r90_deg`` (default 0.5 deg: the radius that contains 90 % of a circular Gaussian, i.e. sigma =
@@ -31,9 +31,17 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from skymist.coords import detector_to_j2000
-from skyscan.events import ScanEvent
-from skyscan.recos.base import PixelFit, PixelSeed, Reco, Setup, float_option, reject_unknown_options
+from skybase.event import ONLINE_RECO_KEY, EventFormatError, OnlineTrackFit, RealtimeEvent
+from skybase.sky import detector_to_j2000
+from skyscan.recos.base import (
+    PixelFit,
+    PixelSeed,
+    Reco,
+    RecoKind,
+    Setup,
+    float_option,
+    reject_unknown_options,
+)
 
 _OPTIONS = ("floor_r90_deg",)
 #: a circular 2-D Gaussian holds 90 % of its probability within this many sigmas
@@ -49,8 +57,23 @@ def unit_vector(ra: float, dec: float) -> Vector:
     return np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
 
 
+def _uncertainties(online: OnlineTrackFit) -> tuple[float, float]:
+    """``cr_zen``, ``cr_azi``: optional in the message, needed here."""
+    if online.cr_zen is None or online.cr_azi is None:
+        key = "cr_zen" if online.cr_zen is None else "cr_azi"
+        raise EventFormatError(
+            "required field is missing: the Gaussian's width comes from it",
+            f"value.data.reco.{ONLINE_RECO_KEY}.{key}",
+        )
+    return online.cr_zen, online.cr_azi
+
+
 class OnlineGaussianReco(Reco):
     name: ClassVar[str] = "online_gaussian"
+    #: no fit of the detector's light: a stand-in for a scan
+    kind: ClassVar[RecoKind] = "approximation"
+    #: its llh is a chi-square with 2 degrees of freedom: Wilks' levels are its exact 50% / 90% regions
+    region_method: ClassVar[str] = "wilks"
     description: ClassVar[str] = (
         "approximation: 2-D Gaussian around the online SplineMPE direction with its cr_zen/cr_azi errors "
         "widened to a floor; no fit of detector data (energies, vertex, time are NaN)"
@@ -67,20 +90,22 @@ class OnlineGaussianReco(Reco):
         self.log_norm = math.log(2.0 * math.pi * sigma_zen * sigma_azi)
 
     @classmethod
-    def prepare(cls, event: ScanEvent, options: Mapping[str, Any]) -> Setup:
+    def prepare(cls, event: RealtimeEvent, options: Mapping[str, Any]) -> Setup:
         reject_unknown_options(cls.name, options, _OPTIONS)
         floor_r90 = float_option(cls.name, options, "floor_r90_deg", 0.5)
         online = event.require_online()
+        zenith, azimuth = online.zen, online.azi
+        zenith_error, azimuth_error = _uncertainties(online)
         when = event.event_time
-        ra0, dec0 = detector_to_j2000(online.zenith, online.azimuth, when)
+        ra0, dec0 = detector_to_j2000(zenith, azimuth, when)
         centre = unit_vector(math.radians(ra0), math.radians(dec0))
         # the sky directions in which the detector's zenith and azimuth grow, at the event's time
-        ra_z, dec_z = detector_to_j2000(online.zenith + _AXIS_STEP, online.azimuth, when)
+        ra_z, dec_z = detector_to_j2000(zenith + _AXIS_STEP, azimuth, when)
         zen_axis = unit_vector(math.radians(ra_z), math.radians(dec_z)) - centre
         zen_axis -= centre * float(zen_axis @ centre)
         zen_axis /= float(np.linalg.norm(zen_axis))
         azi_axis = np.cross(centre, zen_axis)
-        ra_a, dec_a = detector_to_j2000(online.zenith, online.azimuth + _AXIS_STEP, when)
+        ra_a, dec_a = detector_to_j2000(zenith, azimuth + _AXIS_STEP, when)
         if float((unit_vector(math.radians(ra_a), math.radians(dec_a)) - centre) @ azi_axis) < 0.0:
             azi_axis = -azi_axis
         floor_sigma = math.radians(floor_r90) / R90_IN_SIGMAS
@@ -90,10 +115,10 @@ class OnlineGaussianReco(Reco):
             "centre": centre.tolist(),
             "zen_axis": zen_axis.tolist(),
             "azi_axis": azi_axis.tolist(),
-            "sigma_zen": max(online.zenith_error, floor_sigma),
-            "sigma_azi": max(online.azimuth_error * math.sin(online.zenith), floor_sigma),
+            "sigma_zen": max(zenith_error, floor_sigma),
+            "sigma_azi": max(azimuth_error * math.sin(zenith), floor_sigma),
             "floor_r90_deg": floor_r90,
-            "source": f"value.data.reco.{online.reco}",
+            "source": f"value.data.reco.{ONLINE_RECO_KEY}",
         }
 
     @classmethod

@@ -14,21 +14,26 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from skyscan.server.auth import TokenTable
 from skyscan.server.backlog import Launcher
+from skyscan.server.docker_tags import TagCatalogue
 from skyscan.server.errors import ApiError
-from skyscan.server.routes import Services, router
+from skyscan.server.reason import REASON_HEADER, phrase
+from skyscan.server.routes import ScanReplacedError, Services, router
 from skyscan.server.store import ScanStore
 from skyscan.settings import SkyscanSettings
 
 LOG = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"code": status, "error": message}, status_code=status)
+def error_response(status: int, message: str, reason: str | None = None) -> JSONResponse:
+    """``{"code", "error"}``; the reason phrase (default: the message) goes in the status line."""
+    response = JSONResponse({"code": status, "error": message}, status_code=status)
+    response.raw_headers.append((REASON_HEADER, phrase(message if reason is None else reason)))
+    return response
 
 
 def describe_validation(errors: Any) -> str:
@@ -84,12 +89,20 @@ def create_app(settings: SkyscanSettings, *, on_ready: Callable[[], None] | None
         openapi_url="/openapi.json",
     )
     app.state.services = Services(
-        store, launcher, TokenTable(settings.user_tokens, settings.system_tokens), settings
+        store,
+        launcher,
+        TokenTable(settings.user_tokens, settings.system_tokens),
+        settings,
+        TagCatalogue(settings.scanner_images_dir, settings.min_scanner_tag),
     )
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, exc.reason)
+
+    @app.exception_handler(ScanReplacedError)
+    async def _redirected(_: Request, exc: ScanReplacedError) -> Response:
+        return exc.response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -77,6 +77,11 @@ class Launcher:
             self._wake.clear()
 
     def _tick(self) -> None:
+        if not self.settings.run_scans:
+            handed = self.store.hand_out_queued()
+            if handed:
+                LOG.info("scans handed out to external scanners", extra={"scan_ids": handed})
+            return
         for scan_id, run in list(self._runs.items()):
             if not run.thread.is_alive():
                 del self._runs[scan_id]

@@ -106,8 +106,10 @@ def serve(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
     import uvicorn
 
-    from skyscan.server import jsonlog
+    from skybase.logs import configure_logging
+    from skybase.settings import SettingsFileError
     from skyscan.server.app import create_app
+    from skyscan.server.reason import ReasonPhrase
     from skyscan.settings import load_settings
 
     overrides: dict[str, Any] = {
@@ -115,13 +117,22 @@ def serve(args: argparse.Namespace) -> int:
     }
     try:
         settings = load_settings(args.config, **overrides)
-    except (ValidationError, FileNotFoundError) as exc:
+    except (ValidationError, SettingsFileError) as exc:
         print(f"skyscan serve: invalid settings: {exc}", file=sys.stderr)
         return 2
-    jsonlog.configure(settings.log_level)
+    configure_logging("skyscan", settings.log_level, repeat_interval_s=settings.log_repeat_interval_s)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        sock.close()
+        print(
+            f"skyscan serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "
+            "(another process holds it? choose another --port, or 0 for a free one)",
+            file=sys.stderr,
+        )
+        return 2
     # listen before uvicorn starts: "ready" is announced from the app's startup, which uvicorn runs
     # before it listens; connections made in between wait in the backlog instead of being refused
     sock.listen(2048)
@@ -136,6 +147,8 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"skyscan serve: {exc}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=30)
+    config = uvicorn.Config(
+        ReasonPhrase(app), log_config=None, lifespan="on", http="h11", timeout_graceful_shutdown=30
+    )
     uvicorn.Server(config).run(sockets=[sock])
     return 0

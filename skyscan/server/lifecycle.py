@@ -2,7 +2,7 @@
 
 This is the service's own bookkeeping; SkyDriver's ``scan_state`` shown to clients is computed
 from the manifest (see :func:`skyscan.server.views.scan_state`). A transition missing from
-:data:`TRANSITIONS` is a bug and raises :class:`IllegalTransition`.
+:data:`TRANSITIONS` is a bug and raises :class:`skybase.states.IllegalTransitionError`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,15 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from skybase.states import checked
+
 
 class Lifecycle(enum.StrEnum):
     QUEUED = "queued"
     """In the backlog, waiting for a free slot."""
+    LAUNCHED = "launched"
+    """Taken out of the backlog for external scanners (``run_scans`` false); no scanner has
+    posted its workflow id yet."""
     STARTING = "starting"
     """Handed to a scanner (workflow id set), no report from it yet."""
     RUNNING = "running"
@@ -27,7 +32,11 @@ class Lifecycle(enum.StrEnum):
 
 
 TRANSITIONS: Final[dict[Lifecycle, frozenset[Lifecycle]]] = {
-    Lifecycle.QUEUED: frozenset({Lifecycle.STARTING, Lifecycle.ABORTED}),
+    # a final result may come before any workflow id (a scanner not started by the backlog)
+    Lifecycle.QUEUED: frozenset(
+        {Lifecycle.STARTING, Lifecycle.LAUNCHED, Lifecycle.FINISHED, Lifecycle.ABORTED}
+    ),
+    Lifecycle.LAUNCHED: frozenset({Lifecycle.STARTING, Lifecycle.FINISHED, Lifecycle.ABORTED}),
     Lifecycle.STARTING: frozenset(
         {Lifecycle.RUNNING, Lifecycle.FINISHED, Lifecycle.ABORTED, Lifecycle.FAILED, Lifecycle.QUEUED}
     ),
@@ -39,12 +48,6 @@ TRANSITIONS: Final[dict[Lifecycle, frozenset[Lifecycle]]] = {
 ACTIVE: Final = frozenset({Lifecycle.STARTING, Lifecycle.RUNNING})
 
 
-class IllegalTransition(RuntimeError):  # noqa: N818 - a bug, not an expected error
-    """A lifecycle transition that is not in :data:`TRANSITIONS`."""
-
-
 def transition(scan_id: str, current: Lifecycle, target: Lifecycle) -> Lifecycle:
-    """``target`` if the table allows it from ``current``, else :class:`IllegalTransition`."""
-    if target not in TRANSITIONS[current]:
-        raise IllegalTransition(f"scan {scan_id}: lifecycle {current.value} -> {target.value} is not allowed")
-    return target
+    """``target`` if the table allows it from ``current``, else ``IllegalTransitionError``."""
+    return checked(TRANSITIONS, current, target, f"scan {scan_id}")

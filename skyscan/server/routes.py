@@ -1,7 +1,9 @@
 """The HTTP routes: SkyDriver REST API v2.4.x paths, bodies, roles and redirects.
 
-Every handler authorizes first, then (for the ``user`` role, unless ``no_redirect=true``) answers
-302 to the replacement of a replaced scan, then calls one store method.
+Every handler authorizes first (a body is never read for a client that may not send it), then
+(for the ``user`` role, unless ``no_redirect`` is true in the query or body) answers 302 to the
+replacement of a replaced scan, then reads its body (:mod:`skyscan.server.bodies`) and calls the
+store. The pydantic models of :mod:`skyscan.server.schemas` only document the bodies.
 """
 
 from __future__ import annotations
@@ -12,11 +14,18 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from scanner_client.models import Manifest, ScanStatus
+from scanner_client.validation import SKYSCAN_RECO_ALGOS
+from skyscan.server import bodies
+from skyscan.server.arguments import boolean, json_body
 from skyscan.server.auth import Role, TokenTable
 from skyscan.server.backlog import Launcher
+from skyscan.server.docker_tags import TagCatalogue
+from skyscan.server.errors import ApiError
 from skyscan.server.schemas import (
+    AddWorkersBody,
     DeleteBody,
     FindBody,
     LaunchScanBody,
@@ -25,7 +34,7 @@ from skyscan.server.schemas import (
     RescanBody,
     WorkflowIdBody,
 )
-from skyscan.server.store import ScanStore, project
+from skyscan.server.store import FIND_EXCLUDED, ScanStore, project, project_fields
 from skyscan.settings import SkyscanSettings
 
 USER: Final = frozenset({Role.USER})
@@ -48,6 +57,7 @@ class Services:
     launcher: Launcher
     tokens: TokenTable
     settings: SkyscanSettings
+    tags: TagCatalogue
 
 
 def _services(request: Request) -> Services:
@@ -60,21 +70,73 @@ def _authorize(request: Request, allowed: frozenset[Role]) -> tuple[Services, Ro
     return services, services.tokens.authorize(request.headers.get("authorization"), allowed)
 
 
-def _redirect(
+class ScanReplacedError(Exception):
+    """A user asked for a replaced scan: the app answers with this 302 to its replacement."""
+
+    def __init__(self, response: RedirectResponse) -> None:
+        super().__init__(response.headers.get("location", ""))
+        self.response = response
+
+
+def _redirect_if_replaced(
     request: Request, services: Services, role: Role, scan_id: str, no_redirect: bool
-) -> Response | None:
+) -> None:
     """302 to the same URL with the replacement's id, for users of a replaced scan."""
     if role is not Role.USER or no_redirect:
-        return None
+        return
+    services.store.get_manifest(scan_id, include_deleted=True)  # 404 for an unknown id
     new_id = services.store.replaced_by(scan_id)
-    if not new_id:
-        return None
-    path = request.url.path.replace(f"/{scan_id}", f"/{new_id}", 1)
-    return RedirectResponse(str(request.url.replace(path=path)), status_code=302)
+    if new_id:
+        path = request.url.path.replace(f"/{scan_id}", f"/{new_id}", 1)
+        raise ScanReplacedError(RedirectResponse(str(request.url.replace(path=path)), status_code=302))
+
+
+def _scan_caller(
+    request: Request, allowed: frozenset[Role], scan_id: str, no_redirect: bool
+) -> tuple[Services, Role]:
+    """Authorize the caller of a scan's route, then send a user of a replaced scan on (302)."""
+    services, role = _authorize(request, allowed)
+    _redirect_if_replaced(request, services, role, scan_id, no_redirect)
+    return services, role
+
+
+def _scan_caller_with_body(
+    request: Request, allowed: frozenset[Role], scan_id: str, raw: bytes, no_redirect: bool
+) -> tuple[Services, dict[str, Any]]:
+    """As :func:`_scan_caller`, for a route whose JSON body may also say ``no_redirect``; returns
+    the decoded body (read only after the caller is authorized)."""
+    services, role = _authorize(request, allowed)
+    decoded = json_body(raw)
+    _redirect_if_replaced(request, services, role, scan_id, _no_redirect_in(decoded, no_redirect))
+    return services, decoded
 
 
 def _json(body: Any) -> JSONResponse:
     return JSONResponse(body)
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The body as sent; decoded by the handler after it authorized the request."""
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(_raw_body)]
+
+
+def _no_redirect_in(body: dict[str, Any], query_value: bool) -> bool:
+    if query_value or "no_redirect" not in body:
+        return query_value
+    try:
+        return boolean(body["no_redirect"])
+    except ValueError:
+        raise ApiError(400, "argument no_redirect: invalid type") from None
+
+
+def _documents(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON body the handler reads itself."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema}}}}
 
 
 router = APIRouter()
@@ -86,20 +148,46 @@ def ping(request: Request, _: Bearer) -> JSONResponse:
     return _json({})
 
 
-@router.post("/scans/find", summary="Find scan manifests matching a MongoDB-style filter", tags=["scans"])
-def find_scans(request: Request, body: FindBody, _: Bearer) -> JSONResponse:
+@router.post(
+    "/scans/find",
+    summary="Find scan manifests matching a MongoDB-style filter",
+    tags=["scans"],
+    openapi_extra=_documents(FindBody),
+)
+def find_scans(request: Request, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, USER)
+    body = bodies.find_body(json_body(raw))
+    project_fields(body["manifest_projection"], excluded=FIND_EXCLUDED)  # refuse before searching
     manifests = services.store.find(
-        body.filter, include_deleted=body.include_deleted, projection=body.manifest_projection
+        body["filter"], include_deleted=body["include_deleted"], projection=body["manifest_projection"]
     )
     return _json({"manifests": manifests})
 
 
-@router.post("/scan", summary="Launch a new scan", tags=["scan"], response_model=Manifest)
-def launch_scan(request: Request, body: LaunchScanBody, _: Bearer) -> JSONResponse:
+@router.get("/scans/backlog", summary="The scans waiting to be started", tags=["scans"])
+def get_backlog(request: Request, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, USER)
-    manifest = services.store.create_scan(body, known_clusters=services.settings.known_clusters)
-    services.launcher.wake()
+    return _json({"entries": services.store.backlog()})
+
+
+@router.post(
+    "/scan",
+    summary="Launch a new scan",
+    tags=["scan"],
+    response_model=Manifest,
+    openapi_extra=_documents(LaunchScanBody),
+)
+def launch_scan(request: Request, raw: RawBody, _: Bearer) -> JSONResponse:
+    services, _role = _authorize(request, USER)
+    settings = services.settings
+    body = bodies.launch_body(
+        json_body(raw),
+        known_clusters=settings.known_clusters,
+        tags=services.tags,
+        runnable_algos=tuple(SKYSCAN_RECO_ALGOS) if settings.run_scans else None,
+    )
+    manifest = services.store.create_scan(body)
+    # started by the backlog's next look (backlog_poll_s): PENDING__PRESTARTUP until then
     return _json(project(manifest, body.manifest_projection))
 
 
@@ -114,23 +202,38 @@ def get_scan_request(request: Request, scan_id: ScanId, _: Bearer) -> JSONRespon
     summary="Launch a new scan from a scan's request",
     tags=["scan"],
     response_model=Manifest,
+    openapi_extra=_documents(RescanBody),
 )
 def rescan(
-    request: Request,
-    scan_id: ScanId,
-    _: Bearer,
-    body: RescanBody | None = None,
-    no_redirect: NoRedirect = False,
+    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = False
 ) -> Response:
-    services, role = _authorize(request, BOTH)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
-    body = body or RescanBody()
-    manifest = services.store.rescan(scan_id, abort_first=body.abort_first, replace_scan=body.replace_scan)
-    if body.abort_first:
+    services, decoded = _scan_caller_with_body(request, BOTH, scan_id, raw, no_redirect)
+    body = bodies.rescan_body(decoded)
+    manifest = services.store.rescan(
+        scan_id, abort_first=body["abort_first"], replace_scan=body["replace_scan"]
+    )
+    if body["abort_first"]:
         services.launcher.cancel(scan_id)
-    services.launcher.wake()
-    return _json(project(manifest, body.manifest_projection))
+    return _json(project(manifest, body["manifest_projection"]))
+
+
+@router.post(
+    "/scan/{scan_id}/actions/add-workers",
+    summary="Add workers to a running scan",
+    tags=["scan"],
+    openapi_extra=_documents(AddWorkersBody),
+)
+def add_workers(
+    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = False
+) -> Response:
+    services, decoded = _scan_caller_with_body(request, USER, scan_id, raw, no_redirect)
+    bodies.add_workers_body(decoded)
+    services.store.check_add_workers(scan_id)
+    raise ApiError(
+        422,
+        f"skyscan runs each scan with a fixed pool of {services.settings.workers} pixel worker(s) "
+        "(setting 'workers')--cannot add workers to a running scan",
+    )
 
 
 @router.get("/scan/{scan_id}", summary="A scan's manifest and result", tags=["scan"])
@@ -141,28 +244,25 @@ def get_scan(
     include_deleted: IncludeDeleted = False,
     no_redirect: NoRedirect = False,
 ) -> Response:
-    services, role = _authorize(request, BOTH)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
+    services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     return _json(services.store.get_scan(scan_id, include_deleted=include_deleted))
 
 
-@router.delete("/scan/{scan_id}", summary="Abort a scan and mark it deleted", tags=["scan"])
+@router.delete(
+    "/scan/{scan_id}",
+    summary="Abort a scan and mark it deleted",
+    tags=["scan"],
+    openapi_extra=_documents(DeleteBody),
+)
 def delete_scan(
-    request: Request,
-    scan_id: ScanId,
-    _: Bearer,
-    body: DeleteBody | None = None,
-    no_redirect: NoRedirect = False,
+    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = False
 ) -> Response:
-    services, role = _authorize(request, USER)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
-    body = body or DeleteBody()
-    answer = services.store.delete_scan(scan_id, delete_completed_scan=body.delete_completed_scan)
+    services, decoded = _scan_caller_with_body(request, USER, scan_id, raw, no_redirect)
+    body = bodies.delete_body(decoded)
+    answer = services.store.delete_scan(scan_id, delete_completed_scan=body["delete_completed_scan"])
     services.launcher.cancel(scan_id)
     return _json(
-        {"manifest": project(answer["manifest"], body.manifest_projection), "result": answer["result"]}
+        {"manifest": project(answer["manifest"], body["manifest_projection"]), "result": answer["result"]}
     )
 
 
@@ -173,14 +273,17 @@ def get_manifest(
     _: Bearer,
     include_deleted: IncludeDeleted = False,
     no_redirect: NoRedirect = False,
+    projection: Annotated[
+        str, Query(description="'*' or manifest field names separated by '|' or ','")
+    ] = "*",
 ) -> Response:
-    services, role = _authorize(request, BOTH)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
+    services, role = _scan_caller(request, BOTH, scan_id, no_redirect)
+    fields = [f.strip() for f in projection.replace("|", ",").split(",") if f.strip()] or ["*"]
+    keys = project_fields(fields)
     # a scanner (system role) reads the event from the manifest, as SkyDriver's scanner does
-    return _json(
-        services.store.get_manifest(scan_id, include_deleted=include_deleted, with_event=role is Role.SYSTEM)
-    )
+    with_event = role is Role.SYSTEM and "event_i3live_json_dict" in keys
+    manifest = services.store.get_manifest(scan_id, include_deleted=include_deleted, with_event=with_event)
+    return _json({key: manifest[key] for key in keys})
 
 
 @router.patch(
@@ -188,24 +291,24 @@ def get_manifest(
     summary="Report progress and metadata (scanner)",
     tags=["scan"],
     response_model=Manifest,
+    openapi_extra=_documents(PatchManifestBody),
 )
-def patch_manifest(request: Request, scan_id: ScanId, body: PatchManifestBody, _: Bearer) -> JSONResponse:
+def patch_manifest(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, SYSTEM)
+    body = bodies.patch_manifest_body(json_body(raw))
     return _json(
         services.store.patch_manifest(
             scan_id,
-            progress=body.progress,
-            event_metadata=body.event_metadata,
-            scan_metadata=body.scan_metadata,
+            progress=body["progress"],
+            event_metadata=body["event_metadata"],
+            scan_metadata=body["scan_metadata"],
         )
     )
 
 
 @router.get("/scan/{scan_id}/i3-event", summary="The realtime event a scan was launched with", tags=["scan"])
 def get_i3_event(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
-    services, role = _authorize(request, BOTH)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
+    services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     return _json(services.store.get_i3_event(scan_id))
 
 
@@ -217,25 +320,27 @@ def get_result(
     include_deleted: IncludeDeleted = False,
     no_redirect: NoRedirect = False,
 ) -> Response:
-    services, role = _authorize(request, USER)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
+    services, _role = _scan_caller(request, USER, scan_id, no_redirect)
     return _json(services.store.get_result(scan_id, include_deleted=include_deleted))
 
 
-@router.put("/scan/{scan_id}/result", summary="Store a partial or final result (scanner)", tags=["scan"])
-def put_result(request: Request, scan_id: ScanId, body: PutResultBody, _: Bearer) -> JSONResponse:
+@router.put(
+    "/scan/{scan_id}/result",
+    summary="Store a partial or final result (scanner)",
+    tags=["scan"],
+    openapi_extra=_documents(PutResultBody),
+)
+def put_result(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, SYSTEM)
-    return _json(services.store.put_result(scan_id, body.skyscan_result, is_final=body.is_final))
+    body = bodies.put_result_body(json_body(raw))
+    return _json(services.store.put_result(scan_id, body["skyscan_result"], is_final=body["is_final"]))
 
 
 @router.get(
     "/scan/{scan_id}/status", summary="A scan's computed state", tags=["scan"], response_model=ScanStatus
 )
 def get_status(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
-    services, role = _authorize(request, BOTH)
-    if (redirect := _redirect(request, services, role, scan_id, no_redirect)) is not None:
-        return redirect
+    services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     settings = services.settings
     return _json(
         services.store.get_status(
@@ -244,12 +349,46 @@ def get_status(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedi
     )
 
 
+@router.get("/scan/{scan_id}/logs", summary="Where a scan's logs are", tags=["scan"])
+def get_logs(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
+    services, _role = _scan_caller(request, USER, scan_id, no_redirect)
+    url = services.store.logs_url(scan_id, services.settings.logs_url_template)
+    return _json({"scanner_server": {"url": url}})
+
+
+@router.get("/scan/{scan_id}/ewms/workflow-id", summary="The workflow running a scan", tags=["ewms"])
+def get_workflow_id(
+    request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False
+) -> Response:
+    services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
+    return _json(services.store.workflow_info(scan_id))
+
+
 @router.post(
     "/scan/{scan_id}/ewms/workflow-id",
     summary="Record the workflow running a scan (scanner)",
     tags=["ewms"],
     response_model=Manifest,
+    openapi_extra=_documents(WorkflowIdBody),
 )
-def set_workflow_id(request: Request, scan_id: ScanId, body: WorkflowIdBody, _: Bearer) -> JSONResponse:
+def set_workflow_id(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, SYSTEM)
-    return _json(services.store.set_workflow_id(scan_id, body.workflow_id, body.ewms_address))
+    body = bodies.workflow_id_body(json_body(raw))
+    return _json(services.store.set_workflow_id(scan_id, body["workflow_id"], body["ewms_address"]))
+
+
+@router.get("/scan/{scan_id}/ewms/workforce", summary="The workers of a scan", tags=["ewms"])
+def get_workforce(
+    request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False
+) -> Response:
+    services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
+    return _json(services.store.workforce(scan_id, workers=services.settings.workers))
+
+
+@router.get("/scan/{scan_id}/ewms/taskforces", summary="The worker pools of a scan", tags=["ewms"])
+def get_taskforces(
+    request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False
+) -> Response:
+    services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
+    settings = services.settings
+    return _json(services.store.taskforces(scan_id, workers=settings.workers, pool_kind=settings.pool_kind))

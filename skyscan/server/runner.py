@@ -34,6 +34,7 @@ class StoreObserver:
             progress=body.get("progress"),
             event_metadata=body.get("event_metadata"),
             scan_metadata=body.get("scan_metadata"),
+            only_if_active=True,
         )
 
     def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:

@@ -1,7 +1,8 @@
-"""Request bodies of the routes, as pydantic models (they also make the OpenAPI document).
+"""The request bodies of the routes as pydantic models, for the OpenAPI document only.
 
-Unknown fields are refused (400). ``POST /scan`` accepts SkyDriver's canonical names and their
-deprecated aliases (``cluster``, ``scanner_server_memory``, ...), but not both at once.
+The routes read bodies with :mod:`skyscan.server.bodies` (SkyDriver's order of checks and error
+texts). Unknown fields are refused (400). ``POST /scan`` accepts SkyDriver's canonical names and
+their deprecated aliases (``cluster``, ``scanner_server_memory``, ...), but not both at once.
 """
 
 from __future__ import annotations
@@ -147,6 +148,14 @@ class PutResultBody(Body):
 
     skyscan_result: dict[str, Any]
     is_final: bool
+
+
+class AddWorkersBody(Body):
+    """``POST /scan/{id}/actions/add-workers``."""
+
+    n_workers: int = Field(ge=1)
+    cluster_location: str
+    no_redirect: bool = False
 
 
 class WorkflowIdBody(Body):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -23,13 +24,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from scanner_client.models import MANIFEST_KEYS, NOT_YET_REQUESTED, EventMetadata, Progress
-from scanner_client.skyscan_result import SkyscanResult, encode_nan
+from scanner_client.skyscan_result import encode_nan
 from scanner_client.validation import REAL_EVENT_CHOICES
 from skyscan.server import views
+from skyscan.server.bodies import LaunchRequest
 from skyscan.server.errors import ApiError, not_found
 from skyscan.server.find import matches
 from skyscan.server.lifecycle import ACTIVE, TRANSITIONS, Lifecycle, transition
-from skyscan.server.schemas import LaunchScanBody, ManifestProjection
 from skyscan.server.tables import SCHEMA_VERSION, Base, I3EventRow, ScanRequestRow, ScanRow, SchemaRow
 
 LOG = logging.getLogger(__name__)
@@ -108,7 +109,9 @@ class ScanStore:
     def _visible(self, session: Session, scan_id: str, include_deleted: bool) -> ScanRow:
         row = self._row(session, scan_id)
         if row.is_deleted and not include_deleted:
-            raise ApiError(404, f"scan '{scan_id}' is deleted (pass include_deleted=true to see it)")
+            raise ApiError(
+                404, f"scan '{scan_id}' is deleted (pass include_deleted=true to see it)", reason="Not Found"
+            )
         return row
 
     def _event(self, session: Session, i3_event_id: str) -> dict[str, Any]:
@@ -155,7 +158,9 @@ class ScanStore:
         with self._session() as session:
             request_id = session.scalar(select(ScanRow.request_id).where(ScanRow.scan_id == scan_id))
             if request_id is None:
-                raise not_found(scan_id, "scan request")
+                raise ApiError(
+                    404, f"Scan request not found for scan '{scan_id}'", reason="Scan request not found"
+                )
             request = session.get(ScanRequestRow, request_id)
             assert request is not None
             rescans = session.scalars(
@@ -173,7 +178,7 @@ class ScanStore:
             return RunInputs(scan_id, json.loads(request.body_json), self._event(session, row.i3_event_id))
 
     def find(
-        self, query: Mapping[str, Any], *, include_deleted: bool, projection: ManifestProjection | None
+        self, query: Mapping[str, Any], *, include_deleted: bool, projection: list[str] | None
     ) -> list[dict[str, Any]]:
         """``POST /scans/find``: manifests matching a MongoDB-style filter, oldest first."""
         fields = project_fields(projection, excluded=FIND_EXCLUDED)
@@ -196,46 +201,19 @@ class ScanStore:
 
     # ------------------------------------------------------------------ user changes
 
-    def create_scan(self, body: LaunchScanBody, *, known_clusters: list[str]) -> dict[str, Any]:
+    def create_scan(self, body: LaunchRequest) -> dict[str, Any]:
         """``POST /scan``: store the request (and event) and queue the scan."""
-        clusters = body.clusters or []
-        for name, _ in clusters:
-            if name not in known_clusters:
-                raise ApiError(
-                    400, f"requested unknown cluster: {name} (available: {', '.join(known_clusters)})"
-                )
         now = self._clock()
         scan_id = new_scan_id(now)
         with self._session() as session:
             if body.i3_event_id is not None:
                 if session.get(I3EventRow, body.i3_event_id) is None:
-                    raise ApiError(400, f"i3 event not found: '{body.i3_event_id}'")
+                    raise ApiError(400, "i3 event not found")
                 i3_event_id = body.i3_event_id
             else:
                 i3_event_id = uuid.uuid4().hex
-                session.add(I3EventRow(i3_event_id=i3_event_id, event_json=dumps(body.event_i3live_json)))
-            debug = body.debug_mode
-            request = {
-                "docker_tag": body.docker_tag,
-                "scanner_server_memory_bytes": body.size(
-                    "scanner_server_memory_bytes", "scanner_server_memory", "1024M"
-                ),
-                "reco_algo": body.reco_algo,
-                "nsides": body.nsides,
-                "real_or_simulated_event": body.real_or_simulated_event,
-                "predictive_scanning_threshold": body.predictive_scanning_threshold,
-                "classifiers": body.classifiers,
-                "request_clusters": [list(pair) for pair in clusters],
-                "worker_memory_bytes": body.size("worker_memory_bytes", "worker_memory", "8GB"),
-                "worker_disk_bytes": body.size("worker_disk_bytes", "worker_disk", "1GB"),
-                "max_pixel_reco_time": body.max_pixel_reco_time,
-                "priority": body.priority,
-                "debug_mode": [] if debug is None else [debug] if isinstance(debug, str) else list(debug),
-                "i3_event_id": i3_event_id,
-                "scanner_server_env_from_user": body.scanner_server_env_from_user
-                or body.scanner_server_env
-                or {},
-            }
+                session.add(I3EventRow(i3_event_id=i3_event_id, event_json=dumps(body.event)))
+            request = {**body.request_fields(), "i3_event_id": i3_event_id}
             session.add(ScanRequestRow(request_id=scan_id, body_json=dumps(request)))
             session.flush()
             row = self._new_scan(session, scan_id, scan_id, request, body.classifiers, now)
@@ -264,7 +242,8 @@ class ScanStore:
             scan_id=scan_id,
             request_id=request_id,
             timestamp=now,
-            last_updated=now,
+            # written just after the timestamp, as SkyDriver's first update does (always later)
+            last_updated=max(self._clock(), math.nextafter(now, math.inf)),
             is_deleted=False,
             scanner_server_args=(
                 f"skyscan-engine --reco-algo {request['reco_algo']} --nsides {nsides} {kind} "
@@ -298,7 +277,7 @@ class ScanStore:
         row.is_deleted = True
         row.last_updated = self._clock()
         current = Lifecycle(row.lifecycle)
-        if current is Lifecycle.QUEUED:  # never handed to a workflow: nothing to deactivate
+        if current in (Lifecycle.QUEUED, Lifecycle.LAUNCHED):  # no workflow yet: nothing to deactivate
             row.lifecycle = transition(row.scan_id, current, Lifecycle.ABORTED)
         elif current in ACTIVE:
             row.lifecycle = transition(row.scan_id, current, Lifecycle.ABORTED)
@@ -341,11 +320,16 @@ class ScanStore:
         progress: Mapping[str, Any] | None,
         event_metadata: Mapping[str, Any] | None,
         scan_metadata: Mapping[str, Any] | None,
+        only_if_active: bool = False,
     ) -> dict[str, Any]:
         """``PATCH /scan/{id}/manifest``: progress (replaced each time), event and scan metadata
-        (set once; a different value later is a 400)."""
+        (set once; a different value later is a 400). ``only_if_active``: the in-process
+        scanner's report, dropped once the scan was aborted (deleted while the report was on its
+        way); its last report after the final result still lands."""
         with self._session() as session:
             row = self._row(session, scan_id, lock=True)
+            if only_if_active and Lifecycle(row.lifecycle) in (Lifecycle.ABORTED, Lifecycle.FAILED):
+                return views.manifest(row)
             if not (progress or event_metadata or scan_metadata):
                 return views.manifest(row)
             if event_metadata:
@@ -369,41 +353,148 @@ class ScanStore:
     def put_result(
         self, scan_id: str, skyscan_result: Mapping[str, Any], *, is_final: bool
     ) -> dict[str, Any]:
-        """``PUT /scan/{id}/result``: replace the whole result; a final one finishes the scan."""
+        """``PUT /scan/{id}/result``: replace the whole result with the dict given (stored as
+        given, as SkyDriver does); a final one finishes the scan. An empty one stores nothing."""
         if not skyscan_result:
             return {}
-        try:
-            SkyscanResult.model_validate(skyscan_result)
-        except ValidationError as exc:
-            raise ApiError(400, f"'skyscan_result': {_first_error(exc)}") from None
         with self._session() as session:
             row = self._row(session, scan_id, lock=True)
             if row.result_is_final and not is_final:
                 raise ApiError(400, f"scan '{scan_id}' has a final result; a partial one cannot replace it")
             current = Lifecycle(row.lifecycle)
-            if is_final and current is Lifecycle.QUEUED:
-                raise ApiError(
-                    400, f"scan '{scan_id}' was never started (no workflow id): no result accepted"
-                )
             row.result_json = dumps(encode_nan(skyscan_result))
             row.result_is_final = row.result_is_final or is_final
             if is_final:
                 if Lifecycle.FINISHED in TRANSITIONS[current]:
                     row.lifecycle = transition(scan_id, current, Lifecycle.FINISHED)
                     row.owner = None
-                row.ewms_deactivated = row.ewms_deactivated or _DEACTIVATION[Lifecycle.FINISHED]
+                if current is not Lifecycle.QUEUED and current is not Lifecycle.LAUNCHED:
+                    row.ewms_deactivated = row.ewms_deactivated or _DEACTIVATION[Lifecycle.FINISHED]
                 LOG.info("final result stored", extra={"scan_id": scan_id})
-            row.last_updated = self._clock()
+            # the manifest is unchanged (its last_updated too): a result is not a manifest update
             return views.result(row)
 
     def set_workflow_id(self, scan_id: str, workflow_id: str, ewms_address: str) -> dict[str, Any]:
-        """``POST /scan/{id}/ewms/workflow-id``: hand a queued scan to a (possibly external) scanner."""
+        """``POST /scan/{id}/ewms/workflow-id``: an external scanner takes a scan that has no
+        workflow yet (queued, or handed out by the backlog) and is not deleted."""
         with self._session() as session:
-            row = self._row(session, scan_id, lock=True)
-            if row.is_deleted or row.ewms_workflow_id != NOT_YET_REQUESTED:
-                raise ApiError(404, f"scan '{scan_id}' is deleted or already has a workflow id")
-            self._assign_workflow(row, workflow_id, ewms_address, owner=None)
+            row = session.scalars(
+                select(ScanRow).where(ScanRow.scan_id == scan_id).with_for_update()
+            ).one_or_none()
+            if row is None or row.is_deleted or row.ewms_workflow_id != NOT_YET_REQUESTED:
+                raise ApiError(
+                    404,
+                    "Could not find a scan manifest to update (either the scan_id does not exist "
+                    "or its EWMS workflow_id cannot be updated)",
+                    reason="Not Found",
+                )
+            if Lifecycle.STARTING in TRANSITIONS[Lifecycle(row.lifecycle)]:
+                self._assign_workflow(row, workflow_id, ewms_address, owner=None)
+            else:  # already ended (a final result came first): only record the ids
+                row.ewms_workflow_id, row.ewms_address = workflow_id, ewms_address
+                row.last_updated = self._clock()
             return views.manifest(row)
+
+    def workflow_info(self, scan_id: str) -> dict[str, Any]:
+        """``GET /scan/{id}/ewms/workflow-id``."""
+        with self._session() as session:
+            row = self._row(session, scan_id)
+            return {
+                "workflow_id": row.ewms_workflow_id,
+                "requested_ewms_workflow": row.ewms_workflow_id not in (None, NOT_YET_REQUESTED),
+                "eligible_for_ewms": row.ewms_workflow_id is not None,
+                "ewms_address": row.ewms_address,
+            }
+
+    def workforce(self, scan_id: str, *, workers: int) -> dict[str, Any]:
+        """``GET /scan/{id}/ewms/workforce``: the pixel workers of the scan, if it runs here."""
+        with self._session() as session:
+            return views.workforce(self._row(session, scan_id), workers)
+
+    def taskforces(self, scan_id: str, *, workers: int, pool_kind: str) -> dict[str, Any]:
+        """``GET /scan/{id}/ewms/taskforces``: the worker pool of a scan run here, as one entry."""
+        with self._session() as session:
+            row = self._row(session, scan_id)
+            if row.ewms_workflow_id in (None, NOT_YET_REQUESTED):
+                return {"taskforces": []}
+            if row.owner is None:  # taken by an external scanner: skyscan knows only its workflow
+                return {
+                    "taskforces": [
+                        {
+                            "taskforce_uuid": f"{row.ewms_workflow_id}-external",
+                            "workflow_id": row.ewms_workflow_id,
+                            "ewms_address": row.ewms_address,
+                            "cluster_location": None,
+                            "n_workers": None,
+                            "phase": "run by an external scanner",
+                        }
+                    ]
+                }
+            running = Lifecycle(row.lifecycle) in ACTIVE
+            return {
+                "taskforces": [
+                    {
+                        "taskforce_uuid": f"{row.ewms_workflow_id}-pool",
+                        "workflow_id": row.ewms_workflow_id,
+                        "cluster_location": pool_kind,
+                        "n_workers": workers,
+                        "phase": "running" if running else "done",
+                        "owner": row.owner,
+                    }
+                ]
+            }
+
+    def logs_url(self, scan_id: str, template: str) -> str | None:
+        with self._session() as session:
+            self._row(session, scan_id)
+        return template.format(scan_id=scan_id) if template else None
+
+    def check_add_workers(self, scan_id: str) -> ScanRow:
+        """The checks of ``POST /scan/{id}/actions/add-workers``, in SkyDriver's order (422s)."""
+        with self._session() as session:
+            row = self._row(session, scan_id)
+            if row.is_deleted:
+                raise ApiError(422, "this scan has been deleted--cannot add workers")
+            if row.ewms_workflow_id in (None, NOT_YET_REQUESTED):
+                raise ApiError(422, "an EWMS workflow has not been assigned--cannot add workers")
+            if row.result_is_final:
+                raise ApiError(422, "this scan has a final result--cannot add workers")
+            return row
+
+    def backlog(self) -> list[dict[str, Any]]:
+        """``GET /scans/backlog``: the scans waiting to be started, oldest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(ScanRow)
+                .options(defer(ScanRow.result_json))
+                .where(ScanRow.lifecycle == Lifecycle.QUEUED.value, ScanRow.is_deleted.is_(False))
+                .order_by(ScanRow.timestamp)
+            )
+            return [
+                {
+                    "scan_id": row.scan_id,
+                    "timestamp": row.timestamp,
+                    "priority": row.priority,
+                    "pending_timestamp": 0.0,
+                    "next_attempt": row.restarts,
+                }
+                for row in rows
+            ]
+
+    def hand_out_queued(self) -> list[str]:
+        """Without a scanner of our own (``run_scans`` false): take every queued scan out of the
+        backlog for external scanners, which claim one with ``POST /scan/{id}/ewms/workflow-id``."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(ScanRow)
+                .where(ScanRow.lifecycle == Lifecycle.QUEUED.value, ScanRow.is_deleted.is_(False))
+                .order_by(ScanRow.priority.desc(), ScanRow.timestamp)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.lifecycle = transition(row.scan_id, Lifecycle.QUEUED, Lifecycle.LAUNCHED)
+                LOG.info("scan handed out to external scanners", extra={"scan_id": row.scan_id})
+            return [row.scan_id for row in rows]
 
     def _assign_workflow(self, row: ScanRow, workflow_id: str, address: str, *, owner: str | None) -> None:
         row.lifecycle = transition(row.scan_id, Lifecycle(row.lifecycle), Lifecycle.STARTING)
@@ -511,22 +602,20 @@ class ScanStore:
             return Lifecycle(self._row(session, scan_id).lifecycle)
 
 
-def project_fields(
-    projection: ManifestProjection | None, *, excluded: frozenset[str] = frozenset()
-) -> list[str]:
-    """Manifest keys to return, in manifest order."""
-    if projection is None or projection == "*":
+def project_fields(projection: list[str] | None, *, excluded: frozenset[str] = frozenset()) -> list[str]:
+    """Manifest keys to return, in manifest order (``"*"`` or no projection: all of them)."""
+    if projection is None or "*" in projection or not projection:
         return [key for key in MANIFEST_KEYS if key not in excluded]
     unknown = sorted(set(projection) - set(MANIFEST_KEYS))
     if unknown:
-        raise ApiError(400, f"manifest_projection: unknown manifest field(s) {unknown}")
+        raise ApiError(400, f"argument manifest_projection: unknown manifest field(s) {unknown}")
     refused = sorted(set(projection) & excluded)
     if refused:
-        raise ApiError(400, f"manifest_projection: cannot include {refused}")
+        raise ApiError(400, f"'manifest_projection' cannot include any of the following: {refused}")
     return [key for key in MANIFEST_KEYS if key in projection]
 
 
-def project(manifest: Mapping[str, Any], projection: ManifestProjection | None) -> dict[str, Any]:
+def project(manifest: Mapping[str, Any], projection: list[str] | None) -> dict[str, Any]:
     return {key: manifest[key] for key in project_fields(projection)}
 
 

@@ -19,12 +19,18 @@ import subprocess
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from skyscan.recos import Reco, get_reco
 from skyscan.workers.messages import OutcomeKind, PixelOutcome, PixelTask
 
 _PR_SET_PDEATHSIG = 1
 _RECO_CACHE_SIZE = 8
+
+#: the child's line saying the fit of the submitted task has begun (start-up and imports are behind it)
+STARTED_LINE = b"+\n"
+#: how long a child may take to start and build the reco before its fit begins (not fit time)
+STARTUP_LIMIT_S = 120.0
 
 
 def worker_name() -> str:
@@ -51,11 +57,21 @@ class RecoCache:
         return reco
 
 
-def evaluate(task: PixelTask, cache: RecoCache, worker: str) -> PixelOutcome:
-    """Fit one task here and now; a fit that raises becomes an ``error`` outcome."""
+def evaluate(
+    task: PixelTask, cache: RecoCache, worker: str, on_start: Callable[[], None] | None = None
+) -> PixelOutcome:
+    """Fit one task here and now; a fit that raises becomes an ``error`` outcome.
+
+    ``on_start`` is called once the reco is built (its module imported, its setup read), right before
+    the fit: what ``max_pixel_reco_time`` limits starts there.
+    """
     started = time.monotonic()
     try:
-        fit = cache.get(task).fit(task.seed())
+        reco = cache.get(task)
+        if on_start is not None:
+            on_start()
+        started = time.monotonic()
+        fit = reco.fit(task.seed())
     except Exception as exc:  # any failure of a reco is reported to the scan, not raised
         return PixelOutcome.for_task(
             task,
@@ -78,15 +94,21 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(0)
 
 
+def _tell_started() -> None:
+    sys.stdout.buffer.write(STARTED_LINE)
+    sys.stdout.buffer.flush()
+
+
 def child_main(parent_pid: int, worker: str) -> int:
-    """The compute child: one JSON task per line on stdin, one JSON outcome per line on stdout."""
+    """The compute child: one JSON task per line on stdin; on stdout, :data:`STARTED_LINE` when the fit
+    begins, then one JSON outcome line."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cache = RecoCache()
     for line in sys.stdin.buffer:
         message = json.loads(line)
         task = PixelTask.from_json(message["task"], delivery=int(message["delivery"]))
-        sys.stdout.buffer.write(evaluate(task, cache, worker).encode() + b"\n")
+        sys.stdout.buffer.write(evaluate(task, cache, worker, _tell_started).encode() + b"\n")
         sys.stdout.buffer.flush()
     return 0
 
@@ -103,6 +125,9 @@ class ComputeProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._task: PixelTask | None = None
+        self._submitted_at = 0.0
+        #: when the child began fitting the submitted task (None until it says so)
+        self.fit_started_at: float | None = None
 
     def _ensure_started(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
@@ -126,6 +151,8 @@ class ComputeProcess:
         assert process.stdin is not None
         line = json.dumps({"task": task.to_json(), "delivery": task.delivery}, separators=(",", ":")).encode()
         self._task = task
+        self._submitted_at = time.monotonic()
+        self.fit_started_at = None
         with contextlib.suppress(OSError):  # the child died: poll() reports it
             process.stdin.write(line + b"\n")
 
@@ -136,7 +163,13 @@ class ComputeProcess:
             raise RuntimeError("compute process: nothing submitted")
         assert process.stdout is not None
         deadline = time.monotonic() + wait_s
-        while b"\n" not in self._buffer:
+        while True:
+            if self._buffer.startswith(STARTED_LINE):
+                self._buffer = self._buffer[len(STARTED_LINE) :]
+                self.fit_started_at = time.monotonic()
+                continue
+            if b"\n" in self._buffer:
+                break
             ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
                 return None
@@ -156,16 +189,23 @@ class ComputeProcess:
         self._task = None
         return PixelOutcome.decode(line)
 
+    def overran(self, timeout_s: float | None) -> bool:
+        """Whether the submitted fit has run longer than ``timeout_s`` (counted from the child's word
+        that the fit began, so its start-up and imports are not fit time), or the child never got
+        to start it within :data:`STARTUP_LIMIT_S`."""
+        now = time.monotonic()
+        if self.fit_started_at is None:
+            return now - self._submitted_at >= STARTUP_LIMIT_S
+        return timeout_s is not None and now - self.fit_started_at >= timeout_s
+
     def run(self, task: PixelTask, timeout_s: float | None) -> PixelOutcome:
-        """Fit ``task``; after ``timeout_s`` seconds abandon it and return a ``timeout`` outcome."""
+        """Fit ``task``; after ``timeout_s`` seconds of fitting abandon it: a ``timeout`` outcome."""
         self.submit(task)
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
-            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
-            outcome = self.poll(wait)
+            outcome = self.poll(0.05 if timeout_s is not None and timeout_s < 1.0 else 0.25)
             if outcome is not None:
                 return outcome
-            if deadline is not None and time.monotonic() >= deadline:
+            if self.overran(timeout_s):
                 return self.abandon()
 
     def abandon(self) -> PixelOutcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,14 @@ def real_scan_doc(shared_dir: Path) -> dict[str, object]:
     """IceCube-220524A's real 8/64/512 scan, converted to skyreader v1 JSON by skymist.skymap."""
     real = shared_dir / "data" / "real"
     event = json.loads((real / EVENT_JSON).read_text())
-    return to_skyreader_dict(read_scan(real / SCAN_NPZ), metadata_from_event_message(event))
+    # IceCube's own scan (millipede): a reconstruction, whose regions use the calibrated thresholds
+    made_by = replace(
+        metadata_from_event_message(event),
+        reco_algo="millipede_original",
+        reco_kind="reconstruction",
+        region_method="calibrated",
+    )
+    return to_skyreader_dict(read_scan(real / SCAN_NPZ), made_by)
 
 
 @pytest.fixture(scope="session")

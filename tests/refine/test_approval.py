@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from skymist.alerts.refined import localize_alert
 from skymist.circulars.approval import approve
 from skymist.cli.main import main
 from skymist.outbox.dispatcher import Dispatcher
+from skymist.outbox.queue import HELD_UNTIL
 from skymist.outbox.sinks.factory import build_sinks
-from skymist.refine.hold import HELD_UNTIL
-from skymist.refine.localize import localize_alert
 from skymist.states import CircularState, OutboxState
 from skymist.store.models import OutboxRow
 from skymist.store.product_models import AuditEntry, Circular
@@ -35,9 +35,11 @@ def localized(app: Any, shared_dir: Path, scan: bytes) -> int:
 
 def the_circular(app: Any) -> Circular:
     with app.sessions() as session:
-        return session.execute(select(Circular)).scalar_one()
+        circular: Circular = session.execute(select(Circular)).scalar_one()
+        return circular
 
 
+@pytest.mark.slow
 def test_approve_then_dispatch_submits_once_and_releases_held_notices(
     app_factory: Any,
     database_url: str,

@@ -13,9 +13,9 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select
 
-from skymist.refine.errors import LocalizationError
-from skymist.refine.hold import HELD_UNTIL
-from skymist.refine.localize import localize_alert
+from skymist.alerts.errors import LocalizationError
+from skymist.alerts.refined import localize_alert
+from skymist.outbox.queue import HELD_UNTIL
 from skymist.states import AlertState, CircularState, OutboxState
 from skymist.store.models import Alert, AlertRevision
 from skymist.store.product_models import Circular, Localization
@@ -31,6 +31,7 @@ def settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     return {**SLACK, "data_dir": tmp_path, "public_base_url": BASE_URL, **extra}
 
 
+@pytest.mark.slow
 def test_real_scan_gives_rev1_circular_files_and_products_once(
     app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes
 ) -> None:
@@ -87,6 +88,12 @@ def test_real_scan_gives_rev1_circular_files_and_products_once(
     )
     assert loc.png_sha256 == hashlib.sha256(Path(loc.png_path).read_bytes()).hexdigest()
     assert Path(loc.png_path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the picture as PDF too, a file of the alert beside the PNG, at its public URL
+    assert loc.pdf_path is not None and loc.pdf_path == str(Path(loc.png_path).with_suffix(".pdf"))
+    assert loc.pdf_sha256 == hashlib.sha256(Path(loc.pdf_path).read_bytes()).hexdigest()
+    assert Path(loc.pdf_path).read_bytes()[:5] == b"%PDF-"
+    assert outcome.files.pdf is not None and outcome.files.pdf in outcome.files.all()
+    assert outcome.files.pdf.url == f"{BASE_URL}/IceCube-220524A/IceCube-220524A_rev1.skymap.pdf"
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left behind
     healpix_url = f"{BASE_URL}/IceCube-220524A/IceCube-220524A_rev1.skymap.multiorder.fits.gz"
     assert loc.healpix_url == healpix_url and outcome.files.multiorder_fits.url == healpix_url
@@ -178,6 +185,7 @@ def test_unclassified_event_gets_localization_and_slack_only(
     assert "nothing is published" in json.dumps(slack)
 
 
+@pytest.mark.slow
 def test_rescan_supersedes_the_unapproved_draft_and_held_notices(
     app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes
 ) -> None:
@@ -240,3 +248,73 @@ def test_bad_input_is_refused_with_the_field_named(
         assert session.execute(select(Localization)).first() is None
         assert session.execute(select(Alert.state)).scalar_one() == AlertState.LOCALIZED_PENDING
     assert not (tmp_path / "skymaps").exists() or not any((tmp_path / "skymaps").rglob("*.fits.gz"))
+
+
+def _made_by(doc: dict[str, Any], **meta: Any) -> bytes:
+    return json.dumps(
+        {key: {**layer, "metadata": {**layer["metadata"], **meta}} for key, layer in doc.items()}
+    ).encode()
+
+
+def test_an_approximation_is_held_named_and_never_called_refined(
+    app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_doc: dict[str, Any]
+) -> None:
+    from astropy.io import fits
+
+    app = app_factory(**settings(tmp_path))  # rev1_requires_approval is off: only the reco kind holds it
+    alert_id = record_alert(app, shared_dir)
+    mark_localization_pending(app, alert_id)
+    result = _made_by(
+        real_scan_doc, reco_algo="online_gaussian", reco_kind="approximation", region_method="wilks"
+    )
+    outcome = localize_alert(app, alert_id, result, scan_ref="scan:8:approx")
+    assert outcome.status == "created" and outcome.notices_held
+    assert (outcome.reco_algo, outcome.reco_kind) == ("online_gaussian", "approximation")
+    assert "WARNING: online_gaussian is an approximation" in outcome.summary
+    rows = outbox(app, alert_id)
+    held = [r for r in rows if r.revision == 1 and r.product in ("notice_json", "voevent")]
+    assert len(held) == 2 and all(r.next_attempt_at.year == 9999 for r in held)
+    notice = json.loads(next(r.payload for r in held if r.product == "notice_json"))
+    assert notice["systematic_included"] is False and "online_gaussian" in notice["additional_info"]
+    voevent = next(r.payload for r in held if r.product == "voevent").decode()
+    assert "online_gaussian" in voevent and "statistical and systematic" not in voevent
+    [slack] = [json.loads(r.payload) for r in rows if r.product == "slack_refined"]
+    assert "online_gaussian is an approximation" in slack["text"]
+    with app.sessions() as session:
+        loc = session.execute(select(Localization)).scalar_one()
+        [circular] = session.execute(select(Circular)).scalars()
+    assert loc.thresholds == "wilks"  # the reco's own region method, not the calibrated 22.2 / 64.2
+    public = circular.body.lower()
+    assert "online_gaussian" in public and "refined" not in public.replace("not a refined direction", "")
+    assert "systematic uncertainties included" not in public
+    header = fits.getheader(loc.multiorder_fits_path, 1)
+    assert (header["RECOALGO"], header["RECOKIND"]) == ("online_gaussian", "approximation")
+
+
+@pytest.mark.slow
+def test_the_plan_entry_declares_what_a_skydriver_result_does_not(
+    app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_doc: dict[str, Any]
+) -> None:
+    from skymist.reco_plans import skydriver_plans
+
+    app = app_factory(**settings(tmp_path))
+    alert_id = record_alert(app, shared_dir)
+    mark_localization_pending(app, alert_id)
+    silent = {
+        key: {
+            **layer,
+            "metadata": {k: v for k, v in layer["metadata"].items() if not k.startswith(("reco", "region"))},
+        }
+        for key, layer in real_scan_doc.items()
+    }
+    plan = skydriver_plans()["BRONZE"][0].model_dump(mode="json")
+    outcome = localize_alert(app, alert_id, json.dumps(silent).encode(), scan_ref="scan:9:sd", plan=plan)
+    assert (outcome.reco_algo, outcome.reco_kind, outcome.notices_held) == (
+        "splinempe",
+        "reconstruction",
+        False,
+    )
+    # a result nobody describes is an approximation: held
+    mark_localization_pending(app, alert_id)
+    unknown = localize_alert(app, alert_id, json.dumps(silent).encode(), scan_ref="scan:10:unknown")
+    assert (unknown.reco_kind, unknown.notices_held) == ("approximation", True)

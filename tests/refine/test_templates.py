@@ -11,16 +11,17 @@ from xml.etree import ElementTree
 
 import pytest
 
+from skymist.alerts.context import ProductContext
+from skymist.alerts.products import NOTICE_TEMPLATE, render_voevent
+from skymist.alerts.refined_products import SLACK_REFINED_TEMPLATE, RefinedSlackVars, revision_rows
+from skymist.alerts.retraction import SLACK_RETRACTION_TEMPLATE, RetractionSlackVars
+from skymist.circulars.catalogue import CatalogueMatch, CatalogueSource
 from skymist.circulars.context import RetractionCircularVars, TrackCircularVars, retraction_vars, track_vars
 from skymist.circulars.drafts import SLACK_CIRCULAR_TEMPLATE, CircularSlackVars, render_circular
 from skymist.circulars.errors import CircularFormatError
 from skymist.circulars.text import CircularText, check_circular, paragraphs
 from skymist.config import Settings
-from skymist.products.context import ProductContext
-from skymist.products.prompt import NOTICE_TEMPLATE, render_voevent
-from skymist.products.render import Renderer
-from skymist.refine.products import SLACK_REFINED_TEMPLATE, RefinedSlackVars, revision_rows
-from skymist.retraction import SLACK_RETRACTION_TEMPLATE, RetractionSlackVars
+from skymist.rendering import Renderer
 from skymist.store.product_models import CircularKind
 from tests.helpers import VOEVENT_PARAMS, product_context
 from tests.refine.golden import assert_golden
@@ -55,8 +56,33 @@ def rev1_context() -> ProductContext:
         systematic_included=True,
         healpix_url=HEALPIX_URL,
         supersedes_revision=0,
+        reco_algo="splinempe",
+        reco_kind="reconstruction",
+        reco_words="splinempe (a reconstruction of the event's detector data)",
     )
     return refined
+
+
+def approximate_rev1_context(**overrides: Any) -> ProductContext:
+    values: dict[str, Any] = dict(
+        revision=1,
+        ra_deg=48.85,
+        dec_deg=-3.52,
+        err50_deg=0.2,
+        err90_deg=0.5,
+        alert_type="update",
+        now=NOW,
+        systematic_included=False,
+        healpix_url=HEALPIX_URL,
+        supersedes_revision=0,
+        reco_algo="online_gaussian",
+        reco_kind="approximation",
+        reco_words="online_gaussian (an approximation: a Gaussian around the online direction with the "
+        "online fit's uncertainties; not a reconstruction of the detector data)",
+    )
+    values.update(overrides)
+    approximate: ProductContext = product_context(**values)
+    return approximate
 
 
 def retraction_context() -> ProductContext:
@@ -69,6 +95,7 @@ def retraction_context() -> ProductContext:
         alert_type="retraction",
         now=NOW,
         supersedes_revision=1,
+        systematic_included=True,  # what the retracted Rev 1 said
     )
     return retraction
 
@@ -90,8 +117,10 @@ def track(**overrides: Any) -> TrackCircularVars:
         area_90_deg2=9.33714180297423,
         systematic_included=True,
         healpix_url=HEALPIX_URL,
-        notice_topic="gcn.notices.icecube.gold_bronze_track_alerts",
         contact="roc@icecube.wisc.edu",
+        catalogue=CatalogueMatch(
+            "Fermi 4FGL-DR4", (), CatalogueSource("4FGL J0311.0-0500", 47.7521, -5.0138, 1.8062)
+        ),
     )
     values.update(overrides)
     return track_vars(**values)
@@ -105,7 +134,6 @@ def retraction() -> RetractionCircularVars:
         stream="BRONZE",
         event_time=EVENT_TIME,
         reason_text="IceTop recorded a coincident air shower: the event is a muon bundle from a cosmic ray.",
-        notice_topic="gcn.notices.icecube.gold_bronze_track_alerts",
         contact="roc@icecube.wisc.edu",
     )
 
@@ -115,7 +143,11 @@ def pretty(payload: bytes) -> str:
 
 
 def voevent_params(xml: bytes) -> tuple[ElementTree.Element, dict[str, str], dict[str, str]]:
-    """Parse as VOEvent 2.0: root element, What Params and the Trigger_ID group; fails if not VOEvent 2.0."""
+    """Parse as VOEvent 2.0: root element, What Params and the Trigger_ID group; fails if not VOEvent 2.0
+    (validated with the VOEvent 2.0 XSD that voevent-parse ships)."""
+    import voeventparse
+
+    voeventparse.assert_valid_as_v2_0(voeventparse.loads(xml))
     root = ElementTree.fromstring(xml)
     assert root.tag == f"{VOE}VOEvent" and root.get("version") == "2.0"
     assert root.get("role") in ("observation", "test") and (root.get("ivorn") or "").startswith("ivo://")
@@ -139,23 +171,30 @@ def voevent_params(xml: bytes) -> tuple[ElementTree.Element, dict[str, str], dic
 def test_rev1_notice_golden_and_valid(schema: tuple[Any, set[str]]) -> None:
     settings = Settings(database_url="sqlite:///unused.db", notice_topic="notices", voevent_topic="voevents")
     rows = revision_rows(settings, Renderer(), 1, rev1_context(), held=False)
-    notice = json.loads(rows[0]["payload"])  # type: ignore[arg-type]
+    notice = json.loads(rows[0].payload)
     validator, known = schema
     assert not [e.message for e in validator.iter_errors(notice)]
-    assert set(notice) - {"$schema"} <= known
+    assert set(notice) - {"$schema", "additional_info"} <= known  # GCN's core AdditionalInfo field
+    assert notice["additional_info"] == (
+        "Refined localization: direction from splinempe (a reconstruction of the event's detector data)."
+    )
     assert notice["record_number"] == 1 and notice["alert_type"] == "update"
     assert notice["systematic_included"] is True and notice["healpix_url"] == HEALPIX_URL
     assert notice["ra"] == 47.1973 and notice["dec"] == -3.2844 and notice["ra_dec_error"] == 1.7197
-    assert_golden("rev1_notice.json", pretty(rows[0]["payload"]))  # type: ignore[arg-type]
+    assert_golden("rev1_notice.json", pretty(rows[0].payload))
 
 
 def test_rev1_voevent_golden_and_structure() -> None:
     settings = Settings(database_url="sqlite:///unused.db", notice_topic="notices", voevent_topic="voevents")
-    payload = revision_rows(settings, Renderer(), 1, rev1_context(), held=True)[1]["payload"]
+    payload = revision_rows(settings, Renderer(), 1, rev1_context(), held=True)[1].payload
     assert isinstance(payload, bytes)
     root, params, flags = voevent_params(payload)
     assert params["Rev"] == "1" and params["Packet_Type"] == "174" and params["Stream"] == "25"
     assert params["src_error_90"] == "1.7197" and flags["Retraction"] == "false"
+    # as real AMON packets: RADec_valid false, Trigger_ID 0x0, Misc_flags = the stream (25) in the top byte
+    assert flags["RADec_valid"] == "false" and params["Trigger_ID"] == "0x0"
+    assert params["Misc_flags"] == "0x19000000"
+    assert root.get("role") == "observation"  # alert_tense current
     cite = root.find("Citations/EventIVORN")
     assert cite is not None and cite.get("cite") == "supersedes"
     assert (cite.text or "").endswith("_136662_035405932_0")
@@ -176,6 +215,9 @@ def test_retraction_notice_and_voevent_golden_and_valid(schema: tuple[Any, set[s
     xml = render_voevent(renderer, ctx)
     root, params, flags = voevent_params(xml)
     assert flags["Retraction"] == "true" and flags["RADec_valid"] == "false" and params["Rev"] == "2"
+    # the retraction repeats what it retracts: Rev 1's errors included systematics
+    descriptions = [p.findtext("Description") for p in root.iter("Param") if p.get("name") == "src_error_90"]
+    assert descriptions == ["Angular error of the source, statistical and systematic, (90% containment)."]
     cite = root.find("Citations/EventIVORN")
     assert cite is not None and cite.get("cite") == "retraction" and (cite.text or "").endswith("_1")
     assert_golden("retraction_voevent.xml", xml.decode())
@@ -201,23 +243,115 @@ def test_track_circular_golden_and_rules() -> None:
     assert "RA: 47.20 (+4.75, -2.46 deg 90% PSF containment) J2000" in body.splitlines()
     assert "Dec: -3.28 (+0.82, -0.82 deg 90% PSF containment) J2000" in body.splitlines()
     assert "Date: 2022-05-24" in body and "Time: 07:41:32.19 UT" in body
-    assert "ICECUBE_Astrotrack_BRONZE" in body and "moderate probability" in body and "purity of 30%" in body
-    assert "2.005 events per year" in body and body.rstrip().endswith("roc@icecube.wisc.edu.")
+    assert "ICECUBE_Astrotrack_BRONZE" in body and "moderate probability" in body
+    assert "The average astrophysical neutrino purity for Bronze alerts is 30%." in body
+    assert "IceCube detected a track-like event" in body and "recorded" not in body
+    # the FAR as the VOEvent's FAR Param gives it (2.0054), not rounded differently
+    assert "false alarm rate of 2.0054 events per year" in body
+    # the prompt notice as IceCube's Circulars cite it; no topic names in public text
+    assert "(https://gcn.gsfc.nasa.gov/notices_amon_g_b/136662_35405932.amon)" in body
+    assert "gcn.notices" not in body and "Kafka" not in body and "topic" not in body
+    assert "more sophisticated reconstruction algorithms have been applied offline" in body
+    assert "square degrees" not in body  # no area sentence: no real Circular has one
+    assert "There are no Fermi 4FGL-DR4 catalog sources in the 90% uncertainty region of the event." in body
+    assert "4FGL J0311.0-0500 at RA: 47.75 deg, Dec: -5.01 deg (1.81 deg away" in body
+    assert body.rstrip().endswith("can be reached at roc@icecube.wisc.edu")
     assert_golden("track_circular.txt", circular.as_file())
+
+
+def test_track_circular_lists_the_catalogue_sources_inside_the_region() -> None:
+    inside = (
+        CatalogueSource("4FGL J0308.4-0407", 47.1143, -4.1236, 0.8432),
+        CatalogueSource("4FGL J0312.8-0341", 48.2101, -3.6947, 1.0926),
+    )
+    one = render_circular(
+        Renderer(),
+        CircularKind.TRACK,
+        track(catalogue=CatalogueMatch("Fermi 4FGL-DR4", inside[:1], inside[0])),
+    )
+    assert (
+        "The Fermi 4FGL-DR4 catalog source 4FGL J0308.4-0407 at RA: 47.11 deg, Dec: -4.12 deg (0.84 deg away "
+        "from the best-fit alert position) is located within the 90% uncertainty region of the event."
+    ) in one.body.splitlines()
+    assert_golden("track_circular_one_source.txt", one.as_file())
+    two = render_circular(
+        Renderer(), CircularKind.TRACK, track(catalogue=CatalogueMatch("Fermi 4FGL-DR4", inside, inside[0]))
+    )
+    assert_circular_rules(two)
+    [line] = [x for x in two.body.splitlines() if "catalog sources located within" in x]
+    assert line.startswith("There are 2 Fermi 4FGL-DR4 catalog sources located within the 90% uncertainty")
+    assert "4FGL J0308.4-0407 at RA: 47.11" in line and "; 4FGL J0312.8-0341 at RA: 48.21" in line
+    assert_golden("track_circular_two_sources.txt", two.as_file())
+    without = render_circular(Renderer(), CircularKind.TRACK, track(catalogue=None)).body
+    assert "catalog" not in without  # no catalogue configured: no claim either way
+
+
+def test_circular_of_an_approximation_never_says_refined() -> None:
+    approximate = track(
+        ra_deg=48.85,
+        dec_deg=-3.52,
+        systematic_included=False,
+        reco_approximation=True,
+        reco_words="online_gaussian (an approximation: a Gaussian around the online direction with the "
+        "online fit's uncertainties; not a reconstruction of the detector data)",
+    )
+    circular = render_circular(Renderer(), CircularKind.TRACK, approximate)
+    assert_circular_rules(circular)
+    body = circular.body.lower()
+    assert "online_gaussian" in body and "approximat" in body
+    assert "refined to" not in body and "more sophisticated reconstruction" not in body
+    assert "systematic uncertainties included" not in body and "statistical only" in body
+    assert_golden("track_circular_approximation.txt", circular.as_file())
+
+
+def test_products_of_an_approximation_name_it(schema: tuple[Any, set[str]]) -> None:
+    settings = Settings(database_url="sqlite:///unused.db", notice_topic="notices", voevent_topic="voevents")
+    rows = revision_rows(settings, Renderer(), 1, approximate_rev1_context(), held=True)
+    notice = json.loads(rows[0].payload)
+    validator, _known = schema
+    assert not [e.message for e in validator.iter_errors(notice)]
+    assert notice["systematic_included"] is False
+    assert set(notice) - {"$schema", "additional_info"} <= _known  # GCN's core AdditionalInfo field
+    assert notice["additional_info"].startswith("Approximate localization, not a refined reconstruction")
+    assert "online_gaussian" in notice["additional_info"]
+    voevent = rows[1].payload
+    assert isinstance(voevent, bytes)
+    root, _params, _flags = voevent_params(voevent)
+    assert "online_gaussian" in (root.findtext("How/Description") or "")
+    assert "not a refined reconstruction" in (root.findtext("Description") or "")
+    assert "statistical only" in ElementTree.tostring(root).decode()
+
+
+def test_xml_templates_escape_names_with_markup_characters() -> None:
+    ctx = approximate_rev1_context(reco_algo="gauss<&>\"'", reco_words="a <b> & \"c\" 'd'")
+    xml = render_voevent(Renderer(), ctx)
+    root, _params, _flags = voevent_params(xml)  # still well formed and valid VOEvent 2.0
+    assert "a &lt;b&gt; &amp; &#34;c&#34; &#39;d&#39;" in xml.decode()
+    assert root.findtext("How/Description", "").endswith("a <b> & \"c\" 'd'.")
+    assert "gauss<&>\"'" in (root.findtext("Description") or "")
 
 
 def test_gold_circular_says_high_purity() -> None:
     gold = track(stream="GOLD", far_per_year=0.5131)
     body = render_circular(Renderer(), CircularKind.TRACK, gold).body
-    assert "high probability" in body and "purity of 50%" in body and "ICECUBE_Astrotrack_GOLD" in body
-    assert "0.5131 events per year" in body
+    assert "high probability" in body and "ICECUBE_Astrotrack_GOLD" in body
+    assert (
+        "0.5131 events per year" in body
+        and "The average astrophysical neutrino purity for Gold alerts is 50%" in body
+    )
 
 
 def test_retraction_circular_golden_and_rules() -> None:
     circular = render_circular(Renderer(), CircularKind.RETRACTION, retraction())
-    assert re.match(r"^IceCube-220524A: Retraction .*likely due to background$", circular.subject)
+    assert circular.subject == "IceCube-220524A: Retraction of the IceCube alert"
     assert_circular_rules(circular)
-    assert "Reason for the retraction: IceTop recorded a coincident air shower" in circular.body
+    lines = circular.body.splitlines()
+    # the operator's reason is its own paragraph, word for word; nothing fixed to "background"
+    assert "IceTop recorded a coincident air shower: the event is a muon bundle from a cosmic ray." in lines
+    assert "likely due to background" not in circular.body
+    assert "(https://gcn.gsfc.nasa.gov/notices_amon_g_b/136662_35405932.amon)" in circular.body
+    assert "We apologize for any confusion this may have caused." in lines
+    assert "Kafka" not in circular.body and "gcn.notices" not in circular.body
     assert_golden("retraction_circular.txt", circular.as_file())
 
 
@@ -292,6 +426,16 @@ def test_slack_refined_golden() -> None:
     assert "47.20" in text and "-3.28" in text and "+4.75 -2.46" in text and "9.34" in text
     assert "held until the Circular is approved" in text
     assert_golden("slack_refined.json", pretty(payload))
+    warned = refined_vars(
+        reco_algo="online_gaussian",
+        reco_kind="approximation",
+        reco_warning="online_gaussian is an approximation, not a reconstruction: its products are held for "
+        "approval and are not a refined direction",
+    )
+    approx = json.loads(Renderer().render_json(SLACK_REFINED_TEMPLATE, warned.as_template_vars()))
+    check_block_kit(approx)
+    assert approx["text"].startswith(":warning: online_gaussian is an approximation")
+    assert "refined localization" not in approx["text"]
     unclassified = refined_vars(name="136662_35405932", public=False, revision=None, circular_id=None)
     other = json.loads(Renderer().render_json(SLACK_REFINED_TEMPLATE, unclassified.as_template_vars()))
     assert "nothing is published" in json.dumps(other) and "not public" in other["blocks"][0]["text"]["text"]

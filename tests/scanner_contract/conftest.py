@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from scanner_client import LaunchScanRequest, ScanStatus, SkyDriverClient
-from tests.support.skyscan_service import (  # noqa: F401 - re-exported to the contract tests
+from tests.support.skyscan_service import (  # re-exported to the contract tests (see __all__)
     DUMMY_DELAY_S,
     OAUTH_TOKENS,
     SYSTEM_TOKEN,
@@ -24,6 +24,18 @@ from tests.support.skyscan_service import (  # noqa: F401 - re-exported to the c
     service_env,
     skyscan_command,
 )
+
+__all__ = [
+    "DUMMY_DELAY_S",
+    "OAUTH_TOKENS",
+    "SYSTEM_TOKEN",
+    "USER_TOKEN",
+    "Service",
+    "dummy_request",
+    "service_env",
+    "skyscan_command",
+    "wait_for",
+]
 
 PG_ADMIN_URL = os.environ.get("SKYSCAN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

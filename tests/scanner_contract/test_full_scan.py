@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from scanner_client import LaunchScanRequest
 from tests.scanner_contract.conftest import Service, service_env
 
 
+@pytest.mark.slow
 def test_default_resolution_scan_of_a_real_event(
     make_database: Callable[[], str], real_event: dict[str, Any]
 ) -> None:

@@ -26,6 +26,7 @@ ORDER = [
 ]
 
 
+@pytest.mark.slow
 def test_a_scan_goes_through_the_states_to_its_final_result(
     client: SkyDriverClient, real_event: dict[str, Any]
 ) -> None:
@@ -57,6 +58,7 @@ def test_a_scan_goes_through_the_states_to_its_final_result(
     assert status.ewms_deactivated == "FINISHED" and not status.is_deleted
 
 
+@pytest.mark.slow
 def test_partial_results_are_posted_while_scanning(
     client: SkyDriverClient, real_event: dict[str, Any]
 ) -> None:
@@ -101,6 +103,7 @@ def test_a_failing_scan_ends_finished_without_result(client: SkyDriverClient) ->
     assert client.get_result(scan_id) is None
 
 
+@pytest.mark.slow
 def test_rescan_with_replace_redirects_the_old_id(
     client: SkyDriverClient, real_event: dict[str, Any]
 ) -> None:
@@ -143,6 +146,7 @@ def test_rescan_abort_first_stops_the_original(client: SkyDriverClient, real_eve
     wait_for(client, new.scan_id, lambda s: s.is_deleted)
 
 
+@pytest.mark.slow
 def test_backlog_launches_higher_priority_first(client: SkyDriverClient, real_event: dict[str, Any]) -> None:
     with occupied(client, real_event):
         low = client.launch_scan(dummy_request(real_event, {1: 0}, priority=0)).scan_id

@@ -18,6 +18,7 @@ from tests.scanner_contract.conftest import (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["kill", "terminate"])
 def test_running_scan_is_run_again_after_a_restart(
     make_database: Callable[[], str], real_event: dict[str, Any], how: str

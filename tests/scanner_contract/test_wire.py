@@ -45,6 +45,7 @@ def test_design_lists_the_manifest_keys_the_client_knows() -> None:
     assert design_manifest_keys() == list(MANIFEST_KEYS)
 
 
+@pytest.mark.slow
 def test_launch_answers_a_manifest_with_every_key_in_order(
     client: SkyDriverClient, real_event: dict[str, Any]
 ) -> None:
@@ -63,6 +64,7 @@ def test_launch_answers_a_manifest_with_every_key_in_order(
     wait_for(client, raw["scan_id"], lambda s: s.scan_complete)
 
 
+@pytest.mark.slow
 def test_scan_ids_sort_by_time_and_are_unique(client: SkyDriverClient, real_event: dict[str, Any]) -> None:
     first = client.launch_scan(dummy_request(real_event, {1: 0}))
     second = client.launch_scan(dummy_request(real_event, {1: 0}))

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from scanner_client import DEFAULT_REQUEST_KEY_FIELD
-from skymist.app import build_app
-from skymist.simulate import alert_batch
+from skymist.runtime.assembly import build_app
+from skymist.runtime.simulate import alert_batch
 from skymist.states import OutboxState, ScanState
 from skymist.store.models import OutboxRow
 from skymist.store.scan_models import Scan
@@ -61,6 +61,7 @@ def backend_scans(skyscan: Service, request_key: str) -> int:
     return len([m for m in found if not m.classifiers.get("rescan")])
 
 
+@pytest.mark.slow
 def test_alerts_are_scanned_end_to_end(
     database_url: str, kafka: MockKafka, topic: str, skyscan: Service, slack: SlackStandIn, tmp_path: Path
 ) -> None:
@@ -92,6 +93,7 @@ def test_alerts_are_scanned_end_to_end(
     app.close()
 
 
+@pytest.mark.slow
 def test_a_daemon_killed_mid_scan_picks_it_up_again(
     database_url: str, kafka: MockKafka, topic: str, skyscan: Service, slack: SlackStandIn, tmp_path: Path
 ) -> None:

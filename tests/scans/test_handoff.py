@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from skymist.cli.main import main
 from skymist.ingest.inbox import Ingestor
+from skymist.runtime.jobs import localize_consumer
 from skymist.scans.handoff import Handoff
-from skymist.scans.scheduler import localize_consumer
 from skymist.states import AlertState, ScanState
 from skymist.store.models import Alert, OutboxRow
 from skymist.store.scan_models import Scan

@@ -33,7 +33,7 @@ def alert_with_scan(app: Any, shared_dir: Path) -> int:
 
 def scan(app: Any, scan_id: int) -> Scan:
     with app.sessions() as session:
-        row = session.get(Scan, scan_id)
+        row: Scan | None = session.get(Scan, scan_id)
         assert row is not None
         return row
 
@@ -58,6 +58,7 @@ def milestones(app: Any) -> Counter[str]:
         return Counter(key.split(":")[2] for key in keys.scalars())
 
 
+@pytest.mark.slow
 def test_a_scan_runs_to_its_final_result(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, slack: SlackStandIn
 ) -> None:
@@ -90,6 +91,7 @@ def test_a_scan_runs_to_its_final_result(
     assert max(delivered.values()) == 1
 
 
+@pytest.mark.slow
 def test_unknown_outcome_on_submit_creates_one_backend_scan(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
@@ -101,6 +103,7 @@ def test_unknown_outcome_on_submit_creates_one_backend_scan(
     assert len(backend_scans_of(app, skyscan, scan_id)) == 1
 
 
+@pytest.mark.slow
 def test_backend_errors_back_off_and_shifters_are_told_once(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
@@ -116,6 +119,7 @@ def test_backend_errors_back_off_and_shifters_are_told_once(
     assert len(backend_scans_of(app, skyscan, scan_id)) == 1
 
 
+@pytest.mark.slow
 def test_timeouts_and_refused_connections_are_survived(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
@@ -135,6 +139,7 @@ def test_timeouts_and_refused_connections_are_survived(
     assert milestones(app)["backend_down"] <= 2  # at most once per outage
 
 
+@pytest.mark.slow
 def test_a_stuck_scan_is_rescanned_with_replacement(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
@@ -153,6 +158,7 @@ def test_a_stuck_scan_is_rescanned_with_replacement(
     assert len(backend_scans_of(app, skyscan, scan_id)) == 1
 
 
+@pytest.mark.slow
 def test_a_scan_aborted_on_the_backend_is_rescanned(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
@@ -168,6 +174,7 @@ def test_a_scan_aborted_on_the_backend_is_rescanned(
     assert "stopped without a result" in (done.last_error or "")
 
 
+@pytest.mark.slow
 def test_a_replaced_scan_is_followed(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
@@ -202,6 +209,7 @@ def test_a_missed_deadline_fails_the_scan(
         assert client.get_status(failed.backend_scan_id or "").is_deleted
 
 
+@pytest.mark.slow
 def test_an_unclassified_event_is_scanned_on_request(
     database_url: str,
     app_factory: Any,
@@ -236,7 +244,7 @@ def test_an_unclassified_event_is_scanned_on_request(
 def test_a_retraction_aborts_the_alerts_scans(
     app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
 ) -> None:
-    from skymist.retraction import retract
+    from skymist.alerts.retraction import retract
 
     app = app_factory(**scan_settings(proxy.url))
     scan_id = alert_with_scan(app, shared_dir)

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from skymap_synth import gaussian_llh_layers, skyreader_doc, write_json
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from tests.skymap.skymap_synth import gaussian_llh_layers, skyreader_doc, write_json
+
+_REPO = Path(__file__).resolve().parents[2]
+# beside the repository (as tests/conftest.py looks for it), or linked inside a worktree
+SHARED = next((p for p in (_REPO.parent / "shared", _REPO / "shared") if p.is_dir()), _REPO.parent / "shared")
 REAL = SHARED / "data" / "real"
 REAL_NPZ = REAL / "run00136662-evt000035405932-BRONZE-8_64_512.npz"
 REAL_EVENT = REAL / "run00136662-evt000035405932-BRONZE.json"

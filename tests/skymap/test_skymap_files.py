@@ -14,8 +14,8 @@ import pytest
 from astropy.io import fits
 
 from skymist.cli.main import main as skymist_main
+from skymist.files import write_atomic
 from skymist.skymap.analysis import SkymapAnalysis, analyze_path
-from skymist.skymap.atomic import write_atomic
 from skymist.skymap.convert import metadata_from_event_message
 from skymist.skymap.fits_flat import read_flat_fits, write_flat_fits
 from skymist.skymap.fits_moc import read_moc_fits, write_moc_fits
@@ -48,7 +48,7 @@ def sha256(path: Path) -> str:
 
 def test_products_of_the_real_scan(real_analysis: SkymapAnalysis, tmp_path: Path) -> None:
     products = write_products(real_analysis, tmp_path, comparison=ComparisonPosition(48.8497, -3.5219))
-    written = [products.flat_fits, products.multiorder_fits, products.png]
+    written = [products.flat_fits, products.multiorder_fits, products.png, products.pdf]
     for item in written:
         assert item is not None
         assert item.path.exists() and item.path.stat().st_size == item.size_bytes > 0
@@ -58,10 +58,11 @@ def test_products_of_the_real_scan(real_analysis: SkymapAnalysis, tmp_path: Path
             "run00136662.evt000035405932.neutrino_8_64_512.skymap_nside_512_llh.fits.gz",
             "run00136662.evt000035405932.neutrino_8_64_512.skymap.multiorder.fits.gz",
             "run00136662.evt000035405932.neutrino_8_64_512.skymap.png",
+            "run00136662.evt000035405932.neutrino_8_64_512.skymap.pdf",
         ]
     ), "no temporary files are left behind"
-    assert products.png is not None
-    assert products.png.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert products.png is not None and products.pdf is not None
+    _assert_publication_picture(products.png.path, products.pdf.path, "Run 136662 Event 35405932")
 
     for item in (products.flat_fits, products.multiorder_fits):
         header = fits.getheader(item.path, 1)
@@ -112,11 +113,15 @@ def test_multiorder_fits_integrates_to_one_and_round_trips(
     moc = real_analysis.multiorder
     order = np.argsort(moc.uniq)
     assert np.array_equal(moc_file.uniq, moc.uniq[order])
-    # the 90% region recomputed from the file: densities within exp(-64.2/2) of the peak
-    peak = moc_file.probdensity_sr.max()
-    inside = moc_file.probdensity_sr >= peak * np.exp(-64.2 / 2) * (1 - 1e-9)
-    area = float((moc_file.area_sr[inside]).sum() * (180 / np.pi) ** 2)
-    assert area == pytest.approx(real_analysis.area_90_deg2, rel=1e-9)
+    # the map's own 90% credible region (densest pixels first until 90% of the probability) is the
+    # stated 90% region: the density is the monotone rescaling the header describes
+    order = np.argsort(-moc_file.probdensity_sr, kind="stable")
+    cumulative = np.cumsum((moc_file.probdensity_sr * moc_file.area_sr)[order])
+    n_inside = int(np.searchsorted(cumulative, 0.9 * (1 - 1e-9))) + 1
+    area = float(moc_file.area_sr[order][:n_inside].sum() * (180 / np.pi) ** 2)
+    assert area == pytest.approx(real_analysis.area_90_deg2, rel=1e-6)
+    assert moc_file.header["DENSITY"] == "rescaled 2dllh"
+    assert moc_file.header["DENSPROB90"] == pytest.approx(0.9, abs=1e-6)
 
 
 def test_hpd_flat_map_is_probability(make_json: Callable[..., Path], tmp_path: Path) -> None:
@@ -131,10 +136,33 @@ def test_hpd_flat_map_is_probability(make_json: Callable[..., Path], tmp_path: P
     assert read_moc_fits(products.multiorder_fits.path).total_probability == pytest.approx(1.0, abs=1e-12)
 
 
-def test_png_without_comparison_and_unknown_metadata(make_json: Callable[..., Path]) -> None:
+def _assert_publication_picture(png: Path, pdf: Path, *texts: str) -> None:
+    """A 9 x 9 in picture at 150 dpi (the PNG says so in its pHYs chunk), and the same as a valid
+    one-page PDF whose text carries ``texts``."""
+    from PIL import Image
+    from pypdf import PdfReader
+
+    with Image.open(png) as image:
+        assert image.format == "PNG"
+        assert image.size == (1350, 1350)
+        dpi = image.info["dpi"]
+        assert dpi[0] == pytest.approx(150, abs=0.1) and dpi[1] == pytest.approx(150, abs=0.1)
+    reader = PdfReader(pdf, strict=True)
+    assert len(reader.pages) == 1
+    page = reader.pages[0]
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (648.0, 648.0)  # 9 in
+    text = page.extract_text()
+    for expected in texts:
+        assert expected in text, expected
+
+
+@pytest.mark.slow
+def test_png_without_comparison_and_unknown_metadata(make_json: Callable[..., Path], tmp_path: Path) -> None:
     analysis = analyze_path(make_json(), "wilks")
-    data = render_png(analysis)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+    png, pdf = tmp_path / "map.png", tmp_path / "map.pdf"
+    png.write_bytes(render_png(analysis))
+    pdf.write_bytes(render_png(analysis, image_format="pdf"))
+    _assert_publication_picture(png, pdf, f"{analysis.area_90_deg2:.2f} deg")
 
 
 def test_cli_writes_files(real_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,9 +171,10 @@ def test_cli_writes_files(real_npz: Path, tmp_path: Path, capsys: pytest.Capture
     code = skymist_main([*argv, "--rev0", "48.8497,-3.5219"])
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
-    for name in ("flat_fits", "multiorder_fits", "png"):
+    for name in ("flat_fits", "multiorder_fits", "png", "pdf"):
         info = doc["files"][name]
         assert sha256(Path(info["path"])) == info["sha256"]
+    assert doc["files"]["pdf"]["path"] == str(png.with_suffix(".pdf"))
     assert doc["comparison"]["separation_deg"] == pytest.approx(1.67, abs=0.02)
 
 

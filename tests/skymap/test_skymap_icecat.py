@@ -38,6 +38,7 @@ def check_icecat(doc: dict[str, object]) -> None:
         "level_50": 22.2,
         "level_90": 64.2,
         "description": doc["thresholds"]["description"],  # type: ignore[index]
+        "includes_systematics": True,
     }
 
 

@@ -11,13 +11,13 @@ from typing import Any
 import healpy as hp
 import numpy as np
 import pytest
-from skymap_synth import gaussian_llh_layers, skyreader_doc
 
 from skymist.cli.main import main as skymist_main
 from skymist.skymap.analysis import analyze_path, analyze_scan
 from skymist.skymap.errors import SkymapInputError
 from skymist.skymap.model import PixelConvention, SourceFormat, threshold_set
 from skymist.skymap.reader import parse_skyscan_result, read_scan
+from tests.skymap.skymap_synth import gaussian_llh_layers, skyreader_doc
 
 
 def small_doc(version: int = 1) -> dict[str, Any]:
@@ -221,7 +221,8 @@ def test_not_json_and_bad_npz(tmp_path: Path) -> None:
     with pytest.raises(SkymapInputError, match="not JSON"):
         read_scan(junk)
     npz = tmp_path / "bad.npz"
-    np.savez(npz, **{"nside-8": np.zeros(3, dtype=[("index", "i8"), ("llh", "f8")])})
+    arrays: dict[str, Any] = {"nside-8": np.zeros(3, dtype=[("index", "i8"), ("llh", "f8")])}
+    np.savez(npz, **arrays)
     with pytest.raises(SkymapInputError, match=r"nside-8 fields.*E_in"):
         read_scan(npz)
     with pytest.raises(SkymapInputError, match="cannot read"):
@@ -229,8 +230,21 @@ def test_not_json_and_bad_npz(tmp_path: Path) -> None:
 
 
 def test_unknown_threshold_set() -> None:
-    with pytest.raises(SkymapInputError, match=r"thresholds = 'loose'.*wilks, calibrated, hpd"):
+    choices = "wilks, calibrated, pandel_mpe, hpd"
+    with pytest.raises(SkymapInputError, match=rf"thresholds = 'loose'.*{choices}"):
         threshold_set("loose")
+
+
+def test_every_threshold_set_name_fits_the_localization_column() -> None:
+    from sqlalchemy import String
+
+    from skymist.skymap.model import THRESHOLD_SETS
+    from skymist.store.product_models import Localization
+
+    column_type = Localization.__table__.c.thresholds.type
+    assert isinstance(column_type, String) and column_type.length is not None
+    length = column_type.length
+    assert all(len(name) <= length for name in THRESHOLD_SETS), (length, list(THRESHOLD_SETS))
 
 
 def test_cli_reports_malformed_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -103,3 +103,15 @@ def test_contours_enclose_the_region(make_json: Callable[..., Path]) -> None:
     x, y = contour.ra_deg, contour.dec_deg
     shoelace = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
     assert shoelace == pytest.approx(analysis.region_90.area_deg2, rel=0.05)
+
+
+def test_skymist_draws_pandel_mpe_regions_at_the_levels_skyscan_calibrated() -> None:
+    """The 50% / 90% levels skymist applies to a pandel_mpe scan are the ones ``skyscan calibrate`` wrote
+    (shipped with skyscan): a recalibration that changes them must change skymist's set too."""
+    from skymist.skymap.model import threshold_set
+    from skyscan.thresholds import load_threshold_set
+
+    shipped, applied = load_threshold_set(), threshold_set("pandel_mpe")
+    assert (applied.level_50, applied.level_90) == (shipped.level_50, shipped.level_90)
+    coverage = shipped.record["coverage_held_out"]["90"]
+    assert f"{round(100 * coverage['fraction'])}% of {coverage['events']} held-out" in applied.description

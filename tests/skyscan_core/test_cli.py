@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scanner_client.skyscan_result import SkyscanResult
-from skymist.coords import angular_distance_deg
+from skybase.sky import angular_distance_deg
 
 REV0_RA, REV0_DEC = 138.6545, 0.1418
 
@@ -38,6 +40,7 @@ def test_help_teaches() -> None:
     assert "-9" in worker.stdout and "--prefetch" in worker.stdout
 
 
+@pytest.mark.slow
 def test_scan_writes_a_result_and_a_summary(tmp_path: Path, real_data: Path) -> None:
     output = tmp_path / "result.json"
     run = skyscan(
@@ -61,6 +64,7 @@ def test_scan_writes_a_result_and_a_summary(tmp_path: Path, real_data: Path) -> 
     assert "pixels (now at nside 64)" in run.stderr
 
 
+@pytest.mark.slow
 def test_scan_errors_name_the_problem(tmp_path: Path, real_data: Path) -> None:
     event = str(real_data / "run00138632-evt000031747601-BRONZE.json")
     bad_nsides = skyscan("scan", event, "--nsides", "8:0,60:12")

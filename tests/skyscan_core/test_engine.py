@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from skymist.coords import angular_distance_deg
+from skybase.sky import angular_distance_deg
 from skyscan.engine import ScanCancelled, ScanFailed, ScanRequest, event_metadata, run_scan
 from skyscan.workers import OutcomeKind, PixelPool, open_pool
 from tests.skyscan_core.support import RecordingObserver, WatchedPool, best_direction_deg, pixel_sets
@@ -42,6 +42,9 @@ def test_default_scan_of_a_real_bronze_alert(pool: PixelPool, bronze_event: dict
     assert 1200 <= counts["nside-512"] <= 2400
     assert all(entry["metadata"]["complete"] is True for entry in result.values())
     assert result["nside-512"]["metadata"]["reco_algo"] == "online_gaussian"
+    # the result says what made it: an approximation, whose regions are Wilks' levels
+    assert result["nside-512"]["metadata"]["reco_kind"] == "approximation"
+    assert result["nside-512"]["metadata"]["region_method"] == "wilks"
     ra, dec = best_direction_deg(result)
     assert angular_distance_deg(ra, dec, REV0_RA, REV0_DEC) < 0.5
     assert observer.results[-1] == (result, True)
@@ -76,6 +79,7 @@ def test_duplicate_outcomes_are_ignored(pool: PixelPool, bronze_event: dict[str,
     assert tally["recos"]["done"] == len(doubled.channels["doubled"].outcomes) == tally["recos"]["generated"]
 
 
+@pytest.mark.slow
 def test_overrunning_fit_is_abandoned_and_redelivered(pool: PixelPool, bronze_event: dict[str, Any]) -> None:
     watched = WatchedPool(pool)
     result = run_scan(
@@ -97,6 +101,7 @@ def test_overrunning_fit_is_abandoned_and_redelivered(pool: PixelPool, bronze_ev
     assert sorted(o.pixel for o in fits) == list(range(12)) and all(o.delivery == 2 for o in fits)
 
 
+@pytest.mark.slow
 def test_pixel_that_always_overruns_fails_the_scan(pool: PixelPool, bronze_event: dict[str, Any]) -> None:
     with pytest.raises(ScanFailed, match=r"^nside 1 pixel \d+ \(variation 0\): reco timed out 2 times"):
         run_scan(
@@ -177,7 +182,7 @@ def test_bad_requests_fail_before_anything_is_reported(
 def test_bad_event_fails_naming_the_field(pool: PixelPool, bronze_event: dict[str, Any]) -> None:
     broken = copy.deepcopy(bronze_event)
     broken["value"]["data"]["eventtime"] = 17
-    with pytest.raises(ScanFailed, match=r"^value\.data\.eventtime: expected a 'YYYY-MM-DD HH:MM:SS"):
+    with pytest.raises(ScanFailed, match=r"^value\.data\.eventtime: expected a UTC date-time text"):
         run_scan(request(broken, "bad-event"), RecordingObserver(), pool=pool)
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from skymist.coords import angular_distance_deg
-from skyscan.events import EventFormatError, ScanEvent
+from skybase.event import EventFormatError, RealtimeEvent
+from skybase.sky import angular_distance_deg
 from skyscan.recos import PixelSeed, RecoOptionError, UnknownRecoError, get_reco
 from skyscan.recos.online_gaussian import R90_IN_SIGMAS
 
@@ -33,13 +33,13 @@ def offset(ra_deg: float, dec_deg: float, distance_deg: float, angle_deg: float)
 
 
 def test_event_reading(bronze_event: dict[str, Any]) -> None:
-    event = ScanEvent.from_message(bronze_event)
+    event = RealtimeEvent.read(bronze_event)
     assert (event.run_id, event.event_id, event.event_type) == (138632, 31747601, "neutrino")
     assert event.event_time == dt.datetime(2023, 12, 2, 17, 8, 24, 93230, tzinfo=dt.UTC)
     assert event.mjd == pytest.approx(60280.71416774572, abs=1e-9)
-    assert event.realtime_format_version == "2023a"
+    assert event.format_version == "2023a"
     online = event.require_online()
-    assert (online.zenith, online.azimuth, online.zenith_error, online.azimuth_error) == (
+    assert (online.zen, online.azi, online.cr_zen, online.cr_azi) == (
         1.57163,
         4.87687,
         0.00402,
@@ -53,21 +53,28 @@ def test_event_reading(bronze_event: dict[str, Any]) -> None:
         (
             ("value", "data", "run_id"),
             "138632",
-            "value.data.run_id: expected a non-negative integer, got '138632'",
+            "value.data.run_id: input should be a valid integer (got '138632')",
         ),
-        (("value", "data", "eventtime"), "yesterday", "value.data.eventtime: not a date-time: 'yesterday'"),
+        (
+            ("value", "data", "eventtime"),
+            "yesterday",
+            "value.data.eventtime: not a UTC date-time 'YYYY-MM-DD hh:mm:ss[.ffffff]': 'yesterday'",
+        ),
         (
             ("value", "data", "reco", "splinempe", "zen"),
             4.0,
-            "value.data.reco.splinempe.zen: must lie in [0, pi]",
+            "value.data.reco.splinempe.zen: input should be less than or equal to 3.14",
         ),
         (
             ("value", "data", "reco", "splinempe", "cr_azi"),
-            None,
-            "value.data.reco.splinempe.cr_azi: expected a finite",
+            "0.1",
+            "value.data.reco.splinempe.cr_azi: input should be a valid number (got '0.1')",
         ),
-        (("value", "streams"), [], "value.streams: expected a non-empty list of stream names, got []"),
-        (("value", "data"), "frames", "value.data: expected an object, got str 'frames'"),
+        (
+            ("value", "data"),
+            "frames",
+            "value.data: input should be a valid dictionary or instance of EventData (got 'frames')",
+        ),
     ],
 )
 def test_event_errors_name_the_field_and_value(
@@ -78,28 +85,37 @@ def test_event_errors_name_the_field_and_value(
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-    if path == ("value", "streams"):
-        del broken["value"]["zmqnotify"]
     with pytest.raises(EventFormatError) as info:
-        ScanEvent.from_message(broken)
+        RealtimeEvent.read(broken)
     assert str(info.value).startswith(message)
+
+
+def test_event_without_streams_has_no_type(bronze_event: dict[str, Any]) -> None:
+    broken = copy.deepcopy(bronze_event)
+    broken["value"]["streams"] = []
+    del broken["value"]["zmqnotify"]
+    with pytest.raises(EventFormatError, match=r"^value\.streams: expected a non-empty list of stream names"):
+        RealtimeEvent.read(broken).event_type  # noqa: B018 - the property raises
 
 
 def test_missing_event_fields_are_named(bronze_event: dict[str, Any]) -> None:
     broken = copy.deepcopy(bronze_event)
     del broken["value"]["data"]["event_id"]
-    with pytest.raises(EventFormatError, match=r"^value\.data\.event_id: missing"):
-        ScanEvent.from_message(broken)
-    del broken["value"]["data"]["reco"]["splinempe"]
+    with pytest.raises(EventFormatError, match=r"^value\.data\.event_id: required field is missing"):
+        RealtimeEvent.read(broken)
     broken["value"]["data"]["event_id"] = 1
-    event = ScanEvent.from_message(broken)
-    with pytest.raises(EventFormatError, match=r"^value\.data\.reco\.splinempe: missing"):
+    broken["value"]["data"]["reco"]["splinempe"]["cr_azi"] = None
+    with pytest.raises(EventFormatError, match=r"^value\.data\.reco\.splinempe\.cr_azi: required field"):
+        get_reco("online_gaussian").prepare(RealtimeEvent.read(broken), {})
+    del broken["value"]["data"]["reco"]["splinempe"]
+    event = RealtimeEvent.read(broken)
+    with pytest.raises(EventFormatError, match=r"^value\.data\.reco\.splinempe: required field is missing"):
         get_reco("online_gaussian").prepare(event, {})
 
 
 def test_online_gaussian_peaks_at_the_published_rev0_position(bronze_event: dict[str, Any]) -> None:
     reco_cls = get_reco("online_gaussian")
-    setup = reco_cls.prepare(ScanEvent.from_message(bronze_event), {})
+    setup = reco_cls.prepare(RealtimeEvent.read(bronze_event), {})
     assert angular_distance_deg(setup["ra_deg"], setup["dec_deg"], REV0_RA, REV0_DEC) < 0.02
     reco = reco_cls.from_setup(setup)
     centre = reco.fit(seed_at(setup["ra_deg"], setup["dec_deg"])).llh
@@ -116,7 +132,7 @@ def test_online_gaussian_two_delta_llh_is_a_chi_square(
     """With the floor dominating, the Gaussian is circular: 2*dllh = (r/sigma)^2 in every direction, and
     the floor's 90 % radius sits exactly at Wilks' 90 % level for 2 dof (4.61)."""
     reco_cls = get_reco("online_gaussian")
-    setup = reco_cls.prepare(ScanEvent.from_message(bronze_event), {"floor_r90_deg": floor_r90_deg})
+    setup = reco_cls.prepare(RealtimeEvent.read(bronze_event), {"floor_r90_deg": floor_r90_deg})
     sigma_deg = floor_r90_deg / R90_IN_SIGMAS
     assert math.degrees(setup["sigma_zen"]) == pytest.approx(sigma_deg, rel=1e-9)  # cr_zen 0.00402 < floor
     reco = reco_cls.from_setup(setup)
@@ -131,13 +147,13 @@ def test_online_gaussian_two_delta_llh_is_a_chi_square(
 def test_online_gaussian_keeps_errors_larger_than_the_floor(bronze_event: dict[str, Any]) -> None:
     wide = copy.deepcopy(bronze_event)
     wide["value"]["data"]["reco"]["splinempe"]["cr_zen"] = math.radians(2.0)
-    setup = get_reco("online_gaussian").prepare(ScanEvent.from_message(wide), {})
+    setup = get_reco("online_gaussian").prepare(RealtimeEvent.read(wide), {})
     assert math.degrees(setup["sigma_zen"]) == pytest.approx(2.0)
     assert math.degrees(setup["sigma_azi"]) == pytest.approx(0.5 / R90_IN_SIGMAS)
 
 
 def test_reco_options_are_checked(bronze_event: dict[str, Any]) -> None:
-    event = ScanEvent.from_message(bronze_event)
+    event = RealtimeEvent.read(bronze_event)
     with pytest.raises(RecoOptionError, match=r"reco_options: \['delay'\] not understood by 'dummy'"):
         get_reco("dummy").prepare(event, {"delay": 1})
     with pytest.raises(
@@ -153,7 +169,7 @@ def test_reco_options_are_checked(bronze_event: dict[str, Any]) -> None:
 
 
 def test_dummy_seed_makes_fits_reproducible(bronze_event: dict[str, Any]) -> None:
-    event = ScanEvent.from_message(bronze_event)
+    event = RealtimeEvent.read(bronze_event)
     dummy = get_reco("dummy")
     seeded = dummy.from_setup(dummy.prepare(event, {"seed": 7}))
     again = dummy.from_setup(dummy.prepare(event, {"seed": 7}))
@@ -163,3 +179,31 @@ def test_dummy_seed_makes_fits_reproducible(bronze_event: dict[str, Any]) -> Non
     assert seeded.fit(pixel) != other.fit(pixel)
     unseeded = dummy.from_setup(dummy.prepare(event, {}))
     assert unseeded.fit(pixel) != unseeded.fit(pixel)
+
+
+def test_every_reco_declares_its_kind_and_region_method() -> None:
+    from skyscan.recos import RECO_ALGORITHMS, RECO_KINDS, get_reco
+
+    for name in RECO_ALGORITHMS:
+        reco = get_reco(name)
+        assert reco.kind in RECO_KINDS, name
+        assert reco.region_method in ("wilks", "calibrated", "pandel_mpe", "hpd"), name
+    # neither fits the detector's light: nothing they make may pass as a refined reconstruction
+    assert get_reco("online_gaussian").kind == "approximation"
+    assert get_reco("online_gaussian").region_method == "wilks"
+    assert get_reco("dummy").kind == "approximation"
+    # pandel_mpe fits the event's pulses: a reconstruction by its own word; its regions (its own set)
+    # under-cover on held-out simulation, so skymist's plans hold its maps for a human
+    from skymist.reco_plans import ScanPlanEntry
+
+    assert get_reco("pandel_mpe").kind == "reconstruction"
+    entry = ScanPlanEntry(
+        name="pandel", reco_algo="pandel_mpe", nsides={8: 0}, priority=0, max_pixel_reco_time_s=60
+    )
+    assert entry.reco_kind == "approximation" and entry.region_method == get_reco("pandel_mpe").region_method
+    assert entry.region_method == "pandel_mpe"
+    # and what public texts then say of it is true: a fit, its regions not yet covering
+    from skymist.alerts.reco import RecoIdentity
+
+    words = RecoIdentity("pandel_mpe", "approximation", "pandel_mpe", "plan entry").words
+    assert "a fit of the event's pulses" in words and "88%" in words and "not a reconstruction" not in words

@@ -48,10 +48,16 @@ class DaemonProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
-    def terminate(self, timeout: float = 60.0) -> int:
+    def terminate(self, timeout: float = 120.0) -> int:
+        """SIGTERM and wait; a daemon still running after ``timeout`` fails with its log's tail."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            tail = "\n".join(self.log_text().splitlines()[-40:])
+            message = f"daemon did not stop {timeout:.0f} s after SIGTERM; log tail:\n{tail}"
+            raise AssertionError(message) from None
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

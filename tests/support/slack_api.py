@@ -83,7 +83,7 @@ class SlackStandIn:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> SlackStandIn:
         self.thread.start()

@@ -30,6 +30,9 @@ class SendResult:
     error: str | None = None
     permanent: bool = False  # the sink will never accept it (e.g. 400 invalid_payload): go dead at once
     undecided: bool = False  # the outcome is unknown (timeout after sending): verify before any resend
+    #: the sink asks to wait this long before the row is tried again (HTTP 429 Retry-After, or a batch
+    #: held back after the sink stopped answering); such a try does not count as an attempt
+    retry_after_s: float | None = None
 
 
 class Sink(Protocol):

@@ -26,8 +26,8 @@ from typing import Any
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from skymist.files import write_atomic
 from skymist.outbox.sinks.base import OutboxItem, SendResult
-from skymist.skymap.atomic import write_atomic
 
 SINK_CIRCULARS = "circulars"
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from skymist.config import Settings
-from skymist.kafka_clients import base_config, make_notice_producer
+from skymist.kafka_clients import make_notice_producer, notice_config
 from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK
 from skymist.outbox.sinks.base import Sink
 from skymist.outbox.sinks.circulars import SINK_CIRCULARS, CircularsApiSink, CircularsFileSink
+from skymist.outbox.sinks.datacite import SINK_DATACITE, DataCiteSink
 from skymist.outbox.sinks.kafka import KafkaSink
 from skymist.outbox.sinks.slack import ConsoleSink, SlackWebApiSink, SlackWebhookSink
 
@@ -22,7 +23,7 @@ def build_sinks(
 ) -> dict[str, Sink]:
     sinks: dict[str, Sink] = {
         SINK_KAFKA: KafkaSink(
-            producer or make_notice_producer(settings), base_config(settings), settings.sink_timeout_s
+            producer or make_notice_producer(settings), notice_config(settings), settings.sink_timeout_s
         )
     }
     mode = settings.slack_mode
@@ -55,4 +56,16 @@ def build_sinks(
         )
     else:
         sinks[SINK_CIRCULARS] = CircularsFileSink(settings.data_dir / "circulars")
+    if settings.datacite_enabled:
+        if not settings.datacite_username or settings.datacite_password is None:
+            raise SettingsError(
+                "datacite_enabled is true but datacite_username or datacite_password "
+                "(SKYMIST_DATACITE_USERNAME / SKYMIST_DATACITE_PASSWORD) is not set"
+            )
+        sinks[SINK_DATACITE] = DataCiteSink(
+            settings.datacite_api_url,
+            settings.datacite_username,
+            settings.datacite_password.get_secret_value(),
+            settings.sink_timeout_s,
+        )
     return sinks

@@ -1,0 +1,242 @@
+"""The typed context every product template is rendered from (units explicit in every name)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from skybase.times import modified_julian_date
+from skymist.store.models import Alert
+
+SECONDS_PER_JULIAN_YEAR = 31_557_600.0
+
+STREAM_INFO: dict[str, dict[str, Any]] = {
+    # pipeline name in GCN's schema, classic packet type, AMON stream number, topology, title
+    "GOLD": {
+        "pipeline": "Gold Track Alert",
+        "packet_type": 173,
+        "amon_stream": 24,
+        "topology": "Track",
+        "title": "Gold",
+        "ivorn_tag": "GOLD",
+    },
+    "BRONZE": {
+        "pipeline": "Bronze Track Alert",
+        "packet_type": 174,
+        "amon_stream": 25,
+        "topology": "Track",
+        "title": "Bronze",
+        "ivorn_tag": "BRONZE",
+    },
+    "CASCADE": {
+        "pipeline": "Cascade Alert",
+        "packet_type": 176,
+        "amon_stream": 26,
+        "topology": "Shower",
+        "title": "Cascade",
+        "ivorn_tag": "Cascade",
+    },
+}
+
+AlertType = Literal["initial", "update", "retraction"]
+
+#: VOEvent ``role`` per GCN ``alert_tense``: only real (current or archival) alerts are observations
+_ROLE_OF_TENSE = {"current": "observation", "archival": "observation"}
+
+
+def voevent_role_for(alert_tense: str) -> str:
+    """The VOEvent ``role`` that says what ``alert_tense`` says: ``observation`` for ``current`` and
+    ``archival`` alerts, ``test`` for ``test``, ``injection``, ``commanded`` and ``planned`` ones."""
+    return _ROLE_OF_TENSE.get(alert_tense, "test")
+
+
+def iso_z(when: dt.datetime, digits: int = 6) -> str:
+    """``2022-05-24T07:41:32.185352Z`` (UTC, ``digits`` decimals of seconds)."""
+    when = when.astimezone(dt.UTC)
+    base = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if digits <= 0:
+        return base + "Z"
+    frac = f"{when.microsecond / 1e6:.{digits}f}"[1:]
+    if frac.startswith(".") and len(frac) == digits + 1:
+        return base + frac + "Z"
+    return base + "Z"
+
+
+def voevent_time(when: dt.datetime) -> str:
+    """VOEvent ISOTime with centiseconds, as GCN writes it: ``2022-08-22T20:26:30.03``."""
+    when = when.astimezone(dt.UTC)
+    centis = round(when.microsecond / 1e4)
+    if centis == 100:  # rounding up into the next second
+        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
+        centis = 0
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{centis:02d}"
+
+
+@dataclass(frozen=True)
+class ProductContext:
+    """Everything a notice, VOEvent or Slack message about one alert revision says."""
+
+    name: str
+    run_id: int
+    event_id: int
+    revision: int
+    stream: str
+    stream_title: str
+    pipeline: str
+    topology: str
+    packet_type: int
+    amon_stream: int
+    ra_deg: float
+    dec_deg: float
+    err50_deg: float
+    err90_deg: float
+    errors_derived: bool
+    energy_tev: float
+    signalness: float
+    far_per_year: float
+    far_hz: float
+    trigger_time_iso: str
+    trigger_time_voevent: str
+    event_tjd_days: int
+    event_sod_s: float
+    alert_datetime_iso: str
+    alert_type: AlertType
+    alert_tense: str
+    voevent_role: str
+    ivorn: str
+    supersedes_ivorn: str | None
+    systematic_included: bool
+    healpix_url: str | None
+    amon_id: str
+    retraction: bool
+    test: bool
+    #: what made the position (refined revisions): the algorithm, reconstruction / approximation, and a
+    #: phrase for people; None for the prompt revision (the online fit)
+    reco_algo: str | None = None
+    reco_kind: str | None = None
+    reco_words: str | None = None
+
+    def as_template_vars(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ivorn_for(stream: str, event_time: dt.datetime, run_id: int, event_id: int, revision: int) -> str:
+    info = STREAM_INFO[stream]
+    return (
+        f"ivo://nasa.gsfc.gcn/AMON#ICECUBE_{info['ivorn_tag']}_Event{voevent_time(event_time)}"
+        f"_{info['amon_stream']}_{run_id}_{event_id:09d}_{revision}"
+    )
+
+
+@dataclass(frozen=True)
+class AlertIdentity:
+    """Which alert a product is about."""
+
+    name: str
+    run_id: int
+    event_id: int
+    stream: str
+    event_time: dt.datetime  # aware, UTC
+
+
+def identity_of(alert: Alert) -> AlertIdentity:
+    """The identity of a named alert of a public stream (its products need both)."""
+    if alert.name is None or alert.stream is None:
+        raise ValueError(f"alert {alert.run_id}_{alert.event_id} has no name or stream: no public products")
+    return AlertIdentity(alert.name, alert.run_id, alert.event_id, alert.stream, alert.event_time)
+
+
+@dataclass(frozen=True)
+class RevisionNumbers:
+    """What one revision states: J2000 degrees, energy in TeV, false alarm rate per year."""
+
+    ra_deg: float
+    dec_deg: float
+    err50_deg: float
+    err90_deg: float
+    errors_derived: bool
+    energy_tev: float
+    signalness: float
+    far_per_year: float
+
+
+@dataclass(frozen=True)
+class Publication:
+    """How a revision is published: which record, of which type, for which audience, when."""
+
+    revision: int
+    alert_type: AlertType
+    alert_tense: str
+    now: dt.datetime
+    systematic_included: bool = False
+    healpix_url: str | None = None
+    supersedes_revision: int | None = None
+    reco_algo: str | None = None  # what made the position (Rev 1: the scan's reco)
+    reco_kind: str | None = None  # reconstruction or approximation
+    reco_words: str | None = None  # how public text names it
+
+
+def build_context(
+    identity: AlertIdentity, numbers: RevisionNumbers, publication: Publication
+) -> ProductContext:
+    """Compute every derived quantity once (rounded as published) so templates only place values."""
+    name, run_id, event_id, stream, event_time = (
+        identity.name,
+        identity.run_id,
+        identity.event_id,
+        identity.stream,
+        identity.event_time,
+    )
+    revision, alert_type, now = publication.revision, publication.alert_type, publication.now
+    supersedes_revision = publication.supersedes_revision
+    if stream not in STREAM_INFO:
+        raise ValueError(f"stream {stream!r} has no public products (expected GOLD, BRONZE or CASCADE)")
+    info = STREAM_INFO[stream]
+    mjd = modified_julian_date(event_time)
+    day_start = event_time.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    sod = (event_time.astimezone(dt.UTC) - day_start).total_seconds()
+    supersedes = (
+        ivorn_for(stream, event_time, run_id, event_id, supersedes_revision)
+        if supersedes_revision is not None
+        else None
+    )
+    return ProductContext(
+        name=name,
+        run_id=run_id,
+        event_id=event_id,
+        revision=revision,
+        stream=stream,
+        stream_title=info["title"],
+        pipeline=info["pipeline"],
+        topology=info["topology"],
+        packet_type=info["packet_type"],
+        amon_stream=info["amon_stream"],
+        ra_deg=round(numbers.ra_deg % 360.0, 4),
+        dec_deg=round(numbers.dec_deg, 4),
+        err50_deg=round(numbers.err50_deg, 4),
+        err90_deg=round(numbers.err90_deg, 4),
+        errors_derived=numbers.errors_derived,
+        energy_tev=round(numbers.energy_tev, 4),
+        signalness=round(numbers.signalness, 5),
+        far_per_year=round(numbers.far_per_year, 4),
+        far_hz=float(f"{numbers.far_per_year / SECONDS_PER_JULIAN_YEAR:.4e}"),
+        trigger_time_iso=iso_z(event_time),
+        trigger_time_voevent=voevent_time(event_time),
+        event_tjd_days=int(mjd) - 40000,
+        event_sod_s=round(sod, 2),
+        alert_datetime_iso=iso_z(now, 3),
+        alert_type=alert_type,
+        alert_tense=publication.alert_tense,
+        voevent_role=voevent_role_for(publication.alert_tense),
+        ivorn=ivorn_for(stream, event_time, run_id, event_id, revision),
+        supersedes_ivorn=supersedes,
+        systematic_included=publication.systematic_included,
+        healpix_url=publication.healpix_url,
+        amon_id=f"{run_id}{event_id}",
+        retraction=alert_type == "retraction",
+        test=publication.alert_tense == "test",
+        reco_algo=publication.reco_algo,
+        reco_kind=publication.reco_kind,
+        reco_words=publication.reco_words,
+    )

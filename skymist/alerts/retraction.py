@@ -1,0 +1,286 @@
+"""Retracting an alert: a human says the event is likely background.
+
+One transaction, under the alert's row lock:
+
+1. every unsent product of the alert is cancelled (held refined notices included) and every Circular
+   draft awaiting approval is superseded: nothing automatic about the alert goes out any more (rows
+   already being sent are caught by the dispatcher, which re-reads the alert before sending);
+2. if the alert was public (a notice or VOEvent of it was sent), the retraction notice
+   (``alert_type`` retraction) and VOEvent (``Retraction`` true, citing the last published revision)
+   are queued under a new record number, and the retraction Circular is drafted for approval;
+3. the shifters are told on Slack; the alert becomes ``retracted``; the action is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from skymist.alerts.context import STREAM_INFO, Publication, RevisionNumbers, build_context, identity_of
+from skymist.alerts.products import revision_specs
+from skymist.app import App
+from skymist.circulars import audit
+from skymist.circulars.context import retraction_vars
+from skymist.circulars.drafts import (
+    approve_command,
+    reject_command,
+    render_circular,
+    store_draft,
+    supersede_awaiting,
+)
+from skymist.circulars.errors import ActionError
+from skymist.circulars.lookup import alert_by_ref
+from skymist.circulars.text import one_line
+from skymist.config import Settings
+from skymist.outbox import keys
+from skymist.outbox.queue import OutboxSpec, cancel_pending, enqueue_many, slack_spec
+from skymist.rendering import Renderer
+from skymist.scans.actions import delete_backend_scans, stop_alert_scans
+from skymist.states import AlertState, IllegalTransitionError, OutboxState, check_transition
+from skymist.store.models import Alert, AlertRevision, OutboxRow
+from skymist.store.product_models import CircularKind
+from skymist.store.types import utcnow
+
+log = logging.getLogger(__name__)
+SLACK_RETRACTION_TEMPLATE = "slack/retraction.json.j2"
+_PUBLIC_PRODUCTS = ("notice_json", "voevent")
+#: numbers of the cited revision the retraction notice and VOEvent repeat
+_CITED_NUMBERS = ("err50_deg", "err90_deg", "signalness", "far_per_year", "energy_tev")
+
+#: products that still go out after an alert is retracted (the retraction's own); every other unsent
+#: product of a retracted alert is cancelled (here, and by the outbox's before-send hook)
+RETRACTION_PRODUCTS = frozenset(
+    {
+        "retraction_notice_json",
+        "retraction_voevent",
+        "slack_retraction",
+        "retraction_circular",
+        "doi_registration",  # the archive's DOI updates: they carry the retraction mark (skymist.archive.doi)
+    }
+)
+
+
+class RetractionError(ActionError):
+    """A retraction that cannot be done (the message names the alert and why)."""
+
+
+@dataclass(frozen=True)
+class RetractionSlackVars:
+    """What the shifters are told about a retraction."""
+
+    name: str
+    run_id: int
+    event_id: int
+    reason: str
+    by: str
+    previous_state: str
+    public: bool  # retraction notice and VOEvent queued
+    record_number: int | None
+    cancelled_rows: int
+    superseded_circulars: int
+    circular_id: int | None
+    approve_command: str
+    reject_command: str
+
+    def as_template_vars(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RetractionOutcome:
+    alert: str
+    previous_state: str
+    public: bool
+    record_number: int | None  # record number of the retraction notice (None: nothing was public)
+    cites_revision: int | None
+    cancelled_rows: int
+    superseded_circulars: tuple[int, ...]
+    circular_id: int | None
+    queued_products: tuple[str, ...]
+    audit_id: int
+    aborted_backend_scans: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def last_published_revision(session: Session, alert_id: int) -> int | None:
+    """The newest revision whose notice or VOEvent was sent (or is being sent), else None."""
+    value = session.execute(
+        select(func.max(OutboxRow.revision)).where(
+            OutboxRow.alert_id == alert_id,
+            OutboxRow.product.in_(_PUBLIC_PRODUCTS),
+            OutboxRow.state.in_([OutboxState.SENT, OutboxState.SENDING]),
+        )
+    ).scalar_one()
+    return int(value) if value is not None else None
+
+
+def _cited_systematics(cited: AlertRevision) -> bool:
+    """Whether the retracted revision's errors included systematics (as its notice said)."""
+    details = cited.details or {}
+    if "systematic_included" in details:
+        return bool(details["systematic_included"])
+    return details.get("thresholds") == "calibrated" and details.get("reco_kind", "reconstruction") == (
+        "reconstruction"
+    )
+
+
+def _retraction_rows(
+    app: App, alert: Alert, cited: AlertRevision, record_number: int
+) -> list[OutboxSpec]:
+    settings, renderer = app.settings, app.renderer
+    assert alert.name is not None
+    numbers: dict[str, Any] = {field: getattr(cited, field) for field in _CITED_NUMBERS}
+    missing = [field for field, value in numbers.items() if value is None]
+    if missing:
+        raise RetractionError(
+            f"alert {alert.name}: revision {cited.revision} lacks {', '.join(missing)}, "
+            "which the retraction notice repeats"
+        )
+    ctx = build_context(
+        identity_of(alert),
+        RevisionNumbers(
+            ra_deg=cited.ra_deg, dec_deg=cited.dec_deg, errors_derived=cited.errors_derived, **numbers
+        ),
+        Publication(
+            revision=record_number,
+            alert_type="retraction",
+            alert_tense=settings.alert_tense,
+            now=utcnow(),
+            supersedes_revision=cited.revision,
+            # repeat what the retracted revision said about its errors (Rev 1 may include systematics)
+            systematic_included=_cited_systematics(cited),
+        ),
+    )
+    return revision_specs(settings, renderer, alert.id, ctx, product_prefix="retraction_")
+
+
+def _slack_row(
+    settings: Settings, renderer: Renderer, alert: Alert, variables: RetractionSlackVars
+) -> OutboxSpec:
+    return slack_spec(
+        settings,
+        renderer,
+        product="slack_retraction",
+        idempotency_key=keys.retraction_product(alert.run_id, alert.event_id, "slack_retraction"),
+        template=SLACK_RETRACTION_TEMPLATE,
+        variables=variables.as_template_vars(),
+        alert_id=alert.id,
+        revision=variables.record_number,
+    )
+
+
+def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) -> RetractionOutcome:
+    """Retract the alert ``alert_ref`` (name, RUNID_EVENTID or id) for ``reason``; see the module doc."""
+    actor = audit.actor_name(by)
+    why = one_line(reason, "reason")
+    settings = app.settings
+    with app.sessions() as session, session.begin():
+        alert = alert_by_ref(session, alert_ref, lock=True)
+        label = alert.name or f"{alert.run_id}_{alert.event_id}"
+        previous = alert.state
+        if previous == AlertState.RETRACTED:
+            raise RetractionError(f"alert {label}: already retracted")
+        try:
+            new_state = check_transition(previous, AlertState.RETRACTED)
+        except IllegalTransitionError:
+            raise RetractionError(
+                f"alert {label}: state = {previous.value!r}; it cannot be retracted"
+            ) from None
+        note = f"retracted by {actor}: {why}"
+        cancelled = cancel_pending(session, alert.id, note, keep_products=RETRACTION_PRODUCTS)
+        superseded = supersede_awaiting(session, alert.id, note, approved_too=True)
+        backend_scans = stop_alert_scans(session, alert.id, note)
+
+        cited_revision = last_published_revision(session, alert.id)
+        public = alert.source == "realtime" and alert.stream in STREAM_INFO and cited_revision is not None
+        record_number: int | None = None
+        circular_id: int | None = None
+        rows: list[OutboxSpec] = []
+        if public:
+            assert cited_revision is not None and alert.name is not None
+            cited = session.execute(
+                select(AlertRevision).where(
+                    AlertRevision.alert_id == alert.id, AlertRevision.revision == cited_revision
+                )
+            ).scalar_one()
+            latest = session.execute(
+                select(func.max(AlertRevision.revision)).where(AlertRevision.alert_id == alert.id)
+            ).scalar_one()
+            record_number = max(int(latest), cited_revision) + 1
+            rows += _retraction_rows(app, alert, cited, record_number)
+            text = render_circular(
+                app.renderer,
+                CircularKind.RETRACTION,
+                retraction_vars(
+                    name=alert.name,
+                    run_id=alert.run_id,
+                    event_id=alert.event_id,
+                    stream=alert.stream,
+                    event_time=alert.event_time,
+                    reason_text=why,
+                    contact=settings.circular_contact,
+                ),
+            )
+            circular_id = store_draft(
+                session, alert_id=alert.id, kind=CircularKind.RETRACTION, text=text, revision=cited_revision
+            ).id
+        if settings.slack_mode != "off":
+            variables = RetractionSlackVars(
+                name=label,
+                run_id=alert.run_id,
+                event_id=alert.event_id,
+                reason=why,
+                by=actor,
+                previous_state=previous.value,
+                public=public,
+                record_number=record_number,
+                cancelled_rows=cancelled,
+                superseded_circulars=len(superseded),
+                circular_id=circular_id,
+                approve_command=approve_command(label),
+                reject_command=reject_command(label),
+            )
+            rows.append(_slack_row(settings, app.renderer, alert, variables))
+        enqueue_many(session, rows)
+        alert.state = new_state
+        alert.updated_at = utcnow()
+        entry = audit.record(
+            session,
+            actor=actor,
+            action="alert_retracted",
+            subject_kind="alert",
+            subject_id=alert.id,
+            alert_id=alert.id,
+            reason=why,
+            details={
+                "previous_state": previous.value,
+                "public": public,
+                "record_number": record_number,
+                "cancelled_rows": cancelled,
+                "superseded_circulars": superseded,
+                "circular_id": circular_id,
+            },
+        )
+        outcome = RetractionOutcome(
+            alert=label,
+            previous_state=previous.value,
+            public=public,
+            record_number=record_number,
+            cites_revision=cited_revision if public else None,
+            cancelled_rows=cancelled,
+            superseded_circulars=tuple(superseded),
+            circular_id=circular_id,
+            queued_products=tuple(row.product for row in rows),
+            audit_id=entry.id,
+            aborted_backend_scans=tuple(backend_scans),
+        )
+    not_deleted = delete_backend_scans(app, backend_scans)
+    if not_deleted:
+        log.warning("backend scans of a retracted alert could not be deleted", extra={"scans": not_deleted})
+    return outcome

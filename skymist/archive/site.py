@@ -1,0 +1,318 @@
+"""The static HTML catalogue, written beside the records in ``archive_dir`` (one folder to mirror):
+
+    index.html          sortable table of every alert, a sky map of all 90% regions, the downloads
+    <alert>.html        numbers, picture, revisions, the record's files with sha256, how to cite
+    catalogue.<ext>     the exports (csv, fits, vot, parquet)
+
+Every page embeds its schema.org JSON-LD (a ``Dataset`` per alert, a ``DataCatalog`` for the index).
+Jinja with autoescape on; only files whose bytes changed are written (atomically), so regenerating
+after an alert changed rewrites that alert's page, the index and the exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+from sqlalchemy.orm import Session, sessionmaker
+
+from skymist.archive.catalogue import EXTENSIONS, FORMATS, catalogue_rows, export, snapshots
+from skymist.archive.datacite_meta import _stream_title, alert_doi, landing_url, version_doi
+from skymist.archive.record import RecordFile, record_files
+from skymist.archive.schemaorg import dataset_jsonld, doi_url
+from skymist.archive.snapshot import AlertSnapshot, take_snapshot
+from skymist.config import Settings
+from skymist.files import write_atomic
+
+CATALOGUE_NAME = "SkyMist alert catalogue"
+WIDTH, HEIGHT = 720, 360  # sky map: 2 px per degree
+COLOURS = ("#f2cc60", "#ff7b72", "#7ee787", "#79c0ff", "#d2a8ff", "#ffa657")
+MAP_NSIDE = 64
+
+
+@dataclass
+class SiteOutcome:
+    folder: Path
+    pages: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    complete: bool = True
+    """False when a stop ended the writing early (the next sweep writes the rest)."""
+
+
+def _environment() -> Environment:
+    root = str(resources.files("skymist_templates"))
+    env = Environment(
+        loader=FileSystemLoader(root),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def script_json(document: Any) -> Markup:
+    """JSON safe inside a ``<script>`` element (no ``<``, ``>`` or ``&`` characters left)."""
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1)
+    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    return Markup(text)
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _texts(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in (
+        "RA",
+        "DEC",
+        "RA_ERR_PLUS",
+        "RA_ERR_MINUS",
+        "DEC_ERR_PLUS",
+        "DEC_ERR_MINUS",
+        "AREA_50",
+        "AREA_90",
+    ):
+        out[f"{key}_text"] = _fmt(row.get(key))
+    out["ENERGY_text"] = _fmt(row.get("ENERGY"), 1)
+    out["FAR_text"] = _fmt(row.get("FAR"), 3)
+    out["SIGNAL_text"] = _fmt(row.get("SIGNAL"), 3)
+    out["href"] = f"{row['NAME']}.html"
+    return out
+
+
+def _x(ra_deg: float) -> float:
+    return round((360.0 - ra_deg % 360.0) * WIDTH / 360.0, 2)
+
+
+def _y(dec_deg: float) -> float:
+    return round((90.0 - dec_deg) * HEIGHT / 180.0, 2)
+
+
+def _region_shape(snap: AlertSnapshot, row: dict[str, Any], colour: str) -> dict[str, Any]:
+    """The alert's 90% region on the equirectangular map: pixels (nside 64) or the error circle."""
+    import healpy as hp
+    import numpy as np
+
+    from skymist.archive.cone import _flat_region
+
+    shape: dict[str, Any] = {
+        "name": snap.label,
+        "href": f"{snap.label}.html",
+        "colour": colour,
+        "x": _x(row["RA"]),
+        "y": _y(row["DEC"]),
+        "rects": [],
+        "circle": None,
+    }
+    loc = snap.localization_of(snap.revisions[-1].revision)
+    if loc is None:
+        rev = snap.revisions[-1]
+        if rev.err90_deg is not None:
+            stretch = 1.0 / max(math.cos(math.radians(rev.dec_deg)), 1e-3)
+            shape["circle"] = {
+                "cx": _x(rev.ra_deg),
+                "cy": _y(rev.dec_deg),
+                "rx": round(rev.err90_deg * stretch * 2, 2),
+                "ry": round(rev.err90_deg * 2, 2),
+            }
+        return shape
+    nside, pixels = _flat_region(loc)
+    nested = hp.ring2nest(nside, pixels)
+    coarse = np.unique(nested // (nside // MAP_NSIDE) ** 2)
+    size = math.degrees(math.sqrt(hp.nside2pixarea(MAP_NSIDE)))
+    ras, decs = hp.pix2ang(MAP_NSIDE, coarse, nest=True, lonlat=True)
+    for ra, dec in zip(ras, decs, strict=True):
+        width = size / max(math.cos(math.radians(dec)), 1e-3)
+        shape["rects"].append(
+            {
+                "x": round(_x(ra + width / 2), 2),
+                "y": round(_y(dec + size / 2), 2),
+                "w": round(width * 2, 2),
+                "h": round(size * 2, 2),
+            }
+        )
+    return shape
+
+
+def _grid() -> list[dict[str, float]]:
+    lines = [{"x1": _x(ra), "y1": 0.0, "x2": _x(ra), "y2": float(HEIGHT)} for ra in range(0, 360, 30)]
+    lines += [{"x1": 0.0, "y1": _y(dec), "x2": float(WIDTH), "y2": _y(dec)} for dec in range(-60, 90, 30)]
+    return lines
+
+
+def _alert_page(env: Environment, settings: Settings, snap: AlertSnapshot, files: list[RecordFile]) -> bytes:
+    [row] = catalogue_rows(settings, [snap])
+    downloads = [
+        (f.path, f.media_type, f.sha256, len(f.data)) for f in files if f.role in ("skymap", "localization")
+    ]
+    pngs = [f for f in files if f.role == "skymap" and f.path.endswith(".png")]
+    revisions = []
+    for rev in snap.revisions:
+        sent = snap.first_sent(rev.revision)
+        revisions.append(
+            {
+                "revision": rev.revision,
+                "ra": _fmt(rev.ra_deg % 360.0),
+                "dec": _fmt(rev.dec_deg),
+                "err90": _fmt(rev.err90_deg),
+                "sent": sent.strftime("%Y-%m-%d %H:%M:%S UTC") if sent else "not sent",
+                "doi": version_doi(settings, snap, rev.revision),
+            }
+        )
+    year = snap.event_time.year
+    citation = (
+        f"{settings.archive_publisher} ({year}): {snap.label}, IceCube {_stream_title(snap)} neutrino alert "
+        f"record. {settings.archive_publisher}. https://doi.org/{alert_doi(settings, snap)}"
+    )
+    html = env.get_template("catalogue/alert.html.j2").render(
+        title=f"{snap.label} - {CATALOGUE_NAME}",
+        catalogue_name=CATALOGUE_NAME,
+        jsonld=script_json(dataset_jsonld(settings, snap, downloads)),
+        row=_texts(row),
+        stream_title=_stream_title(snap),
+        retraction_reason=snap.retraction_reason or "",
+        picture=f"{snap.folder}/data/{pngs[-1].path}" if pngs else None,
+        revisions=revisions,
+        files=[
+            {"name": f.path, "href": f"{snap.folder}/data/{f.path}", "size": len(f.data), "sha256": f.sha256}
+            for f in files
+        ],
+        citation=citation,
+    )
+    return html.encode()
+
+
+def _index_page(
+    env: Environment, settings: Settings, snaps: list[AlertSnapshot], exports: dict[str, bytes]
+) -> bytes:
+    rows = catalogue_rows(settings, snaps)
+    shapes = [
+        _region_shape(snap, row, COLOURS[i % len(COLOURS)])
+        for i, (snap, row) in enumerate(zip(snaps, rows, strict=True))
+    ]
+    catalogue_url = f"{settings.catalogue_base_url.rstrip('/')}/index.html"
+    jsonld = {
+        "@context": "https://schema.org",
+        "@type": "DataCatalog",
+        "name": CATALOGUE_NAME,
+        "description": "IceCube realtime neutrino alerts, one FAIR record (BagIt, RO-Crate, DataCite) each.",
+        "url": catalogue_url,
+        "license": settings.archive_license_url,
+        "publisher": {"@type": "Organization", "name": settings.archive_publisher},
+        "dataset": [
+            {
+                "@type": "Dataset",
+                "@id": doi_url(alert_doi(settings, s)),
+                "name": s.label,
+                "url": landing_url(settings, s),
+            }
+            for s in snaps
+        ],
+        "distribution": [
+            {
+                "@type": "DataDownload",
+                "contentUrl": f"{settings.catalogue_base_url.rstrip('/')}/{name}",
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+            for name, data in exports.items()
+        ],
+    }
+    columns = [
+        ("Name", "text"),
+        ("Time (UTC)", "text"),
+        ("Stream", "text"),
+        ("RA", "number"),
+        ("Dec", "number"),
+        ("90% area", "number"),
+        ("Energy (TeV)", "number"),
+        ("FAR (/yr)", "number"),
+        ("Signalness", "number"),
+        ("Rev", "number"),
+        ("Retracted", "text"),
+    ]
+    html = env.get_template("catalogue/index.html.j2").render(
+        title=CATALOGUE_NAME,
+        catalogue_name=CATALOGUE_NAME,
+        jsonld=script_json(jsonld),
+        rows=[_texts(row) for row in rows],
+        shapes=shapes,
+        grid_lines=_grid(),
+        columns=[{"label": label, "kind": kind} for label, kind in columns],
+        downloads=[
+            {"href": name, "label": f"{name} ({len(data)} bytes)", "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in exports.items()
+        ],
+    )
+    return html.encode()
+
+
+def _put(outcome: SiteOutcome, path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            outcome.unchanged += 1
+            return
+    except FileNotFoundError:
+        pass
+    write_atomic(path, data)
+    outcome.written.append(path.name)
+
+
+def write_alert_page(
+    settings: Settings, session: Session, alert_id: int, folder: Path | None = None
+) -> SiteOutcome:
+    """Write one alert's page (after its record changed)."""
+    env = _environment()
+    outcome = SiteOutcome(folder or settings.archive_root)
+    snap = take_snapshot(session, alert_id)
+    if snap.public and snap.revisions:
+        _put(
+            outcome,
+            outcome.folder / f"{snap.label}.html",
+            _alert_page(env, settings, snap, record_files(settings, snap)),
+        )
+        outcome.pages += 1
+    return outcome
+
+
+def write_site(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    folder: Path | None = None,
+    stop: threading.Event | None = None,
+) -> SiteOutcome:
+    """Write the whole site (only what changed); ``stop`` set ends it after the page in hand, the
+    index unwritten and the outcome not ``complete``."""
+    env = _environment()
+    outcome = SiteOutcome(folder or settings.archive_root)
+    with sessions() as session:
+        snaps = snapshots(session)
+        rows = catalogue_rows(settings, snaps)
+        exports = {f"catalogue.{EXTENSIONS[fmt]}": export(rows, fmt) for fmt in FORMATS}
+        for name, data in exports.items():
+            _put(outcome, outcome.folder / name, data)
+        for snap in snaps:
+            if stop is not None and stop.is_set():
+                outcome.complete = False
+                return outcome
+            full = take_snapshot(session, snap.id)  # with its bytes: the files and their sha256
+            page = _alert_page(env, settings, full, record_files(settings, full))
+            _put(outcome, outcome.folder / f"{snap.label}.html", page)
+            outcome.pages += 1
+    _put(outcome, outcome.folder / "index.html", _index_page(env, settings, snaps, exports))
+    outcome.pages += 1
+    return outcome

@@ -1,0 +1,67 @@
+"""``skymist check``: health of the installation as a Nagios/Icinga plugin (exit 0/1/2/3)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pydantic import ValidationError
+
+from skybase.settings import SettingsFileError
+from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded, settings_from
+from skymist.runtime.checks import CHECKS, Probe, nagios_line, overall, run_checks
+
+
+def _check(args: argparse.Namespace) -> int:
+    names = None
+    if args.only:
+        names = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in names if name not in CHECKS]
+        if unknown or not names:
+            raise UserError(
+                f"--only {args.only!r}: unknown check {', '.join(map(repr, unknown)) or '(none named)'}; "
+                f"known: {', '.join(CHECKS)}"
+            )
+    try:
+        settings_from(args)
+    except SettingsFileError as exc:  # Nagios: a plugin that cannot run is UNKNOWN
+        print(f"SKYMIST UNKNOWN - settings: {' '.join(str(exc).split())}")
+        return 3
+    except ValidationError as exc:  # the message only: the value may be a secret
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in error["loc"])
+        print(f"SKYMIST UNKNOWN - setting {field}: {' '.join(error['msg'].split())}")
+        return 3
+    # the store may be down: that is a CRITICAL of the store check, not a command error
+    with opened_app(args, check_schema=False) as app:
+        probe = Probe(app)
+        try:
+            results = run_checks(probe, names)
+        finally:
+            probe.close()
+    status = overall(results)
+    if args.json:
+        print_json({"status": status.name, "code": int(status), "checks": [r.to_dict() for r in results]})
+    else:
+        print(nagios_line(results))
+        if args.verbose:
+            for r in results:
+                print(f"  {r.status.name:<8} {r.name:<13} {r.summary}", file=sys.stdout)
+    return int(status)
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser(
+        "check",
+        help="health checks (Nagios/Icinga plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+        description=(
+            "Run the health checks and print one summary line with perfdata "
+            "(`SKYMIST CRITICAL - broker: ... | lag=0;100;1000 ...`). Checks: "
+            + ", ".join(CHECKS)
+            + ". Thresholds are the check_* and heartbeat_* settings (see `skymist config`)."
+        ),
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document with every check")
+    parser.add_argument("--only", metavar="LIST", help="comma-separated checks to run (default: all)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="one more line per check")
+    parser.set_defaults(handler=run_guarded(_check))

@@ -1,0 +1,117 @@
+"""``skymist status``: one screen for a shifter: the daemon, lag, backlog, recent alerts, scans in
+flight, Circulars awaiting approval."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import urllib.request
+from typing import Any
+
+from sqlalchemy import func, select
+
+from skymist.cli.common import SubParsers, opened_app, print_json, run_guarded
+from skymist.runtime.checks import Probe, broker_lag
+from skymist.scans.tracker import ACTIVE
+from skymist.states import CircularState, OutboxState
+from skymist.store.models import Alert, OutboxRow
+from skymist.store.product_models import Circular
+from skymist.store.scan_models import Scan
+from skymist.store.types import utcnow
+
+
+def _daemon(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=2) as response:
+            about: dict[str, Any] = json.loads(response.read())
+            return {"reachable": True, **about}
+    except (OSError, ValueError) as exc:
+        return {"reachable": False, "error": str(exc)[:200]}
+
+
+def _status(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        now = utcnow()
+        probe = Probe(app)
+        try:
+            lag: dict[str, int] | str = {
+                f"{t}[{p}]": n for (t, p), n in broker_lag(probe, app.settings.kafka_topics).items()
+            }
+        except Exception as exc:
+            lag = f"broker unreachable: {str(exc)[:120]}"
+        finally:
+            probe.close()
+        with app.sessions() as session:
+            backlog = {
+                state.value: count
+                for state, count in session.execute(
+                    select(OutboxRow.state, func.count())
+                    .where(OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD)))
+                    .group_by(OutboxRow.state)
+                )
+            }
+            alerts = [
+                {"name": a.name or f"{a.run_id}_{a.event_id}", "stream": a.stream, "state": a.state.value,
+                 "event_time": a.event_time.isoformat()}
+                for a in session.execute(
+                    select(Alert)
+                    .where(Alert.created_at >= now - dt.timedelta(hours=24))
+                    .order_by(Alert.event_time.desc())
+                ).scalars()
+            ]  # fmt: skip
+            scans = [
+                {"id": s.id, "alert_id": s.alert_id, "plan": s.plan_entry, "state": s.state.value,
+                 "progress_percent": s.progress_percent, "backend_state": s.backend_state}
+                for s in session.execute(
+                    select(Scan).where(Scan.state.in_(ACTIVE)).order_by(Scan.id)
+                ).scalars()
+            ]  # fmt: skip
+            circulars = [
+                {"id": c.id, "alert_id": c.alert_id, "kind": c.kind, "subject": c.subject}
+                for c in session.execute(
+                    select(Circular)
+                    .where(Circular.state == CircularState.AWAITING_APPROVAL)
+                    .order_by(Circular.id)
+                ).scalars()
+            ]
+    document: dict[str, Any] = {
+        "daemon": _daemon(args.metrics_url),
+        "consumer_lag": lag,
+        "outbox_backlog": backlog,
+        "alerts_24h": alerts,
+        "scans_in_flight": scans,
+        "circulars_awaiting_approval": circulars,
+    }
+    if args.json:
+        print_json(document)
+        return 0
+    daemon: dict[str, Any] = document["daemon"]
+    if daemon["reachable"]:
+        print(f"daemon   pid {daemon.get('pid')} jobs {', '.join(daemon.get('jobs', []))}")
+    else:
+        print(f"daemon   not answering on {args.metrics_url} ({daemon['error']})")
+    print(
+        f"lag      {lag if isinstance(lag, str) else (', '.join(f'{k} {v}' for k, v in lag.items()) or '0')}"
+    )
+    print(f"outbox   {', '.join(f'{k} {v}' for k, v in backlog.items()) or 'nothing waiting'}")
+    print(f"alerts (24 h): {len(alerts)}")
+    for a in alerts:
+        print(f"  {a['name']:<24} {a['stream']:<13} {a['state']:<18} {a['event_time'][:19]}")
+    print(f"scans in flight: {len(scans)}")
+    for s in scans:
+        pct = f"{s['progress_percent']:.0f}%" if s["progress_percent"] is not None else "-"
+        print(f"  scan {s['id']:<5} alert {s['alert_id']:<6} {s['plan']:<16} {s['state']:<10} {pct}")
+    print(f"Circulars awaiting approval: {len(circulars)}")
+    for c in circulars:
+        print(f"  circular {c['id']} (alert {c['alert_id']}, {c['kind']}): {c['subject']}")
+    return 0
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser("status", help="one screen: daemon, lag, backlog, alerts, scans, Circulars")
+    parser.add_argument(
+        "--metrics-url", default="http://127.0.0.1:9465", help="the daemon's HTTP port (default %(default)s)"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.set_defaults(handler=run_guarded(_status))

@@ -1,0 +1,145 @@
+"""The console's pages: the alert list, one alert, the health summary, and the files they link to
+(each product's exact bytes, the skymap files, the archive record and catalogue page)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from skymist.circulars.errors import AlertNotFoundError
+from skymist.circulars.lookup import alert_by_ref
+from skymist.console.auth import page_user
+from skymist.console.responses import console_of, page
+from skymist.console.views import SKYMAP_FILES, alert_detail, alert_rows, label, scan_live, skymap_path
+from skymist.runtime.checks import Probe, overall, run_checks
+from skymist.store.db import one_snapshot
+from skymist.store.models import Alert, OutboxRow
+from skymist.store.product_models import Localization
+from skymist.store.scan_models import Scan
+
+router = APIRouter()
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _alert(request: Request, alert_id: int) -> Alert:
+    with console_of(request).app.sessions() as session:
+        try:
+            return alert_by_ref(session, alert_id)
+        except AlertNotFoundError:
+            raise HTTPException(404, f"no alert with id {alert_id}") from None
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.get("/alerts")
+def alerts(request: Request) -> Response:
+    page_user(request, console_of(request).signer)
+    with console_of(request).app.sessions() as session:
+        one_snapshot(session)
+        rows = alert_rows(session)
+    return page(request, "alerts.html.j2", alerts=rows, live_url="/alerts/live.json")
+
+
+@router.get("/alerts/live.json")
+def alerts_live(request: Request) -> dict[str, Any]:
+    page_user(request, console_of(request).signer)
+    with console_of(request).app.sessions() as session:
+        one_snapshot(session)
+        rows = alert_rows(session)
+    return {"scans": [scan for row in rows for scan in row["scans"]]}
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: int) -> Response:
+    console = console_of(request)
+    page_user(request, console.signer)
+    with console.app.sessions() as session:
+        one_snapshot(session)
+        try:
+            alert = alert_by_ref(session, alert_id)
+        except AlertNotFoundError:
+            raise HTTPException(404, f"no alert with id {alert_id}") from None
+        view = alert_detail(session, console.app.settings, alert)
+    return page(request, "alert.html.j2", alert=view, live_url=f"/alerts/{alert_id}/live.json")
+
+
+@router.get("/alerts/{alert_id}/live.json")
+def alert_live(request: Request, alert_id: int) -> dict[str, Any]:
+    console = console_of(request)
+    page_user(request, console.signer)
+    from sqlalchemy import select
+
+    with console.app.sessions() as session:
+        scans = session.execute(select(Scan).where(Scan.alert_id == alert_id).order_by(Scan.id)).scalars()
+        return {"scans": [scan_live(scan) for scan in scans]}
+
+
+@router.get("/alerts/{alert_id}/outbox/{row_id}/bytes")
+def outbox_bytes(request: Request, alert_id: int, row_id: int) -> Response:
+    """The row's payload exactly as sent (or to be sent), as a download: nothing added or decoded."""
+    console = console_of(request)
+    page_user(request, console.signer)
+    with console.app.sessions() as session:
+        row = session.get(OutboxRow, row_id)
+        if row is None or row.alert_id != alert_id:
+            raise HTTPException(404, f"no outbox row {row_id} of alert {alert_id}")
+        name = _SAFE_NAME.sub("_", f"outbox-{row.id}-{row.product}")
+        return Response(
+            bytes(row.payload),
+            media_type=row.content_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+
+@router.get("/alerts/{alert_id}/skymap/{loc_id}/{kind}")
+def skymap_file(request: Request, alert_id: int, loc_id: int, kind: str) -> Response:
+    console = console_of(request)
+    page_user(request, console.signer)
+    if kind not in SKYMAP_FILES:
+        raise HTTPException(404, f"kind = {kind!r}: one of {', '.join(SKYMAP_FILES)}")
+    with console.app.sessions() as session:
+        loc = session.get(Localization, loc_id)
+        if loc is None or loc.alert_id != alert_id:
+            raise HTTPException(404, f"no localization {loc_id} of alert {alert_id}")
+        path = skymap_path(loc, kind)
+    if path is None or not path.is_file():
+        raise HTTPException(404, f"localization {loc_id} has no {kind} file on this host's disk")
+    media = {"png": "image/png", "pdf": "application/pdf"}.get(kind, "application/fits")
+    return FileResponse(path, media_type=media, filename=path.name if kind != "png" else None)
+
+
+@router.get("/alerts/{alert_id}/archive/{what}")
+def archive_file(request: Request, alert_id: int, what: str) -> Response:
+    """The alert's archive record (its RO-Crate metadata) or its catalogue page, when written."""
+    console = console_of(request)
+    page_user(request, console.signer)
+    name = label(_alert(request, alert_id))
+    root = console.app.settings.archive_root
+    files = {"record": (root / name / "data" / "ro-crate-metadata.json", "application/ld+json"),
+             "page": (root / f"{name}.html", "text/html")}  # fmt: skip
+    if what not in files:
+        raise HTTPException(404, f"{what!r}: record or page")
+    path, media = files[what]
+    if not path.is_file():
+        raise HTTPException(404, f"the archive has no {what} of {name} yet")
+    return FileResponse(path, media_type=media)
+
+
+@router.get("/health")
+def health(request: Request) -> Response:
+    console = console_of(request)
+    page_user(request, console.signer)
+    probe = Probe(console.app)
+    try:
+        results = run_checks(probe)
+    finally:
+        probe.close()
+    return page(
+        request, "health.html.j2", status=overall(results).name, checks=[r.to_dict() for r in results]
+    )

@@ -1,1 +1,0 @@
-"""Rendered products (notices, VOEvents, Slack messages) and the typed context they are made from."""

@@ -1,0 +1,231 @@
+"""Request arguments read the way SkyDriver v2.4.1 reads them, with its error texts.
+
+SkyDriver parses a JSON body as command-line options: each given key is converted in the order
+the client sent them (the first bad one is answered ``argument <name>: <why>``), then missing
+required keys are answered ``the following arguments are required: a, b`` (in declaration
+order), then unknown keys ``unrecognized arguments: x, y``. Aliases of one setting share a
+``dest``; giving two of them is refused by the caller (:func:`one_value`).
+
+Every converter raises :class:`Invalid` with the reason only; the parser adds the name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from skyscan.server.errors import ApiError
+
+#: PostgreSQL ``integer`` bounds (the store's priority column)
+INT32_MIN: Final = -(2**31)
+INT32_MAX: Final = 2**31 - 1
+#: the largest data size accepted (bytes): 2**63 - 1, what any scheduler field can hold
+MAX_SIZE_BYTES: Final = 2**63 - 1
+
+
+class Invalid(ValueError):  # noqa: N818 - reads as "raise Invalid(why)"
+    """A value refused by a converter; the message says why (without the argument's name)."""
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One accepted key: ``convert`` checks and normalises its value."""
+
+    name: str
+    convert: Callable[[Any], Any]
+    required: bool = False
+    dest: str = ""
+
+    @property
+    def target(self) -> str:
+        return self.dest or self.name
+
+
+def parse(body: Mapping[str, Any], args: Sequence[Arg]) -> dict[str, list[tuple[str, Any]]]:
+    """The converted values given, per ``dest``: ``[(name given, value), ...]`` in body order."""
+    by_name = {arg.name: arg for arg in args}
+    given: dict[str, list[tuple[str, Any]]] = {}
+    unknown: list[str] = []
+    for key, raw in body.items():
+        arg = by_name.get(key)
+        if arg is None:
+            unknown.append(key)
+            continue
+        try:
+            value = arg.convert(raw)
+        except Invalid as exc:
+            raise ApiError(400, f"argument {key}: {exc}") from None
+        given.setdefault(arg.target, []).append((key, value))
+    missing = [arg.name for arg in args if arg.required and arg.name not in body]
+    if missing:
+        raise ApiError(400, f"the following arguments are required: {', '.join(missing)}")
+    if unknown:
+        raise ApiError(400, f"unrecognized arguments: {', '.join(unknown)}")
+    return given
+
+
+def one_value(given: Mapping[str, list[tuple[str, Any]]], dest: str, default: Any = None) -> Any:
+    """The single value given for ``dest`` (under any of its names), or ``default``."""
+    values = given.get(dest, [])
+    if len(values) > 1:
+        raise ApiError(400, f"Provide only one value for '{dest}'")
+    return values[0][1] if values else default
+
+
+def json_body(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; an empty body is ``{}``."""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "requests body is not JSON-encoded") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "JSON-encoded requests body must be a 'dict'")
+    return body
+
+
+# ---------------------------------------------------------------------------------- converters
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+
+
+def text(value: Any) -> str:
+    """A string; numbers are taken as their text (as SkyDriver's ``str`` does)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise Invalid(f"must be a string (got {_shown(value)})")
+
+
+def nonblank(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"must be a string (got {_shown(value)})")
+    if not re.search(r"\S", value):
+        raise Invalid("cannot be empty string / whitespace")
+    return value
+
+
+def strict_dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid("arg must be a dict")
+    return value
+
+
+def any_dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid(f"must be a dict (got {_shown(value)})")
+    return value
+
+
+def json_dict(value: Any) -> dict[str, Any]:
+    """A JSON object, or a string holding one."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise Invalid("must be JSON-string or JSON-friendly dict") from None
+    if not isinstance(value, dict):
+        raise Invalid("must be JSON-string or JSON-friendly dict")
+    return value
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("y", "yes", "t", "true", "on", "1"):
+            return True
+        if word in ("n", "no", "f", "false", "off", "0"):
+            return False
+    raise Invalid(f"invalid type: expected a boolean, got {_shown(value)}")
+
+
+def integer(value: Any, *, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
+    """An integer (or the text of one) within ``[low, high]``."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value)
+    ):
+        number = int(value)
+    if number is None:
+        raise Invalid(f"invalid type: expected an integer, got {_shown(value)}")
+    if not low <= number <= high:
+        raise Invalid(f"must be between {low} and {high} (got {_shown(value)})")
+    return number
+
+
+def number(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        result = float(value)
+    elif isinstance(value, str):
+        try:
+            result = float(value)
+        except ValueError:
+            raise Invalid(f"invalid type: expected a number, got {_shown(value)}") from None
+    else:
+        raise Invalid(f"invalid type: expected a number, got {_shown(value)}")
+    if not math.isfinite(result):
+        raise Invalid(f"must be a finite number (got {_shown(value)})")
+    return result
+
+
+def choice(*allowed: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            options = ", ".join(repr(a) for a in allowed)
+            raise Invalid(f"invalid choice: {_shown(value)} (choose from {options})")
+        return value
+
+    return convert
+
+
+_SIZE: Final = re.compile(r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgtpe]?)(i?)(b?)\s*", re.IGNORECASE)
+_POWERS: Final = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
+
+
+def data_size(value: Any) -> int:
+    """Bytes: a positive integer, or a size such as ``"8GB"``/``"1024M"`` (decimal units) or
+    ``"2GiB"`` (binary units), at most 2**63 - 1."""
+    if isinstance(value, bool):
+        raise Invalid(f"invalid data size: {_shown(value)}")
+    if isinstance(value, int):
+        size = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise Invalid(f"invalid data size: {_shown(value)}")
+        size = int(value)
+    elif isinstance(value, str):
+        match = _SIZE.fullmatch(value)
+        if not match or (match.group(3) and not match.group(2)):
+            raise Invalid(f"invalid data size: {_shown(value)} (e.g. '8GB', '1024M', '2GiB')")
+        base = 1024 if match.group(3) else 1000
+        size = int(float(match.group(1)) * base ** _POWERS[match.group(2).lower()])
+    else:
+        raise Invalid(f"invalid data size: {_shown(value)}")
+    if size <= 0:
+        raise Invalid(f"must be a positive data size (got {_shown(value)})")
+    if size > MAX_SIZE_BYTES:
+        raise Invalid(f"data size too large: {_shown(value)} (at most {MAX_SIZE_BYTES} bytes)")
+    return size
+
+
+def projection(value: Any) -> list[str]:
+    """A manifest projection: ``"*"``, or a list of field names (``"*"`` in it means all)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise Invalid(f"must be '*' or a list of manifest field names (got {_shown(value)})")

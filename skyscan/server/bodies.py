@@ -1,0 +1,350 @@
+"""The JSON bodies of the routes, read as SkyDriver v2.4.1 reads them (see :mod:`arguments`).
+
+Each ``*_body`` function takes the decoded body and returns what the route needs, or raises
+:class:`~skyscan.server.errors.ApiError` 400 with SkyDriver's text. The routes call them only
+after authorizing the request (a body is never read for a client that may not send it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from scanner_client import validation
+from scanner_client.models import EventMetadata, Progress
+from skyscan.server import arguments as a
+from skyscan.server.arguments import Arg, Invalid
+from skyscan.server.docker_tags import TagCatalogue, TagNotFound, TagTooOld
+from skyscan.server.errors import ApiError
+
+REAL_CHOICES: Final = ("real", "real_event")
+SIM_CHOICES: Final = ("sim", "simulated", "simulated_event")
+DEBUG_CLIENT_LOGS: Final = "client-logs"
+#: at most this many workers per cluster with debug_mode "client-logs" (SkyDriver's limits)
+DEBUG_MODE_WORKER_CAPS: Final = {"osg": 100, "sub-2": 100, "local": 5}
+RESCAN_CLASSIFIERS: Final = ("rescan", "origin_scan_id")
+DEFAULT_SIZES: Final = {
+    "scanner_server_memory_bytes": 1_024_000_000,
+    "worker_memory_bytes": 8_000_000_000,
+    "worker_disk_bytes": 1_000_000_000,
+}
+
+
+def _no_redirect() -> Arg:
+    return Arg("no_redirect", a.boolean)
+
+
+# ------------------------------------------------------------------------------ POST /scan
+
+
+def _debug_mode(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if item != DEBUG_CLIENT_LOGS:
+            raise Invalid(f"invalid choice: {item!r} (choose from {DEBUG_CLIENT_LOGS!r})")
+    return list(items)
+
+
+def _classifiers(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Invalid("must be a dict")
+    try:
+        return dict(validation.classifiers_from(value, field="x"))
+    except ValueError as exc:
+        message = str(exc).removeprefix("x: ").removeprefix("x")
+        if "reserved for rescans" in message:  # checked later, with SkyDriver's own text
+            return dict(value)
+        raise Invalid(message.lstrip(": ")) from None
+
+
+def _server_env(value: Any) -> dict[str, Any]:
+    env = _classifiers(value)
+    for key in env:
+        if not isinstance(key, str) or not key:
+            raise Invalid(f"keys must be non-empty strings (got {key!r})")
+    return env
+
+
+def _clusters(known: list[str]) -> Any:
+    def convert(value: Any) -> list[list[Any]]:
+        shape = (
+            "must be a dict of cluster location and number of workers, e.g. {'osg': 1500} "
+            "(or a list of [location, n_workers] pairs to name a location twice)"
+        )
+        pairs = list(value.items()) if isinstance(value, dict) else value
+        if not pairs or not isinstance(pairs, list):
+            raise Invalid(shape)
+        if not all(isinstance(pair, list | tuple) and len(pair) == 2 for pair in pairs):
+            raise Invalid(shape)
+        for name, _ in pairs:
+            if name not in known:
+                raise Invalid(f"requested unknown cluster: {name} (available: {', '.join(known)})")
+        out = []
+        for name, n_workers in pairs:
+            try:
+                count = a.integer(n_workers, low=1)
+            except Invalid:
+                raise Invalid(f"{name!r} needs a whole number of workers >= 1 (got {n_workers!r})") from None
+            out.append([name, count])
+        return out
+
+    return convert
+
+
+def _launch_args(known_clusters: list[str]) -> list[Arg]:
+    clusters = _clusters(known_clusters)
+    return [
+        Arg("docker_tag", a.text, required=True),
+        Arg("scanner_server_memory", a.data_size, dest="scanner_server_memory_bytes"),
+        Arg("scanner_server_memory_bytes", a.data_size),
+        Arg("worker_memory", a.data_size, dest="worker_memory_bytes"),
+        Arg("worker_memory_bytes", a.data_size),
+        Arg("memory", lambda v: v),
+        Arg("worker_disk", a.data_size, dest="worker_disk_bytes"),
+        Arg("worker_disk_bytes", a.data_size),
+        Arg("cluster", clusters, dest="request_clusters"),
+        Arg("request_clusters", clusters),
+        Arg("reco_algo", a.nonblank, required=True),
+        Arg("event_i3live_json", a.json_dict),
+        Arg("i3_event_id", a.text),
+        Arg("nsides", a.strict_dict, required=True),
+        Arg("real_or_simulated_event", a.choice(*REAL_CHOICES, *SIM_CHOICES), required=True),
+        Arg("predictive_scanning_threshold", a.number),
+        Arg("max_pixel_reco_time", lambda v: a.integer(v, low=1), required=True),
+        Arg("debug_mode", _debug_mode),
+        Arg("classifiers", _classifiers),
+        Arg("priority", a.integer),
+        Arg("scanner_server_env", _server_env, dest="scanner_server_env_from_user"),
+        Arg("scanner_server_env_from_user", _server_env),
+        Arg("manifest_projection", a.projection),
+    ]
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """A checked ``POST /scan``: the stored request's fields plus the event (or its id)."""
+
+    docker_tag: str
+    request_clusters: list[list[Any]]
+    reco_algo: str
+    event: dict[str, Any] | None
+    i3_event_id: str | None
+    nsides: dict[str, int]
+    real_or_simulated_event: str
+    predictive_scanning_threshold: float
+    max_pixel_reco_time: int
+    scanner_server_memory_bytes: int
+    worker_memory_bytes: int
+    worker_disk_bytes: int
+    debug_mode: list[str]
+    classifiers: dict[str, Any]
+    priority: int
+    scanner_server_env_from_user: dict[str, Any]
+    manifest_projection: list[str] | None
+
+    def request_fields(self) -> dict[str, Any]:
+        """The stored request (``GET /scan-request``), without ``scan_id``/``rescan_ids``."""
+        return {
+            "docker_tag": self.docker_tag,
+            "scanner_server_memory_bytes": self.scanner_server_memory_bytes,
+            "reco_algo": self.reco_algo,
+            "nsides": self.nsides,
+            "real_or_simulated_event": self.real_or_simulated_event,
+            "predictive_scanning_threshold": self.predictive_scanning_threshold,
+            "classifiers": self.classifiers,
+            "request_clusters": self.request_clusters,
+            "worker_memory_bytes": self.worker_memory_bytes,
+            "worker_disk_bytes": self.worker_disk_bytes,
+            "max_pixel_reco_time": self.max_pixel_reco_time,
+            "priority": self.priority,
+            "debug_mode": self.debug_mode,
+            "scanner_server_env_from_user": self.scanner_server_env_from_user,
+        }
+
+
+def launch_body(
+    body: dict[str, Any],
+    *,
+    known_clusters: list[str],
+    tags: TagCatalogue,
+    runnable_algos: tuple[str, ...] | None,
+) -> LaunchRequest:
+    """``POST /scan``, checked in SkyDriver's order. ``runnable_algos`` (when skyscan runs the
+    scan itself) also checks what the in-process scanner can run: reco_algo, nsides, threshold."""
+    given = a.parse(body, _launch_args(known_clusters))
+    sizes = {dest: a.one_value(given, dest, default) for dest, default in DEFAULT_SIZES.items()}
+    clusters = a.one_value(given, "request_clusters")
+    if "request_clusters" not in given:
+        raise ApiError(400, "Missing required argument: 'request_clusters'")
+    env = a.one_value(given, "scanner_server_env_from_user", {})
+    if a.one_value(given, "memory"):
+        raise ApiError(400, "argument memory: argument is deprecated--use 'worker_memory'")
+    debug_mode: list[str] = a.one_value(given, "debug_mode", [])
+    if DEBUG_CLIENT_LOGS in debug_mode:
+        for name, n_workers in clusters:
+            cap = DEBUG_MODE_WORKER_CAPS.get(name)
+            if cap is not None and n_workers > cap:
+                raise ApiError(
+                    400,
+                    f"Too many workers: Cluster '{name}' can only have {cap} workers "
+                    f"when 'debug_mode' includes '{DEBUG_CLIENT_LOGS}'",
+                )
+    try:
+        docker_tag = tags.resolve(a.one_value(given, "docker_tag"))
+    except TagNotFound:
+        raise ApiError(400, "argument docker_tag: image not found") from None
+    except TagTooOld:
+        raise ApiError(
+            400,
+            f"argument docker_tag: Image tag is older than the minimum supported tag "
+            f"'{tags.min_tag}'. Contact admins for more info.",
+        ) from None
+    classifiers: dict[str, Any] = a.one_value(given, "classifiers", {})
+    for reserved in RESCAN_CLASSIFIERS:
+        if reserved in classifiers:
+            raise ApiError(400, f"classifier cannot contain '{reserved}' sub-field")
+    reco_algo: str = a.one_value(given, "reco_algo")
+    nsides = {str(k): v for k, v in a.one_value(given, "nsides").items()}
+    threshold = a.one_value(given, "predictive_scanning_threshold", 1.0)
+    if runnable_algos is not None:
+        if reco_algo not in runnable_algos:
+            raise ApiError(
+                400,
+                f"argument reco_algo: unknown algorithm {reco_algo!r} for skyscan, which runs the "
+                f"scan itself (it runs: {', '.join(runnable_algos)})",
+            )
+        try:
+            nsides = validation.nsides_to_json(validation.nsides_from(nsides))
+        except (ValueError, TypeError) as exc:
+            raise ApiError(400, f"argument {exc}") from None
+        try:
+            threshold = validation.threshold_from(threshold)
+        except ValueError as exc:
+            raise ApiError(400, f"argument {exc}") from None
+    event = a.one_value(given, "event_i3live_json") or None
+    event_id = a.one_value(given, "i3_event_id") or None
+    if (event is None) == (event_id is None):
+        raise ApiError(400, "Must provide either 'event_i3live_json' or 'i3_event_id' (xor)")
+    return LaunchRequest(
+        docker_tag=docker_tag,
+        request_clusters=clusters,
+        reco_algo=reco_algo,
+        event=event,
+        i3_event_id=event_id,
+        nsides=nsides,
+        real_or_simulated_event=a.one_value(given, "real_or_simulated_event"),
+        predictive_scanning_threshold=threshold,
+        max_pixel_reco_time=a.one_value(given, "max_pixel_reco_time"),
+        scanner_server_memory_bytes=sizes["scanner_server_memory_bytes"],
+        worker_memory_bytes=sizes["worker_memory_bytes"],
+        worker_disk_bytes=sizes["worker_disk_bytes"],
+        debug_mode=debug_mode,
+        classifiers=classifiers,
+        priority=a.one_value(given, "priority", 0),
+        scanner_server_env_from_user=env,
+        manifest_projection=a.one_value(given, "manifest_projection"),
+    )
+
+
+# ------------------------------------------------------------------------------ the other bodies
+
+
+@dataclass(frozen=True)
+class Options:
+    """The parsed values of a simple body, by name."""
+
+    values: dict[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+def _simple(body: dict[str, Any], args: list[Arg], defaults: dict[str, Any]) -> Options:
+    given = a.parse(body, args)
+    return Options({**defaults, **{dest: values[-1][1] for dest, values in given.items()}})
+
+
+def delete_body(body: dict[str, Any]) -> Options:
+    args = [_no_redirect(), Arg("delete_completed_scan", a.boolean), Arg("manifest_projection", a.projection)]
+    defaults = {"no_redirect": False, "delete_completed_scan": False, "manifest_projection": None}
+    return _simple(body, args, defaults)
+
+
+def rescan_body(body: dict[str, Any]) -> Options:
+    args = [
+        _no_redirect(),
+        Arg("abort_first", a.boolean),
+        Arg("replace_scan", a.boolean),
+        Arg("manifest_projection", a.projection),
+    ]
+    defaults = {"no_redirect": False, "abort_first": False, "replace_scan": False}
+    return _simple(body, args, {**defaults, "manifest_projection": None})
+
+
+def find_body(body: dict[str, Any]) -> Options:
+    args = [
+        Arg("filter", a.strict_dict, required=True),
+        Arg("include_deleted", a.boolean),
+        Arg("manifest_projection", a.projection),
+    ]
+    return _simple(body, args, {"include_deleted": False, "manifest_projection": None})
+
+
+def add_workers_body(body: dict[str, Any]) -> Options:
+    args = [
+        _no_redirect(),
+        Arg("n_workers", lambda v: a.integer(v, low=1), required=True),
+        Arg("cluster_location", a.nonblank, required=True),
+    ]
+    return _simple(body, args, {"no_redirect": False})
+
+
+def workflow_id_body(body: dict[str, Any]) -> Options:
+    args = [Arg("workflow_id", a.nonblank, required=True), Arg("ewms_address", a.text, required=True)]
+    return _simple(body, args, {})
+
+
+def put_result_body(body: dict[str, Any]) -> Options:
+    args = [Arg("skyscan_result", a.strict_dict, required=True), Arg("is_final", a.boolean, required=True)]
+    return _simple(body, args, {})
+
+
+def _dataclass_like(model: Any, first_field: str) -> Any:
+    """A converter: a falsy value is absent (None); a non-dict or a bad dict is refused in the
+    words of SkyDriver's dataclass loader."""
+
+    def convert(value: Any) -> dict[str, Any] | None:
+        if not value:
+            return None
+        if not isinstance(value, dict):
+            raise Invalid(f'missing value for field "{first_field}"')
+        try:
+            model.model_validate(value)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "missing":
+                raise Invalid(f'missing value for field "{where}"') from None
+            raise Invalid(f'wrong value type for field "{where}": {error["msg"]}') from None
+        return value
+
+    return convert
+
+
+def _scan_metadata(value: Any) -> dict[str, Any]:
+    if value in (None, {}, [], ""):
+        return {}
+    if not isinstance(value, dict):
+        raise Invalid(f"must be a dict (got {value!r:.60})")
+    return value
+
+
+def patch_manifest_body(body: dict[str, Any]) -> Options:
+    args = [
+        Arg("progress", _dataclass_like(Progress, "summary")),
+        Arg("event_metadata", _dataclass_like(EventMetadata, "run_id")),
+        Arg("scan_metadata", _scan_metadata),
+    ]
+    return _simple(body, args, {"progress": None, "event_metadata": None, "scan_metadata": {}})

@@ -1,0 +1,1 @@
+"""Simulated realtime events for calibrating skyscan's regions (``skyscan simulate``)."""

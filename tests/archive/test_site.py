@@ -1,0 +1,151 @@
+"""The static HTML catalogue: valid pages whose embedded JSON-LD expands (pyld) to a schema.org Dataset
+with the DOI, and a DOM rendered by headless Chromium that lists every alert; screenshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import html5lib
+import pytest
+from pyld import jsonld
+
+from skymist.alerts.refined import localize_alert
+from skymist.archive.site import write_site
+from tests.archive.support import drain, settings_for
+from tests.archive.test_catalogue import replay_real_alerts
+from tests.refine.support import mark_localization_pending
+
+SCHEMA = "http://schema.org/"
+SCREENSHOTS = Path(os.environ.get("SKYMIST_SCREENSHOT_DIR", "/tmp/skymist-catalogue-screenshots"))
+
+
+class _Page(HTMLParser):
+    """The JSON-LD scripts and the element nesting of a page (an unclosed element is an error)."""
+
+    VOID = frozenset({"meta", "link", "img", "br", "hr", "input", "circle", "rect", "line", "ellipse"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jsonld: list[str] = []
+        self.stack: list[str] = []
+        self._in_jsonld = False
+        self.doctype = ""
+        self.errors: list[str] = []
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_jsonld = tag == "script" and ("type", "application/ld+json") in attrs
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        pass
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_jsonld = False
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else 'nothing'}>")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_jsonld:
+            self.jsonld.append(data)
+
+
+def parse(path: Path) -> _Page:
+    """The page's JSON-LD, after checking it is valid HTML5 (html5lib, strict: any parse error fails)."""
+    html5lib.HTMLParser(strict=True).parse(path.read_bytes())
+    page = _Page()
+    page.feed(path.read_text())
+    page.close()
+    assert page.doctype.lower() == "doctype html" and page.errors == [] and page.stack == [], path
+    return page
+
+
+def schema_org_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """schema.org's JSON-LD context is its vocabulary: no network here, so it is given locally."""
+    assert url.rstrip("/") in ("https://schema.org", "http://schema.org"), url
+    return {"contextUrl": None, "documentUrl": url, "document": {"@context": {"@vocab": SCHEMA}}}
+
+
+def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        pytest.fail("headless Chromium is needed (Debian package chromium; .ci/run installs it)")
+    return subprocess.run(
+        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+@pytest.mark.slow
+def test_html_catalogue_pages_jsonld_and_rendered_dom(
+    app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes
+) -> None:
+    app = app_factory(**settings_for(tmp_path))
+    replay_real_alerts(app, shared_dir)
+    mark_localization_pending(app, 1)
+    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
+    drain(app)
+    site = app.settings.archive_root
+    first = write_site(app.settings, app.sessions)
+    assert first.pages == 3 and "index.html" in first.written
+    again = write_site(app.settings, app.sessions)
+    assert again.written == []  # nothing changed: nothing rewritten
+
+    names = sorted(p.stem for p in site.glob("IceCube-*.html"))
+    assert len(names) == 2 and "IceCube-220524A" in names
+    for name in names:
+        page = parse(site / f"{name}.html")
+        [text] = page.jsonld
+        expanded = jsonld.expand(json.loads(text), {"documentLoader": schema_org_loader})
+        [dataset] = expanded
+        assert dataset["@type"] == [f"{SCHEMA}Dataset"]
+        doi = dataset[f"{SCHEMA}identifier"][0]["@value"]
+        assert doi.startswith("https://doi.org/10.5072/icecube.alert.") and dataset["@id"] == doi
+        assert dataset[f"{SCHEMA}name"][0]["@value"].startswith(name)
+    index = parse(site / "index.html")
+    [catalogue] = jsonld.expand(json.loads(index.jsonld[0]), {"documentLoader": schema_org_loader})
+    assert catalogue["@type"] == [f"{SCHEMA}DataCatalog"] and len(catalogue[f"{SCHEMA}dataset"]) == 2
+    for export in ("catalogue.csv", "catalogue.fits", "catalogue.vot", "catalogue.parquet"):
+        assert (site / export).stat().st_size > 0
+
+    # the DOM as Chromium renders it (after the page's script ran), sorted by clicking nothing
+    dom = chromium("--virtual-time-budget=2000", "--dump-dom", (site / "index.html").as_uri()).stdout
+    rows = _Rows()
+    rows.feed(dom)
+    assert sorted(rows.names) == names
+    assert sorted(rows.regions) == names  # every alert has its region drawn on the sky map
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for html, shot in (("index.html", "index.png"), ("IceCube-220524A.html", "IceCube-220524A.png")):
+        target = SCREENSHOTS / shot
+        chromium("--window-size=1280,1400", f"--screenshot={target}", (site / html).as_uri())
+        assert target.stat().st_size > 10_000
+
+
+class _Rows(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        self.regions: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "tr" and "alert" in (found.get("class") or "").split():
+            self.names.append(found.get("data-name") or "")
+        if tag == "g" and found.get("class") == "region":
+            self.regions.append(found.get("data-name") or "")
