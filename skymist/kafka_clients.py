@@ -26,8 +26,13 @@ def notice_config(settings: Settings) -> dict[str, Any]:
 
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
-    """The daemon's consumer: offsets stored only by SkyMist after the inbox commit."""
+    """The daemon's consumer: offsets stored only by SkyMist after the inbox commit.
+
+    Metadata is refreshed every 10 s (librdkafka's default is 5 min): a subscribed topic made after
+    the subscription, such as the loopback's output topics before their first notice, is read
+    within seconds of its first message. The operator's ``kafka_config`` may set another period."""
     config = {
+        "topic.metadata.refresh.interval.ms": "10000",
         **base_config(settings),
         "group.id": settings.kafka_group_id,
         "enable.auto.offset.store": "false",

@@ -46,6 +46,9 @@ _EPOCH_2020 = 1_577_836_800.0  # 2020-01-01T00:00:00Z
 #: size of the synthetic event's detector frames (small: the beat tests the path, not the load)
 HEARTBEAT_MESSAGE_BYTES = 4_000
 
+#: how often beats past ``heartbeat_timeout_s`` are looked for (or every beat, if beats are more often)
+EXPIRY_CHECK_S = 5.0
+
 
 def heartbeat_settings(settings: Settings) -> Settings:
     """The routing of heartbeat alerts: test tense and topics, no Slack, no scans, own group."""
@@ -216,7 +219,9 @@ class HeartbeatJob:
 
     def _beat_loop(self) -> None:
         producer = self.make_producer()
-        next_at = time.monotonic()
+        next_at = next_expiry = time.monotonic()
+        # a beat not read back is found missing within a few seconds of its timeout, not at the next beat
+        expiry_every = min(self.settings.heartbeat_interval_s, EXPIRY_CHECK_S)
         while not self.halt.is_set():
             if time.monotonic() >= next_at:
                 next_at += self.settings.heartbeat_interval_s
@@ -224,11 +229,13 @@ class HeartbeatJob:
                     self.beat_once(producer)
                 except Exception:
                     log.warning("heartbeat not sent", exc_info=True)
+            if time.monotonic() >= next_expiry:
+                next_expiry = time.monotonic() + expiry_every
                 try:
                     self.loopback.expire(self.clock())
                 except Exception:
                     log.warning("heartbeat expiry failed", exc_info=True)
-            self.halt.wait(min(0.2, max(0.0, next_at - time.monotonic())))
+            self.halt.wait(min(0.2, max(0.0, min(next_at, next_expiry) - time.monotonic())))
         producer.flush(self.settings.sink_timeout_s)
 
     def _ingest_loop(self) -> None:

@@ -163,3 +163,18 @@ def test_a_tampered_read_back_is_critical_and_shifters_are_told(
         (b.id, b.state, b.sent_at, b.received_at) for b in beats(app)
     ]
     assert check_heartbeat(probe).status == Status.OK
+
+
+@pytest.mark.slow
+def test_a_beat_not_read_back_is_missing_soon_after_its_timeout_even_when_beats_are_rare(
+    app_factory: Any, kafka: MockKafka, topic: str
+) -> None:
+    """One beat an hour, 3 s to come back, and no dispatcher to send its notices: the beat is found
+    missing within seconds of its timeout, not an hour later at the next beat."""
+    app = heartbeat_app(app_factory, topic, heartbeat_interval_s=3600.0, heartbeat_timeout_s=3.0)
+    run_daemon(
+        app, [JobName.HEARTBEAT], lambda: [b.state for b in beats(app)] == [HeartbeatState.MISSING], 60
+    )
+    [beat] = beats(app)
+    assert beat.detail == "0 notice(s) read back within 3 s"
+    assert check_loopback(Probe(app)).status == Status.CRITICAL
