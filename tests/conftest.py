@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
@@ -38,18 +39,26 @@ def _admin_dsn() -> str:
     return PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
 
 
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    name = f"skymist_t_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def fresh_database(prefix: str) -> Iterator[str]:
+    """An empty PostgreSQL database with a unique name starting ``prefix``; its URL. Dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_BASE}/{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{PG_BASE}/{name}"
+    finally:
+        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    with fresh_database("skymist_t") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 class MockKafka:

@@ -5,12 +5,10 @@ product is lost or doubled."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import select
 
@@ -19,7 +17,7 @@ from skymist.runtime.simulate import alert_batch
 from skymist.states import ScanState
 from skymist.store.scan_models import Scan
 from tests.chaos.harness import figures, outbox_states, wait_for
-from tests.conftest import PG_BASE, MockKafka, make_settings
+from tests.conftest import MockKafka, fresh_database, make_settings
 from tests.scans.conftest import scan_settings
 from tests.scans.test_daemon_scans import backend_scans, slack_rows_sent
 from tests.support.daemon import DaemonProcess
@@ -33,19 +31,14 @@ DOWN_S = 12.0
 
 @pytest.fixture
 def skyscan() -> Iterator[Service]:
-    name = f"skyscan_chaos_{uuid.uuid4().hex[:10]}"
-    admin = PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    service = Service(
-        f"{PG_BASE}/{name}", service_env(MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.02}})
-    ).start()
-    try:
-        yield service
-    finally:
-        service.stop()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("skyscan_chaos") as url:
+        service = Service(
+            url, service_env(MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.02}})
+        ).start()
+        try:
+            yield service
+        finally:
+            service.stop()
 
 
 def test_scanner_down_then_slow(

@@ -5,17 +5,15 @@ may be answered with a 500 (a 4xx with a reason is the answer to bad input). Run
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
-from tests.conftest import PG_BASE
+from tests.conftest import fresh_database
 from tests.support.skyscan_service import USER_TOKEN, Service, service_env
 
 EXAMPLES = int(os.environ.get("SKYMIST_API_FUZZ_EXAMPLES", "50"))
@@ -23,17 +21,12 @@ EXAMPLES = int(os.environ.get("SKYMIST_API_FUZZ_EXAMPLES", "50"))
 
 @pytest.fixture(scope="module")
 def skyscan_api() -> Iterator[Service]:
-    name = f"skyscan_fuzz_{uuid.uuid4().hex[:10]}"
-    admin = PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    service = Service(f"{PG_BASE}/{name}", service_env()).start()
-    try:
-        yield service
-    finally:
-        service.stop()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("skyscan_fuzz") as url:
+        service = Service(url, service_env()).start()
+        try:
+            yield service
+        finally:
+            service.stop()
 
 
 @pytest.mark.slow

@@ -4,17 +4,15 @@ a misbehaving proxy in front of it, and SkyMist apps whose tracker talks to it o
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
 from skymist.app import App
 from skymist.scans.backend import make_scanner_client
 from skymist.scans.tracker import ScanTracker
-from tests.conftest import PG_BASE
+from tests.conftest import fresh_database
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.skyscan_service import USER_TOKEN, Service, service_env
 from tests.support.slack_api import SlackStandIn
@@ -34,19 +32,14 @@ DUMMY_PLAN = {
 
 @pytest.fixture(scope="module")
 def skyscan() -> Iterator[Service]:
-    name = f"skyscan_scans_{uuid.uuid4().hex[:10]}"
-    admin = PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    service = Service(
-        f"{PG_BASE}/{name}", service_env(MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.04}})
-    ).start()
-    try:
-        yield service
-    finally:
-        service.stop()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("skyscan_scans") as url:
+        service = Service(
+            url, service_env(MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.04}})
+        ).start()
+        try:
+            yield service
+        finally:
+            service.stop()
 
 
 @pytest.fixture
