@@ -52,12 +52,13 @@ examples:
 
 WORKER_DESCRIPTION = """\
 Consume pixel tasks from RabbitMQ, fit them, publish the outcomes; run as many as you have cores,
-on any machine that reaches the broker. A task is acknowledged only after its outcome is
-confirmed by the broker, so a worker can be killed at any moment (even with -9) without losing a
-pixel: the broker gives the task to another worker. A fit that exceeds the scan's
-max_pixel_reco_time is abandoned and redelivered, and this worker pauses (--backoff-s).
+on any machine that reaches the broker. A task message (one or more tasks) is acknowledged only
+after the outcomes of its tasks are confirmed by the broker, so a worker can be killed at any
+moment (even with -9) without losing a pixel: the broker gives the message to another worker. A
+fit that exceeds the scan's max_pixel_reco_time is abandoned and redelivered, and this worker
+pauses (--backoff-s); the message's other tasks are fitted or given back, never timed out.
 If the broker goes away the worker reconnects (backing off up to 30 s).
-SIGTERM/SIGINT: give the current task back, then stop."""
+SIGTERM/SIGINT: report the tasks fitted, give the others back, then stop."""
 
 WORKER_EPILOG = """\
 examples:
@@ -369,8 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_PREFETCH,
         metavar="N",
-        help=f"tasks held unacknowledged at once (default {DEFAULT_PREFETCH}: the next fit starts while "
-        "the last outcome is confirmed)",
+        help=f"task messages (of one or more tasks) held unacknowledged at once (default "
+        f"{DEFAULT_PREFETCH}: the next message's first fit starts while the last one's outcomes are "
+        "confirmed)",
     )
     worker.add_argument(
         "--backoff-s",

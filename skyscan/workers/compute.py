@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import select
 import signal
@@ -22,7 +21,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from skyscan.recos import Reco, get_reco
-from skyscan.workers.messages import OutcomeKind, PixelOutcome, PixelTask
+from skyscan.workers.messages import (
+    OutcomeKind,
+    PixelOutcome,
+    PixelTask,
+    decode_outcomes,
+    decode_tasks,
+    encode_outcomes,
+    encode_tasks,
+)
 
 _PR_SET_PDEATHSIG = 1
 _RECO_CACHE_SIZE = 8
@@ -100,15 +107,14 @@ def _tell_started() -> None:
 
 
 def child_main(parent_pid: int, worker: str) -> int:
-    """The compute child: one JSON task per line on stdin; on stdout, :data:`STARTED_LINE` when the fit
-    begins, then one JSON outcome line."""
+    """The compute child: one task message of one task per line on stdin; on stdout,
+    :data:`STARTED_LINE` when the fit begins, then an outcome message of its outcome on one line."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cache = RecoCache()
     for line in sys.stdin.buffer:
-        message = json.loads(line)
-        task = PixelTask.from_json(message["task"], delivery=int(message["delivery"]))
-        sys.stdout.buffer.write(evaluate(task, cache, worker, _tell_started).encode() + b"\n")
+        (task,) = decode_tasks(line)
+        sys.stdout.buffer.write(encode_outcomes([evaluate(task, cache, worker, _tell_started)]) + b"\n")
         sys.stdout.buffer.flush()
     return 0
 
@@ -149,7 +155,7 @@ class ComputeProcess:
             )
         process = self._ensure_started()
         assert process.stdin is not None
-        line = json.dumps({"task": task.to_json(), "delivery": task.delivery}, separators=(",", ":")).encode()
+        line = encode_tasks([task])
         self._task = task
         self._submitted_at = time.monotonic()
         self.fit_started_at = None
@@ -187,7 +193,8 @@ class ComputeProcess:
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         self._task = None
-        return PixelOutcome.decode(line)
+        (outcome,) = decode_outcomes(line)
+        return outcome
 
     def overran(self, timeout_s: float | None) -> bool:
         """Whether the submitted fit has run longer than ``timeout_s`` (counted from the child's word

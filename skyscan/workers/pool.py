@@ -19,9 +19,9 @@ from skyscan.workers.messages import PixelOutcome, PixelTask
 PoolKind = Literal["inprocess", "rabbitmq"]
 POOL_KINDS: tuple[PoolKind, ...] = ("inprocess", "rabbitmq")
 DEFAULT_TASK_QUEUE = "skyscan.pixels"
-#: tasks a RabbitMQ worker holds unacknowledged: with 3 the next task is at hand when a fit ends even if
-#: the last outcome's confirm took as long as a fit, so the next fit starts while an outcome is confirmed
-DEFAULT_PREFETCH = 3
+#: task messages a RabbitMQ worker holds unacknowledged: with 2 the next message is at hand when the last
+#: fit of one ends, so the next fit starts while that message's outcomes are confirmed
+DEFAULT_PREFETCH = 2
 
 
 class ScanChannel(Protocol):

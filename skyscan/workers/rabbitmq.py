@@ -2,18 +2,22 @@
 
 Queues (default exchange):
 
-- ``<task_queue>`` (default ``skyscan.pixels``): durable, shared by all scans; tasks are persistent
-  JSON messages whose ``reply_to`` names the scan's result queue;
+- ``<task_queue>`` (default ``skyscan.pixels``): durable, shared by all scans; task messages are
+  persistent JSON messages of one or more tasks (:mod:`.messages`) whose ``reply_to`` names the scan's
+  result queue;
 - ``<task_queue>.results.<scan_id>``: one per scan, deleted when the scan's channel closes (and by the
   broker after an hour unused, should the scan's process die).
 
-Tasks are published in AMQP transactions of at most :data:`TASKS_PER_COMMIT` tasks, so :meth:`submit`
+:meth:`_RabbitMQScan.submit` puts up to :func:`tasks_per_message` tasks in one message: what a message
+costs (pika in the scan and the worker, the broker's routing, disk write, delivery, acknowledgement,
+and the outcome message back) was 3-4 ms of CPU, a third of a 10 ms fit, and on a machine whose cores all
+fit pixels it slowed them all; shared by several tasks it is a fraction of a millisecond per pixel.
+Messages are published in AMQP transactions of at most :data:`MESSAGES_PER_COMMIT`, so :meth:`submit`
 returns only once the broker holds every task (a commit of persistent messages returns once they are on
-disk), at one disk write per batch instead of one per task: publishing each task under its own
-confirm cost about 7 ms, more than a pixel's fit, and starved two workers. Workers acknowledge a task
-only after its outcome is confirmed; a worker that dies leaves its task unacknowledged and the broker
-delivers it to another worker. A late outcome for a scan whose result
-queue is gone is unroutable, and the worker drops the task.
+disk). Workers acknowledge a task message only after the outcomes of all its tasks are confirmed, or its
+unfinished tasks published again; a worker that dies leaves its task messages unacknowledged and the
+broker delivers them to another worker. A late outcome for a scan whose result queue is gone is
+unroutable, and the worker drops the task message.
 """
 
 from __future__ import annotations
@@ -31,14 +35,26 @@ import pika
 import pika.spec
 from pika.adapters.blocking_connection import BlockingChannel
 
-from skyscan.workers.messages import MessageError, PixelOutcome, PixelTask
+from skyscan.workers.messages import (
+    MessageError,
+    PixelOutcome,
+    PixelTask,
+    decode_outcomes,
+    encode_tasks,
+    group_tasks,
+)
 from skyscan.workers.pool import DEFAULT_TASK_QUEUE
 
 LOG = logging.getLogger(__name__)
 BROKER_URL_ENV = "SKYSCAN_BROKER_URL"
 RESULT_QUEUE_EXPIRES_MS = 3_600_000
-#: tasks per transaction of :meth:`_RabbitMQScan.submit` (workers see a batch once it is committed)
-TASKS_PER_COMMIT = 32
+#: task messages per transaction of :meth:`_RabbitMQScan.submit` (workers see them once committed)
+MESSAGES_PER_COMMIT = 32
+#: most tasks in one task message; a worker holds at most ``prefetch`` times this many
+MAX_TASKS_PER_MESSAGE = 8
+#: task messages per consuming worker that a submit aims at, so that at the end of a submit's tasks
+#: the workers run out within about one message's fits of each other
+MESSAGES_PER_WORKER = 12
 _STOP_GRACE_S = 10.0
 
 
@@ -50,8 +66,17 @@ def connect(broker_url: str) -> pika.BlockingConnection:
     return pika.BlockingConnection(parameters)
 
 
-def declare_task_queue(channel: BlockingChannel, name: str) -> None:
-    channel.queue_declare(queue=name, durable=True)
+def declare_task_queue(channel: BlockingChannel, name: str) -> int:
+    """Declare the (durable) task queue ``name``; the number of workers consuming it now."""
+    consumers: int = channel.queue_declare(queue=name, durable=True).method.consumer_count
+    return consumers
+
+
+def tasks_per_message(tasks: int, workers: int) -> int:
+    """Tasks per message for a submit of ``tasks`` tasks to ``workers`` consuming workers (0 counts as
+    1): :data:`MESSAGES_PER_WORKER` messages for each worker, of 1 to :data:`MAX_TASKS_PER_MESSAGE`
+    tasks."""
+    return max(1, min(MAX_TASKS_PER_MESSAGE, tasks // (max(1, workers) * MESSAGES_PER_WORKER)))
 
 
 def result_queue_name(task_queue: str, scan_id: str) -> str:
@@ -59,12 +84,24 @@ def result_queue_name(task_queue: str, scan_id: str) -> str:
 
 
 class _RabbitMQScan:
-    """One scan's connection, result queue and consumer (used from the scan's thread only)."""
+    """One scan's connection, result queue and consumer (used from the scan's thread only).
+
+    ``per_message``: tasks per task message; None: :func:`tasks_per_message` of each submit's tasks and
+    of the workers consuming the task queue at the time.
+    """
 
     def __init__(
-        self, broker_url: str, task_queue: str, scan_id: str, on_close: Callable[[str], None]
+        self,
+        broker_url: str,
+        task_queue: str,
+        scan_id: str,
+        on_close: Callable[[str], None],
+        per_message: int | None = None,
     ) -> None:
+        if per_message is not None and per_message < 1:
+            raise ValueError(f"per_message: must be >= 1 or None, got {per_message}")
         self.scan_id = scan_id
+        self.per_message = per_message
         self._on_close = on_close
         self.task_queue = task_queue
         self.result_queue = result_queue_name(task_queue, scan_id)
@@ -102,10 +139,16 @@ class _RabbitMQScan:
                 raise ValueError(
                     f"task.scan_id: {task.scan_id!r} submitted on the channel of scan {self.scan_id!r}"
                 )
-        for start in range(0, len(tasks), TASKS_PER_COMMIT):
-            for task in tasks[start : start + TASKS_PER_COMMIT]:
+        if not tasks:
+            return
+        per_message = self.per_message
+        if per_message is None:
+            per_message = tasks_per_message(len(tasks), declare_task_queue(self.channel, self.task_queue))
+        groups = group_tasks(tasks, per_message)
+        for start in range(0, len(groups), MESSAGES_PER_COMMIT):
+            for group in groups[start : start + MESSAGES_PER_COMMIT]:
                 self.publisher.basic_publish(
-                    exchange="", routing_key=self.task_queue, body=task.encode(), properties=properties
+                    exchange="", routing_key=self.task_queue, body=encode_tasks(group), properties=properties
                 )
             self.publisher.tx_commit()
 
@@ -116,14 +159,14 @@ class _RabbitMQScan:
         outcomes: list[PixelOutcome] = []
         for _, body in received:
             try:
-                outcome = PixelOutcome.decode(body)
+                message = decode_outcomes(body)
             except MessageError as exc:
-                LOG.error("scan %s: dropped an unreadable outcome: %s", self.scan_id, exc)
+                LOG.error("scan %s: dropped an unreadable outcome message: %s", self.scan_id, exc)
                 continue
-            if outcome.scan_id == self.scan_id:
-                outcomes.append(outcome)
+            if message[0].scan_id == self.scan_id:
+                outcomes.extend(message)
             else:
-                LOG.error("scan %s: dropped an outcome of scan %s", self.scan_id, outcome.scan_id)
+                LOG.error("scan %s: dropped outcomes of scan %s", self.scan_id, message[0].scan_id)
         if received:
             self.channel.basic_ack(delivery_tag=received[-1][0], multiple=True)
         return outcomes
@@ -140,11 +183,25 @@ class _RabbitMQScan:
 
 
 class RabbitMQPool:
-    """Tasks through the broker at ``broker_url``; and ``workers`` local ``skyscan worker`` processes."""
+    """Tasks through the broker at ``broker_url``; and ``workers`` local ``skyscan worker`` processes.
 
-    def __init__(self, broker_url: str, *, workers: int = 0, task_queue: str = DEFAULT_TASK_QUEUE) -> None:
+    ``tasks_per_message``: how many tasks each task message carries; None (the default) chooses per
+    submit (:func:`tasks_per_message`).
+    """
+
+    def __init__(
+        self,
+        broker_url: str,
+        *,
+        workers: int = 0,
+        task_queue: str = DEFAULT_TASK_QUEUE,
+        tasks_per_message: int | None = None,
+    ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
             raise ValueError(f"workers: expected a number of local workers >= 0, got {workers!r}")
+        if tasks_per_message is not None and tasks_per_message < 1:
+            raise ValueError(f"tasks_per_message: expected a number >= 1 or None, got {tasks_per_message!r}")
+        self.tasks_per_message = tasks_per_message
         self.broker_url = broker_url
         self.task_queue = task_queue
         connection = connect(broker_url)  # fail early on a wrong URL or a broker that is down
@@ -162,7 +219,9 @@ class RabbitMQPool:
                 raise ValueError(f"scan_id: {scan_id!r} already has an open channel")
             self._open_scans.add(scan_id)
         try:
-            return _RabbitMQScan(self.broker_url, self.task_queue, scan_id, self._forget)
+            return _RabbitMQScan(
+                self.broker_url, self.task_queue, scan_id, self._forget, self.tasks_per_message
+            )
         except BaseException:
             self._forget(scan_id)
             raise
