@@ -11,7 +11,10 @@ rotation from J2000 to the detector frame at the event time.
 Worker side (:meth:`PandelMPEReco.fit`): the pixel's direction is fixed; the vertex (two coordinates
 transverse to the track and the time) is fitted to the first-pulse times with the MPE Pandel likelihood
 of :mod:`.track_llh`, from several seeds (the online vertex, the charge centre, the brightest DOM, the
-coarser parent pixel's vertex when refining; each with two time seeds), the best -ln L kept.
+coarser parent pixel's vertex when refining; each with two time seeds), the best -ln L kept. A pixel
+far from the light gives up its vertex search early (option ``give_up_dllh``, default 120: after 10
+iterations, a -ln L still more than that above the online direction's, fitted once in :meth:`prepare`,
+stops; :class:`~skyscan.recos.track_llh.GiveUp` says why no region changes); 0 never gives up.
 
 E_in and E_tot are rough, documented proxies (not IceCube's energy reconstructions): E_in = qtot x
 10 GeV/PE (about 0.1 PE per GeV deposited), E_tot = the muon energy whose mean loss a + b E
@@ -48,14 +51,17 @@ from skyscan.recos.base import (
     reject_unknown_options,
 )
 from skyscan.recos.pandel import C_VACUUM_M_PER_NS, pandel_tables
-from skyscan.recos.track_llh import DomHits, TrackLikelihood, ice_scaled, perpendicular_basis
+from skyscan.recos.track_llh import DomHits, GiveUp, TrackLikelihood, ice_scaled, perpendicular_basis
 
 FloatArray = npt.NDArray[np.float64]
 
-_OPTIONS = ("jitter_ns", "noise_per_ns", "ice")
+_OPTIONS = ("jitter_ns", "noise_per_ns", "ice", "give_up_dllh")
 ICE_MODELS = ("layered", "homogeneous")
 DEFAULT_JITTER_NS = 4.0
 DEFAULT_NOISE_PER_NS = 1e-6
+#: -ln L above the online direction's beyond which a far pixel's vertex search gives up (0: never)
+DEFAULT_GIVE_UP_DLLH = 120.0
+GIVE_UP_AFTER_ITERATIONS = 10
 GEV_PER_PE = 10.0
 MUON_LOSS_A_GEV_PER_M = 0.24
 MUON_LOSS_B_PER_M = 3.3e-4
@@ -168,8 +174,10 @@ class PandelMPEReco(Reco):
         online_vertex: FloatArray | None,
         jitter_ns: float,
         noise_per_ns: float,
+        give_up: GiveUp | None = None,
     ) -> None:
         self.hits = hits
+        self.give_up = give_up
         self.rotation = rotation
         self.online_vertex = online_vertex
         self.likelihood = TrackLikelihood(hits, pandel_tables(jitter_ns), noise_per_ns)
@@ -181,6 +189,7 @@ class PandelMPEReco(Reco):
         reject_unknown_options(cls.name, options, _OPTIONS)
         jitter = float_option(cls.name, options, "jitter_ns", DEFAULT_JITTER_NS, minimum=0.5)
         noise = float_option(cls.name, options, "noise_per_ns", DEFAULT_NOISE_PER_NS, minimum=1e-12)
+        give_up_dllh = float_option(cls.name, options, "give_up_dllh", DEFAULT_GIVE_UP_DLLH)
         ice_model = options.get("ice", "layered")
         if ice_model not in ICE_MODELS:
             raise RecoOptionError(
@@ -200,22 +209,31 @@ class PandelMPEReco(Reco):
                 f"needs at least 5"
             )
         vertex: list[float] | None = None
+        travel: FloatArray | None = None
         for first_guess in (frames.splinempe, lambda: frames.particle("LineFit")):
             try:
                 online = first_guess()
             except ValueError:
                 continue
             vertex = [online.x, online.y, online.z]
+            travel = np.asarray(online.direction_vector(), dtype=np.float64)
             break
+        reference: float | None = None
+        if travel is not None and give_up_dllh > 0:
+            # the -ln L at the online direction: far pixels give up above it (+ give_up_dllh)
+            at_online = cls(hits, np.eye(3), None if vertex is None else np.asarray(vertex), jitter, noise)
+            reference = round(at_online.fit_direction(travel)[0].llh, 6)
         return {
-            "doms": np.column_stack(
-                [hits.xyz, hits.t_first, hits.charge, hits.lam, hits.b]
-            ).round(4).tolist(),
+            "doms": np.column_stack([hits.xyz, hits.t_first, hits.charge, hits.lam, hits.b])
+            .round(4)
+            .tolist(),
             "rotation": detector_rotation(event).tolist(),
             "online_vertex": vertex,
             "jitter_ns": jitter,
             "noise_per_ns": noise,
             "ice": ice_model,
+            "reference_llh": reference,
+            "give_up_dllh": give_up_dllh,
             "cleaned": summary,
         }
 
@@ -226,12 +244,18 @@ class PandelMPEReco(Reco):
             raise ValueError(f"pandel_mpe setup: doms must be an (N >= 5, 7) table, got shape {doms.shape}")
         hits = DomHits(doms[:, 0:3], doms[:, 3], doms[:, 4], doms[:, 5], doms[:, 6])
         vertex = setup.get("online_vertex")
+        reference = setup.get("reference_llh")
+        give_up_dllh = float(setup.get("give_up_dllh", 0.0))
+        give_up = None
+        if reference is not None and give_up_dllh > 0:
+            give_up = GiveUp(GIVE_UP_AFTER_ITERATIONS, float(reference) + give_up_dllh)
         return cls(
             hits,
             np.asarray(setup["rotation"], dtype=np.float64),
             None if vertex is None else np.asarray(vertex, dtype=np.float64),
             float(setup["jitter_ns"]),
             float(setup["noise_per_ns"]),
+            give_up,
         )
 
     def direction(self, ra: float, dec: float) -> FloatArray:
@@ -261,12 +285,17 @@ class PandelMPEReco(Reco):
         return np.array(seeds)
 
     def fit_direction(self, u: FloatArray, parent: FloatArray | None = None) -> tuple[PixelFit, int]:
-        params, llh, evaluations = self.likelihood.fit(u, self.seeds(u, parent))
+        params, llh, evaluations = self.likelihood.fit(u, self.seeds(u, parent), give_up=self.give_up)
         e1, e2 = perpendicular_basis(u)
         point = self.likelihood.centre + params[0] * e1 + params[1] * e2
         e_in, e_tot = energies(self.qtot, point, u)
         fit = PixelFit(
-            llh=llh, E_in=e_in, E_tot=e_tot, X=float(point[0]), Y=float(point[1]), Z=float(point[2]),
+            llh=llh,
+            E_in=e_in,
+            E_tot=e_tot,
+            X=float(point[0]),
+            Y=float(point[1]),
+            Z=float(point[2]),
             T=float(params[2]),
         )
         return fit, evaluations

@@ -17,6 +17,17 @@ pulse at t_obs and N photoelectrons contributes (Ahrens et al. 2004, sections 4.
 Vertices are (alpha, beta, t0): r0 = c + alpha e1 + beta e2 with c the charge-weighted centre of the
 pulses and e1, e2 perpendicular to u. Everything is vectorised over (vertices x DOMs); the fit is a
 batched pattern search over several seeds at once.
+
+Far pixels: for a direction far from the light's, the best vertex runs away (hundreds of metres, and
+thousands of ns earlier) and the search would go on to its iteration limit, three times the work of a
+pixel near the best fit, for a -ln L that no region can contain. :class:`GiveUp` ends such a search
+early: after ``after_iterations`` iterations, a pixel still above ``above_llh`` (the -ln L at the online
+direction plus a margin) stops, and reports the -ln L it has reached, an upper bound of its minimum.
+The margin must exceed how much -ln L still falls after that many iterations for a pixel that ends
+inside a region: measured on full default scans of both shared real events, pixels that end within 60
+of the best fit were at most 72 above it after 10 iterations and fell by at most 14 after (an upper
+bound that gives up at 120 above the online direction's -ln L, never below the best fit's, leaves the
+90% region of 2 Delta LLH 110.7, i.e. 55 in -ln L, untouched, and those pixels' values identical).
 """
 
 from __future__ import annotations
@@ -46,9 +57,16 @@ _GROUP_TERM = N_GROUP / (C_VACUUM_M_PER_NS * _SIN_C)
 _DEFF = (3.1, -3.9, 4.6, 0.84)  # Ahrens et al. 2004, eq. (7)
 _MIN_RHO_M = 1.0
 # pattern search: the six axis moves in (alpha, beta, t0)
-_MOVES = np.array(
-    [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float64
-)
+_MOVES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """Stop a vertex search after ``after_iterations`` iterations if its best -ln L is still above
+    ``above_llh`` (see the module docstring: far pixels)."""
+
+    after_iterations: int
+    above_llh: float
 
 
 @dataclass(frozen=True)
@@ -155,12 +173,7 @@ class TrackLikelihood:
         t_geo = emit * (1.0 / C_VACUUM_M_PER_NS) + rho * _GROUP_TERM
         dist = rho * (1.0 / _SIN_C)
         # z of the DOM above the emission point: (r - c - alpha e1 - beta e2 - emit u)_z
-        dz = (
-            self.offsets[None, :, 2]
-            - alpha_beta[:, 0:1] * e1[2]
-            - alpha_beta[:, 1:2] * e2[2]
-            - emit * u[2]
-        )
+        dz = self.offsets[None, :, 2] - alpha_beta[:, 0:1] * e1[2] - alpha_beta[:, 1:2] * e2[2] - emit * u[2]
         cos_eta = dz / dist
         np.minimum(cos_eta, 1.0, out=cos_eta)
         np.maximum(cos_eta, -1.0, out=cos_eta)
@@ -186,8 +199,14 @@ class TrackLikelihood:
         out: FloatArray = self.per_dom(u, params, e1, e2).sum(axis=1)
         return out
 
-    def time_seeds(self, u: FloatArray, alpha_beta: FloatArray, e1: FloatArray, e2: FloatArray,
-                   quantiles: tuple[float, ...]) -> FloatArray:
+    def time_seeds(
+        self,
+        u: FloatArray,
+        alpha_beta: FloatArray,
+        e1: FloatArray,
+        e2: FloatArray,
+        quantiles: tuple[float, ...],
+    ) -> FloatArray:
         """For transverse vertices (K, 2), t0 candidates: quantiles of t_obs - t_geo(t0 = 0): (K, Q)."""
         t_geo, _, _ = self.geometry(u, alpha_beta, e1, e2)
         out: FloatArray = np.quantile(self.hits.t_first[None, :] - t_geo, quantiles, axis=1).T
@@ -202,12 +221,14 @@ class TrackLikelihood:
         min_step: float = 0.4,
         max_iterations: int = 60,
         keep: int = 3,
+        give_up: GiveUp | None = None,
     ) -> tuple[FloatArray, float, int]:
         """Fit the vertex from ``seeds`` (S, 3); returns (best params, its -ln L, llh evaluations).
 
         All seeds are evaluated, the ``keep`` best go on together in a batched pattern search: each step
         tries the six axis moves of every seed, takes the best improving one, and halves a seed's step
-        when none improves, until every step is below ``min_step`` (m, and ns for t0).
+        when none improves, until every step is below ``min_step`` (m, and ns for t0), or ``give_up``
+        says the pixel is too far from the light to be worth more iterations.
         """
         e1, e2 = perpendicular_basis(u)
         f = self.llh(u, seeds, e1, e2)
@@ -216,9 +237,15 @@ class TrackLikelihood:
         points = seeds[order].copy()
         values = f[order].copy()
         steps = np.tile(np.asarray(step, dtype=np.float64), (len(points), 1))
-        for _ in range(max_iterations):
+        for iteration in range(max_iterations):
             active = steps[:, 0] >= min_step
             if not active.any():
+                break
+            if (
+                give_up is not None
+                and iteration >= give_up.after_iterations
+                and values.min() > give_up.above_llh
+            ):
                 break
             p_act = points[active]
             cand = p_act[:, None, :] + _MOVES[None, :, :] * steps[active][:, None, :]

@@ -72,6 +72,29 @@ def test_the_fit_is_reproducible_and_uses_the_parent_vertex() -> None:
     assert refined.llh <= first.llh + 1e-6
 
 
+def test_a_far_pixel_gives_up_early_and_a_pixel_near_the_light_is_fitted_to_the_end() -> None:
+    reco, event = _reco(NEW_EVENT)
+    patient, _ = _reco(NEW_EVENT, give_up_dllh=0)
+    assert reco.give_up is not None and patient.give_up is None
+    online = event.require_online()
+    ra, dec = detector_to_j2000(online.zen, online.azi, event.event_time)
+    # the reference is the -ln L fitted at the online direction (the frames' SplineMPE; the message's
+    # rounded zenith / azimuth give nearly the same)
+    at_online = patient.fit(_seed(ra, dec))
+    assert reco.give_up.above_llh == pytest.approx(at_online.llh + 120.0, abs=0.5)
+    # 90 deg away: stops after 10 iterations, above the bound, at an upper bound of the full search
+    far = reco.direction(math.radians((ra + 90.0) % 360.0), 0.0)
+    quick, quick_evaluations = reco.fit_direction(far)
+    full, full_evaluations = patient.fit_direction(far)
+    assert quick_evaluations < full_evaluations / 2
+    assert quick.llh > reco.give_up.above_llh
+    assert quick.llh >= full.llh
+    # 1 deg away: the same fit either way
+    for dra, ddec in ((1, 0), (0, -1)):
+        seed = _seed(ra + dra / math.cos(math.radians(dec)), dec + ddec)
+        assert reco.fit(seed) == patient.fit(seed)
+
+
 def test_homogeneous_ice_is_a_different_model() -> None:
     layered, _ = _reco(NEW_EVENT)
     homogeneous, _ = _reco(NEW_EVENT, ice="homogeneous")
@@ -92,6 +115,7 @@ def test_an_event_without_frames_is_refused_naming_the_field() -> None:
         ({"jitter_ns": -1}, r"reco_options\.jitter_ns of 'pandel_mpe'"),
         ({"ice": "foggy"}, r"reco_options\.ice of 'pandel_mpe'.*'foggy'"),
         ({"speed": 1}, r"\['speed'\] not understood by 'pandel_mpe'"),
+        ({"give_up_dllh": -5}, r"reco_options\.give_up_dllh of 'pandel_mpe'.*-5"),
     ],
 )
 def test_bad_options_are_named(options: dict[str, object], expected: str) -> None:
