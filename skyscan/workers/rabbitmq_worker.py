@@ -28,8 +28,8 @@ so far with a ``timeout`` notice for the overrun one, stops consuming (giving ba
 messages), publishes the overrun task (counted as delivered once more) and the message's tasks not yet
 fitted as a new task message, acknowledges the message, and backs off (pauses) before consuming again,
 so that another worker takes them. A worker told to stop gives its message back the same way (outcomes
-so far, then the interrupted task, counted as delivered once more, and those after it as a new task
-message, then the acknowledgement), without the notice and the pause. An outcome message whose result
+so far; the consumer cancelled; the interrupted task, counted as delivered once more, and those after it
+as a new task message; the acknowledgement), without the notice and the pause. An outcome message whose result
 queue no longer exists (the scan ended) is unroutable: the task message is acknowledged and dropped.
 An unreadable task message is rejected without requeue.
 """
@@ -258,8 +258,8 @@ class PixelWorker:
         self._move(WorkerState.FITTING if fitting else WorkerState.WAITING)
 
     def _give_back(self, channel: BlockingChannel, message: _Message, notice: PixelOutcome | None) -> None:
-        """Publish the outcomes so far (and the ``timeout`` ``notice`` if the fit overran), then the rest
-        of ``message`` as a new task message, then acknowledge ``message``.
+        """Publish the outcomes so far (and the ``timeout`` ``notice`` if the fit overran), stop
+        consuming, publish the rest of ``message`` as a new task message, then acknowledge ``message``.
 
         Ends in BACKING_OFF after a timeout notice was published, else WAITING.
         """
@@ -270,10 +270,10 @@ class PixelWorker:
             self._move(WorkerState.WAITING)
             return
         self.stats.count(outcomes)
+        # before the acknowledgement below frees a prefetch slot, which the broker would fill (maybe with
+        # the tasks given back) for this worker to give back unfitted, flagged redelivered
+        self._stop_consuming(channel)
         if notice is not None:
-            # before the acknowledgement below frees a prefetch slot, which the broker would fill with a
-            # message this worker then gives back unfitted, flagged redelivered
-            self._stop_consuming(channel)
             LOG.warning(
                 "worker %s: %s (scan %s nside %d pixel %d)",
                 self.name,
