@@ -19,6 +19,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 
 from skyscan.recos import Reco, get_reco
 from skyscan.workers.messages import (
@@ -107,8 +108,9 @@ def _tell_started() -> None:
 
 
 def child_main(parent_pid: int, worker: str) -> int:
-    """The compute child: one task message of one task per line on stdin; on stdout,
-    :data:`STARTED_LINE` when the fit begins, then an outcome message of its outcome on one line."""
+    """The compute child: one task message of one task per line on stdin (its setup empty if the reco
+    is cached: see :class:`ComputeProcess`); on stdout, :data:`STARTED_LINE` when the fit begins, then an
+    outcome message of its outcome on one line."""
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     cache = RecoCache()
@@ -123,7 +125,11 @@ class ComputeProcess:
     """One child process fitting one task at a time; :meth:`abandon` kills an overrunning fit.
 
     The child is ``python -m skyscan.workers.compute`` talking JSON lines over its stdin/stdout, so it
-    starts the same way whatever the parent's ``__main__`` is.
+    starts the same way whatever the parent's ``__main__`` is. A task of the same scan and reco as the
+    one before it goes with an empty ``setup``: the child's :class:`RecoCache` holds that reco (a setup
+    is the same for a whole scan, and a pandel_mpe one is 10 kB of JSON to write and read per pixel).
+    The full setup goes again to a new child and after an ``error`` outcome (the reco may not have been
+    built).
     """
 
     def __init__(self, worker: str | None = None) -> None:
@@ -131,6 +137,8 @@ class ComputeProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._task: PixelTask | None = None
+        #: (scan_id, reco_algo) of the last task the child was sent and did not fail (None: none yet)
+        self._child_reco: tuple[str, str] | None = None
         self._submitted_at = 0.0
         #: when the child began fitting the submitted task (None until it says so)
         self.fit_started_at: float | None = None
@@ -142,6 +150,7 @@ class ComputeProcess:
         command = [sys.executable, "-m", "skyscan.workers.compute", str(os.getpid()), self.worker]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self._buffer = b""
+        self._child_reco = None
         return self._process
 
     def start(self) -> None:
@@ -155,7 +164,9 @@ class ComputeProcess:
             )
         process = self._ensure_started()
         assert process.stdin is not None
-        line = encode_tasks([task])
+        reco = (task.scan_id, task.reco_algo)
+        line = encode_tasks([task if reco != self._child_reco else replace(task, setup={})])
+        self._child_reco = reco
         self._task = task
         self._submitted_at = time.monotonic()
         self.fit_started_at = None
@@ -194,6 +205,8 @@ class ComputeProcess:
         line, _, self._buffer = self._buffer.partition(b"\n")
         self._task = None
         (outcome,) = decode_outcomes(line)
+        if outcome.kind is OutcomeKind.ERROR:
+            self._child_reco = None
         return outcome
 
     def overran(self, timeout_s: float | None) -> bool:
