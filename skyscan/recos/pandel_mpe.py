@@ -12,9 +12,10 @@ Worker side (:meth:`PandelMPEReco.fit`): the pixel's direction is fixed; the ver
 transverse to the track and the time) is fitted to the first-pulse times with the MPE Pandel likelihood
 of :mod:`.track_llh`, from several seeds (the online vertex, the charge centre, the brightest DOM, the
 coarser parent pixel's vertex when refining; each with two time seeds), the best -ln L kept. A pixel
-far from the light gives up its vertex search early (option ``give_up_dllh``, default 120: after 10
-iterations, a -ln L still more than that above the online direction's, fitted once in :meth:`prepare`,
-stops; :class:`~skyscan.recos.track_llh.GiveUp` says why no region changes); 0 never gives up.
+far from the light gives up its vertex search early (option ``give_up_dllh``, default 120: a -ln L
+still more than that above the online direction's, fitted once in :meth:`prepare`, and coming down too
+slowly to reach it; :class:`~skyscan.recos.track_llh.GiveUp` says when, and why no region changes);
+0 never gives up.
 
 E_in and E_tot are rough, documented proxies (not IceCube's energy reconstructions): E_in = qtot x
 10 GeV/PE (about 0.1 PE per GeV deposited), E_tot = the muon energy whose mean loss a + b E
@@ -61,7 +62,6 @@ DEFAULT_JITTER_NS = 4.0
 DEFAULT_NOISE_PER_NS = 1e-6
 #: -ln L above the online direction's beyond which a far pixel's vertex search gives up (0: never)
 DEFAULT_GIVE_UP_DLLH = 120.0
-GIVE_UP_AFTER_ITERATIONS = 10
 GEV_PER_PE = 10.0
 MUON_LOSS_A_GEV_PER_M = 0.24
 MUON_LOSS_B_PER_M = 3.3e-4
@@ -248,7 +248,7 @@ class PandelMPEReco(Reco):
         give_up_dllh = float(setup.get("give_up_dllh", 0.0))
         give_up = None
         if reference is not None and give_up_dllh > 0:
-            give_up = GiveUp(GIVE_UP_AFTER_ITERATIONS, float(reference) + give_up_dllh)
+            give_up = GiveUp(float(reference) + give_up_dllh)
         return cls(
             hits,
             np.asarray(setup["rotation"], dtype=np.float64),

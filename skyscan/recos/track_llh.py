@@ -21,13 +21,14 @@ batched pattern search over several seeds at once.
 Far pixels: for a direction far from the light's, the best vertex runs away (hundreds of metres, and
 thousands of ns earlier) and the search would go on to its iteration limit, three times the work of a
 pixel near the best fit, for a -ln L that no region can contain. :class:`GiveUp` ends such a search
-early: after ``after_iterations`` iterations, a pixel still above ``above_llh`` (the -ln L at the online
-direction plus a margin) stops, and reports the -ln L it has reached, an upper bound of its minimum.
-The margin must exceed how much -ln L still falls after that many iterations for a pixel that ends
-inside a region: measured on full default scans of both shared real events, pixels that end within 60
-of the best fit were at most 72 above it after 10 iterations and fell by at most 14 after (an upper
-bound that gives up at 120 above the online direction's -ln L, never below the best fit's, leaves the
-90% region of 2 Delta LLH 110.7, i.e. 55 in -ln L, untouched, and those pixels' values identical).
+early: from iteration ``after_iterations`` on, a pixel still above ``above_llh`` (the -ln L at the
+online direction plus a margin) stops if, at the pace of its last ``window`` iterations, it would need
+more than ``horizon_iterations`` iterations to come down to that bound; it reports the -ln L it has
+reached, an upper bound of its minimum. A pixel near the light is either below the bound or still
+descending fast: bright events start 700-1000 above their minimum and fall by tens per iteration,
+which a bound alone (after 10 iterations) mistook for far pixels on 4 of 40 simulated events.
+Measured: on full default scans of both shared real events no pixel ending within 60 of the best fit
+changes, and on 40 simulated events every 2 Delta LLH of the calibration is the same as without it.
 """
 
 from __future__ import annotations
@@ -62,11 +63,20 @@ _MOVES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 
 
 @dataclass(frozen=True)
 class GiveUp:
-    """Stop a vertex search after ``after_iterations`` iterations if its best -ln L is still above
-    ``above_llh`` (see the module docstring: far pixels)."""
+    """Stop a vertex search that is above ``above_llh`` and too slow to reach it (module docstring)."""
 
-    after_iterations: int
     above_llh: float
+    after_iterations: int = 10
+    window: int = 5
+    horizon_iterations: float = 30.0
+
+    def hopeless(self, iteration: int, history: list[float]) -> bool:
+        """Whether to stop at ``iteration``; ``history[i]`` is the best -ln L after i iterations."""
+        if iteration < max(self.after_iterations, self.window):
+            return False
+        gap = history[-1] - self.above_llh
+        pace = (history[-1 - self.window] - history[-1]) / self.window
+        return gap > 0 and gap > self.horizon_iterations * pace
 
 
 @dataclass(frozen=True)
@@ -237,15 +247,12 @@ class TrackLikelihood:
         points = seeds[order].copy()
         values = f[order].copy()
         steps = np.tile(np.asarray(step, dtype=np.float64), (len(points), 1))
+        history = [float(values.min())]
         for iteration in range(max_iterations):
             active = steps[:, 0] >= min_step
             if not active.any():
                 break
-            if (
-                give_up is not None
-                and iteration >= give_up.after_iterations
-                and values.min() > give_up.above_llh
-            ):
+            if give_up is not None and give_up.hopeless(iteration, history):
                 break
             p_act = points[active]
             cand = p_act[:, None, :] + _MOVES[None, :, :] * steps[active][:, None, :]
@@ -259,5 +266,6 @@ class TrackLikelihood:
             points[moved] = cand[better, j[better]]
             values[moved] = best[better]
             steps[idx[~better]] *= 0.5
+            history.append(float(values.min()))
         k = int(np.argmin(values))
         return points[k], float(values[k]), evaluations

@@ -15,6 +15,7 @@ from skyscan.engine import ScanRequest, run_scan
 from skyscan.recos import RecoOptionError, get_reco
 from skyscan.recos.base import PixelSeed
 from skyscan.recos.pandel_mpe import PandelMPEReco
+from skyscan.recos.track_llh import GiveUp
 from skyscan.workers import open_pool
 from tests.skybase_i3.realdata import EVENTS, NEW_EVENT, message
 from tests.skyscan_core.support import RecordingObserver, best_direction_deg
@@ -93,6 +94,17 @@ def test_a_far_pixel_gives_up_early_and_a_pixel_near_the_light_is_fitted_to_the_
     for dra, ddec in ((1, 0), (0, -1)):
         seed = _seed(ra + dra / math.cos(math.radians(dec)), dec + ddec)
         assert reco.fit(seed) == patient.fit(seed)
+
+
+def test_a_search_still_coming_down_fast_is_not_given_up() -> None:
+    rule = GiveUp(above_llh=1000.0)
+    slow = [1500.0 - 2.0 * i for i in range(12)]  # 278 above the bound, 2 per iteration
+    fast = [1800.0 - 40.0 * i for i in range(12)]  # a bright event's seeds, 40 per iteration
+    below = [990.0] * 12  # stalled, but below the bound: it may hold a region
+    assert rule.hopeless(11, slow)
+    assert not rule.hopeless(11, fast)
+    assert not rule.hopeless(11, below)
+    assert not rule.hopeless(5, slow[:6])  # never before after_iterations
 
 
 def test_homogeneous_ice_is_a_different_model() -> None:
