@@ -160,6 +160,8 @@ def main() -> int:
         "pixel_cpu_ms": args.pixel_cpu_ms if args.reco == "dummy" else None,
         "cpu_work_units": cpu_work,
         "inprocess_1_worker_pixels_per_s": round(rate_1, 1),
+        # one worker is one core fitting: its wall time per pixel is the reco's cost per pixel per core
+        "inprocess_1_worker_ms_per_pixel": round(1000.0 / rate_1, 2),
         "inprocess_2_workers_pixels_per_s": round(rate_2, 1),
         "rabbitmq_1_worker_pixels_per_s": round(rate_mq1, 1),
         "rabbitmq_2_workers_pixels_per_s": round(rate_mq, 1),
