@@ -37,8 +37,9 @@ Recos:
   pandel_mpe       a fit of the event's own pulses (decoded from its IceTray frames, cleaned as
                    online): per pixel, vertex and time fitted with an MPE Pandel likelihood (options
                    jitter_ns=4, noise_per_ns=1e-6, ice=layered|homogeneous, give_up_dllh=120:
-                   a pixel still that far above the online direction's -ln L after 10
-                   iterations stops its search; 0 never gives up).
+                   from its 10th iteration, a pixel still that far above the online direction's
+                   -ln L and coming down too slowly to reach it stops its search; 0 never
+                   gives up).
   online_gaussian  approximation: a 2-D Gaussian around the online SplineMPE direction, errors
                    widened to a floor (--reco-option floor_r90_deg=0.5). Right place, realistic
                    size; not a fit.

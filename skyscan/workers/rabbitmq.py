@@ -72,6 +72,13 @@ def declare_task_queue(channel: BlockingChannel, name: str) -> int:
     return consumers
 
 
+def task_message_properties(reply_to: str) -> pika.BasicProperties:
+    """The properties of every task message: persistent JSON whose outcomes go to ``reply_to``."""
+    return pika.BasicProperties(
+        content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent, reply_to=reply_to
+    )
+
+
 def tasks_per_message(tasks: int, workers: int) -> int:
     """Tasks per message for a submit of ``tasks`` tasks to ``workers`` consuming workers (0 counts as
     1): :data:`MESSAGES_PER_WORKER` messages for each worker, of 1 to :data:`MAX_TASKS_PER_MESSAGE`
@@ -129,11 +136,7 @@ class _RabbitMQScan:
         self._received.append((method.delivery_tag, body))
 
     def submit(self, tasks: Sequence[PixelTask]) -> None:
-        properties = pika.BasicProperties(
-            content_type="application/json",
-            delivery_mode=pika.DeliveryMode.Persistent,
-            reply_to=self.result_queue,
-        )
+        properties = task_message_properties(self.result_queue)
         for task in tasks:
             if task.scan_id != self.scan_id:
                 raise ValueError(

@@ -61,7 +61,7 @@ from skyscan.workers.messages import (
     encode_tasks,
 )
 from skyscan.workers.pool import DEFAULT_PREFETCH, DEFAULT_TASK_QUEUE
-from skyscan.workers.rabbitmq import connect, declare_task_queue
+from skyscan.workers.rabbitmq import connect, declare_task_queue, task_message_properties
 
 LOG = logging.getLogger(__name__)
 _POLL_S = 0.05
@@ -282,16 +282,13 @@ class PixelWorker:
                 notice.nside,
                 notice.pixel,
             )
+        assert delivery.reply_to is not None  # _start rejects a message without one
         try:
             channel.basic_publish(
                 exchange="",
                 routing_key=self.task_queue,
                 body=encode_tasks(message.rest()),
-                properties=pika.BasicProperties(
-                    content_type="application/json",
-                    delivery_mode=pika.DeliveryMode.Persistent,
-                    reply_to=delivery.reply_to,
-                ),
+                properties=task_message_properties(delivery.reply_to),
                 mandatory=True,
             )
         except (pika.exceptions.UnroutableError, pika.exceptions.NackError):
