@@ -116,13 +116,14 @@ class Loopback:
             sent = [row for row in rows if row.destination == topic]
             match = next((row for row in sent if row.payload == value), None)
             if match is not None:
-                read = {int(x) for x in (beat.detail or "").removeprefix("read rows ").split(",") if x}
-                read.add(match.id)
+                read = set(beat.rows_read or []) | {match.id}
+                beat.rows_read = sorted(read)  # a new list: the JSON column is written again
                 beat.products_read = len(read)
-                beat.detail = "read rows " + ",".join(map(str, sorted(read)))
                 if read >= {row.id for row in rows}:
+                    late = beat.state == HeartbeatState.MISSING
                     beat.state = check_transition(beat.state, HeartbeatState.RECEIVED)
                     beat.received_at = utcnow()
+                    beat.detail = f"{len(read)} notice(s) read back" + (" (late)" if late else "")
                     self.app.metrics.inc("heartbeats_received")
             else:
                 beat.state = check_transition(beat.state, HeartbeatState.MISMATCH)

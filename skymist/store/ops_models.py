@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from skymist.states import HeartbeatState
@@ -25,6 +25,8 @@ class Heartbeat(Base):
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     received_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     products_read: Mapped[int] = mapped_column(Integer, default=0)
+    #: ids of this beat's Kafka outbox rows read back with the bytes the outbox sent
+    rows_read: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 

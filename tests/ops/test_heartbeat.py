@@ -170,7 +170,8 @@ def test_a_beat_not_read_back_is_missing_soon_after_its_timeout_even_when_beats_
     app_factory: Any, kafka: MockKafka, topic: str
 ) -> None:
     """One beat an hour, 3 s to come back, and no dispatcher to send its notices: the beat is found
-    missing within seconds of its timeout, not an hour later at the next beat."""
+    missing within seconds of its timeout, not an hour later at the next beat; when its notices are
+    sent after all, the late read-back settles it as received."""
     app = heartbeat_app(app_factory, topic, heartbeat_interval_s=3600.0, heartbeat_timeout_s=3.0)
     run_daemon(
         app, [JobName.HEARTBEAT], lambda: [b.state for b in beats(app)] == [HeartbeatState.MISSING], 60
@@ -178,3 +179,12 @@ def test_a_beat_not_read_back_is_missing_soon_after_its_timeout_even_when_beats_
     [beat] = beats(app)
     assert beat.detail == "0 notice(s) read back within 3 s"
     assert check_loopback(Probe(app)).status == Status.CRITICAL
+
+    # the dispatcher comes back and sends the missing beat's notices: read back late, it is received
+    def first_received() -> bool:
+        return beats(app)[0].state == HeartbeatState.RECEIVED
+
+    run_daemon(app, [JobName.DISPATCH, JobName.HEARTBEAT], first_received, 300)
+    late = beats(app)[0]
+    assert late.id == beat.id and late.products_read == 2 and late.rows_read and len(late.rows_read) == 2
+    assert late.detail == "2 notice(s) read back (late)"
