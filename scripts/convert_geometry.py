@@ -41,8 +41,14 @@ def main(geometry: str, ice: str) -> None:
     table = pq.read_table(geometry).to_pydict()
     rows = sorted(
         zip(
-            table["string"], table["dom_number"], table["dom_x"], table["dom_y"], table["dom_z"],
-            table["rde"], table["dom_type"], strict=True,
+            table["string"],
+            table["dom_number"],
+            table["dom_x"],
+            table["dom_y"],
+            table["dom_z"],
+            table["rde"],
+            table["dom_type"],
+            strict=True,
         )
     )
     with (DATA / "icecube86_doms.csv").open("w") as out:

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 S = TypeVar("S", bound=enum.Enum)
 
+
 class IllegalTransitionError(RuntimeError):
     """A state change that the machine's transitions table does not allow."""
 
@@ -24,4 +25,3 @@ def checked(table: Mapping[S, frozenset[S]], current: S, new: S, subject: str = 
             f"{who}{type(current).__name__}: {current.value!r} -> {new.value!r} is not allowed"
         )
     return new
-

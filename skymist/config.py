@@ -420,6 +420,7 @@ class Settings(ServiceSettings):
                 f"or, for the demo, SQLite (sqlite:///FILE); {url.get_backend_name()!r} is not supported"
             )
         return value
+
     # --- FAIR archive and catalogue -----------------------------------------------------------------
     archive_dir: Path | None = None
     """Folder of the alert records (one BagIt bag holding an RO-Crate per alert, plain files that

@@ -76,7 +76,9 @@ def minimise_direction(reco: PandelMPEReco, start_from: FloatArray) -> tuple[Flo
 
     simplex = np.array([[0.0, 0.0], [_SIMPLEX_DEG, 0.0], [0.0, _SIMPLEX_DEG]])
     result = minimize(
-        llh, np.zeros(2), method="Nelder-Mead",
+        llh,
+        np.zeros(2),
+        method="Nelder-Mead",
         options={"xatol": _XATOL_DEG, "fatol": 0.01, "initial_simplex": simplex, "maxfev": 150},
     )
     return direction(result.x), float(result.fun), count
@@ -134,29 +136,38 @@ def evaluate_files(
 
 def _binomial(k: int, n: int) -> dict[str, float]:
     p = k / n if n else math.nan
-    return {"fraction": round(p, 4), "error": round(math.sqrt(p * (1 - p) / n), 4) if n else math.nan,
-            "contained": k, "events": n}
+    return {
+        "fraction": round(p, 4),
+        "error": round(math.sqrt(p * (1 - p) / n), 4) if n else math.nan,
+        "contained": k,
+        "events": n,
+    }
 
 
 def resolution_by_band(outcomes: Sequence[EventOutcome]) -> list[dict[str, Any]]:
     bands = []
     for lo, hi in ENERGY_BANDS_LOG10_GEV:
         sel = [o for o in outcomes if lo <= math.log10(o.energy_gev) < hi or math.log10(o.energy_gev) == hi]
-        bands.append({
-            "log10_energy_gev": [lo, hi],
-            "events": len(sel),
-            "median_error_deg": round(float(np.median([o.error_deg for o in sel])), 3) if sel else None,
-            "median_linefit_error_deg": (
-                round(float(np.median([o.linefit_error_deg for o in sel])), 3) if sel else None
-            ),
-        })
+        bands.append(
+            {
+                "log10_energy_gev": [lo, hi],
+                "events": len(sel),
+                "median_error_deg": round(float(np.median([o.error_deg for o in sel])), 3) if sel else None,
+                "median_linefit_error_deg": (
+                    round(float(np.median([o.linefit_error_deg for o in sel])), 3) if sel else None
+                ),
+            }
+        )
     return bands
 
 
 def git_commit() -> str | None:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=Path(__file__).parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -200,6 +211,6 @@ def calibrate(
             "n_held_out": len(held_out),
             "git_commit": git_commit(),
             "method": "2 (llh(true) - llh(min)) per event; thresholds = its 50% / 90% quantiles "
-                      "(skyscan.calibration)",
+            "(skyscan.calibration)",
         },
     }

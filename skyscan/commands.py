@@ -75,12 +75,17 @@ def add_commands(sub: Any) -> None:
     )
     calibrate.add_argument("events", type=Path, metavar="DIR", help="directory of `skyscan simulate` events")
     calibrate.add_argument(
-        "--calibration-events", type=_positive, required=True, metavar="N",
+        "--calibration-events",
+        type=_positive,
+        required=True,
+        metavar="N",
         help="the first N files (sorted by name) set the thresholds; the rest measure coverage",
     )
     calibrate.add_argument("--output", type=Path, required=True, metavar="THRESHOLDS.json")
     calibrate.add_argument(
-        "--cache", type=Path, metavar="OUTCOMES.jsonl",
+        "--cache",
+        type=Path,
+        metavar="OUTCOMES.jsonl",
         help="per-event outcomes, reused when present (default DIR/outcomes.jsonl)",
     )
     calibrate.set_defaults(handler=_cmd_calibrate)
@@ -156,8 +161,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     cache = args.cache or args.events / "outcomes.jsonl"
 
     def progress(outcome: Any) -> None:
-        print(f"{outcome.name}: 2dllh {outcome.two_delta_llh:.2f} error {outcome.error_deg:.2f} deg "
-              f"({outcome.seconds:.1f} s)", file=sys.stderr)
+        print(
+            f"{outcome.name}: 2dllh {outcome.two_delta_llh:.2f} error {outcome.error_deg:.2f} deg "
+            f"({outcome.seconds:.1f} s)",
+            file=sys.stderr,
+        )
 
     outcomes = evaluate_files(files, cache, {}, progress)
     n = args.calibration_events

@@ -111,8 +111,9 @@ def draw_event(frames: EventFrames, cleaned: CleanedPulses, path: Path, title: s
     fig, (top, side) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.1]})
     sizes = 8.0 + 40.0 * np.sqrt(charge)
     top.scatter(all_xyz[::60, 0], all_xyz[::60, 1], s=6, c="0.8", zorder=1)
-    top.scatter(xyz[:, 0], xyz[:, 1], s=sizes, c=t_first, cmap="viridis_r", edgecolors="k", linewidths=0.3,
-                zorder=2)
+    top.scatter(
+        xyz[:, 0], xyz[:, 1], s=sizes, c=t_first, cmap="viridis_r", edgecolors="k", linewidths=0.3, zorder=2
+    )
     # horizontal axis of the side view: the track's horizontal direction (x if vertical or unknown)
     axis = np.array([1.0, 0.0])
     if track is not None:
@@ -128,10 +129,23 @@ def draw_event(frames: EventFrames, cleaned: CleanedPulses, path: Path, title: s
         xlabel="x (m)", ylabel="y (m)", title="top view", xlim=(-650, 650), ylim=(-650, 650), aspect="equal"
     )
     side.scatter(all_xyz[:, 0] * axis[0] + all_xyz[:, 1] * axis[1], all_xyz[:, 2], s=1, c="0.85", zorder=1)
-    points = side.scatter(xyz[:, 0] * axis[0] + xyz[:, 1] * axis[1], xyz[:, 2], s=sizes, c=t_first,
-                          cmap="viridis_r", edgecolors="k", linewidths=0.3, zorder=2)
-    side.set(xlabel="distance along the track's horizontal direction (m)", ylabel="z (m)",
-             title="side view", xlim=(-700, 700), ylim=(-550, 550))
+    points = side.scatter(
+        xyz[:, 0] * axis[0] + xyz[:, 1] * axis[1],
+        xyz[:, 2],
+        s=sizes,
+        c=t_first,
+        cmap="viridis_r",
+        edgecolors="k",
+        linewidths=0.3,
+        zorder=2,
+    )
+    side.set(
+        xlabel="distance along the track's horizontal direction (m)",
+        ylabel="z (m)",
+        title="side view",
+        xlim=(-700, 700),
+        ylim=(-550, 550),
+    )
     fig.colorbar(points, ax=side, label="time of the first pulse (ns)")
     fig.suptitle(
         f"{title}: {cleaned.npulses} pulses on {cleaned.nch} DOMs, {cleaned.qtot:.1f} PE (size ~ sqrt charge)"

@@ -30,6 +30,9 @@ def load_threshold_set() -> CalibratedThresholds:
     if record.get("kind") != "two_delta_llh":
         raise ValueError(f"{THRESHOLDS_FILE}: kind must be 'two_delta_llh', got {record.get('kind')!r}")
     return CalibratedThresholds(
-        str(record["name"]), float(record["level_50"]), float(record["level_90"]), str(record["description"]),
+        str(record["name"]),
+        float(record["level_50"]),
+        float(record["level_90"]),
+        str(record["description"]),
         record,
     )

@@ -67,9 +67,7 @@ class Geometry:
                 f"DOM ({int(string[i])},{int(om[i])}): not an in-ice IC86 DOM (strings 1-86, OMs 1-60)"
             )
 
-    def positions(
-        self, string: npt.ArrayLike, om: npt.ArrayLike
-    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    def positions(self, string: npt.ArrayLike, om: npt.ArrayLike) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
         """(N, 3) positions of DOMs, and a mask of those whose position was interpolated."""
         s = np.asarray(string, dtype=np.int64)
         o = np.asarray(om, dtype=np.int64)

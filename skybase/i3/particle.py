@@ -15,14 +15,29 @@ from skybase.i3.archive import ArchiveReader
 
 #: I3Particle::FitStatus values
 FIT_STATUS = {
-    -1: "NotSet", 0: "OK", 10: "GeneralFailure", 20: "InsufficientHits", 30: "FailedToConverge",
-    40: "MissingSeed", 50: "InsufficientQuality",
+    -1: "NotSet",
+    0: "OK",
+    10: "GeneralFailure",
+    20: "InsufficientHits",
+    30: "FailedToConverge",
+    40: "MissingSeed",
+    50: "InsufficientQuality",
 }
 #: I3Particle::ParticleShape values
 SHAPES = {
-    0: "Null", 10: "Primary", 20: "TopShower", 30: "Cascade", 31: "CascadeSegment", 40: "InfiniteTrack",
-    50: "StartingTrack", 60: "StoppingTrack", 70: "ContainedTrack", 80: "MCTrack", 81: "MCTrackSegment",
-    82: "MCTrackSegmentSlow", 90: "Dark",
+    0: "Null",
+    10: "Primary",
+    20: "TopShower",
+    30: "Cascade",
+    31: "CascadeSegment",
+    40: "InfiniteTrack",
+    50: "StartingTrack",
+    60: "StoppingTrack",
+    70: "ContainedTrack",
+    80: "MCTrack",
+    81: "MCTrackSegment",
+    82: "MCTrackSegmentSlow",
+    90: "Dark",
 }
 
 
@@ -96,8 +111,21 @@ def read_particle(reader: ArchiveReader, version: int) -> Particle:
         reader.f64("bjorkenx")
         reader.f64("bjorkeny")
     return Particle(
-        minor, major, pdg, SHAPES.get(shape, str(shape)), FIT_STATUS.get(status, str(status)),
-        x, y, z, zenith, azimuth, time, energy, length, speed, location,
+        minor,
+        major,
+        pdg,
+        SHAPES.get(shape, str(shape)),
+        FIT_STATUS.get(status, str(status)),
+        x,
+        y,
+        z,
+        zenith,
+        azimuth,
+        time,
+        energy,
+        length,
+        speed,
+        location,
     )
 
 

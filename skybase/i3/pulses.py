@@ -49,8 +49,12 @@ class PulseSeries:
     @classmethod
     def empty(cls) -> PulseSeries:
         return cls(
-            np.zeros(0, np.int16), np.zeros(0, np.int16), np.zeros(0), np.zeros(0, np.float32),
-            np.zeros(0, np.float32), np.zeros(0, np.uint8),
+            np.zeros(0, np.int16),
+            np.zeros(0, np.int16),
+            np.zeros(0),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.uint8),
         )
 
     @property
@@ -81,7 +85,11 @@ class PulseSeries:
 
     def select(self, keep: npt.NDArray[np.bool_]) -> PulseSeries:
         return PulseSeries(
-            self.string[keep], self.om[keep], self.time[keep], self.charge[keep], self.width[keep],
+            self.string[keep],
+            self.om[keep],
+            self.time[keep],
+            self.charge[keep],
+            self.width[keep],
             self.flags[keep],
         )
 

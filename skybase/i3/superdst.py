@@ -168,7 +168,7 @@ def _to_series(doms: dict[tuple[int, int], list[tuple[float, float, int, int]]])
     charges: list[float] = []
     widths_out: list[float] = []
     flags_out: list[int] = []
-    for (string, om) in sorted(doms):
+    for string, om in sorted(doms):
         pulses = sorted(doms[(string, om)], key=lambda p: p[0])  # stable, like a time ordering
         t = [p[0] for p in pulses]
         # widths are float32 in I3RecoPulse

@@ -173,9 +173,7 @@ def superdst_bytes(pulses: PulseSeries) -> bytes:
                 if timecode >= 2047:
                     _overflow(stamps, timecode - 2047)
             else:
-                stamp = (
-                    min(timecode, 255) | (min(chargecode, 63) << 8) | (int(hlc) << 14) | (int(stop) << 15)
-                )
+                stamp = min(timecode, 255) | (min(chargecode, 63) << 8) | (int(hlc) << 14) | (int(stop) << 15)
                 stamps.append(stamp)
                 if timecode >= 255:
                     _overflow(stamps, timecode - 255)

@@ -130,9 +130,7 @@ def _cited_systematics(cited: AlertRevision) -> bool:
     )
 
 
-def _retraction_rows(
-    app: App, alert: Alert, cited: AlertRevision, record_number: int
-) -> list[OutboxSpec]:
+def _retraction_rows(app: App, alert: Alert, cited: AlertRevision, record_number: int) -> list[OutboxSpec]:
     settings, renderer = app.settings, app.renderer
     assert alert.name is not None
     numbers: dict[str, Any] = {field: getattr(cited, field) for field in _CITED_NUMBERS}

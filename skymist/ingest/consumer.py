@@ -205,8 +205,10 @@ class StreamConsumer:
             target = 0
         self._expected.pop((topic, partition), None)
         self._rewinds[(topic, partition)] = Rewind(target)
-        log.info("partition read again on a new cluster", extra={"topic": topic, "partition": partition,
-                                                                  "from_offset": target})
+        log.info(
+            "partition read again on a new cluster",
+            extra={"topic": topic, "partition": partition, "from_offset": target},
+        )
 
     def _seek(self, topic: str, partition: int, offset: int) -> None:
         try:

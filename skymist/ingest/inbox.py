@@ -175,8 +175,14 @@ class Ingestor:
                 ).one()
                 if row.state != InboxState.RECEIVED:
                     return IngestResult(message.source, "redelivered", "already in the inbox (redelivered)")
-                ref = InboxRef(row.id, message.topic, message.partition, message.offset, message.value,
-                               InboxState.RECEIVED)
+                ref = InboxRef(
+                    row.id,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message.value,
+                    InboxState.RECEIVED,
+                )
             result = self._dead_letter(session, ref, reason, None, tell=tell)
             session.execute(
                 update(InboxMessage),

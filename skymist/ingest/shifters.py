@@ -72,8 +72,14 @@ def tell_stream_event(
     app.metrics.inc(metric, count)
     log.warning(
         HEADLINES[kind],
-        extra={"event": kind.value, "topic": topic, "partition": partition, "offset": offset, "count": count,
-               "detail": detail},
+        extra={
+            "event": kind.value,
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "count": count,
+            "detail": detail,
+        },
     )
     if app.settings.slack_mode == "off":
         return

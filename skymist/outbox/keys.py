@@ -59,6 +59,8 @@ def shifters_warning(kind: str, slot: int) -> str:
 def heartbeat_failure(heartbeat_id: int, state: str) -> str:
     """The shifters' message that heartbeat ``heartbeat_id`` came back wrong or not at all."""
     return f"heartbeat:{heartbeat_id}:{state}"
+
+
 def dead_letter(letter_id: int, attempts: int) -> str:
     """The shifters' message that an input became dead letter ``letter_id`` (``attempts``: handlings)."""
     return f"dead-letter:{letter_id}:{attempts}"
@@ -69,6 +71,8 @@ def input_stream_event(kind: str, topic: str, partition: int, offset: int, detai
     (with the new bytes' hash as ``detail``), ``offset-reset``, ``offsets-skipped``,
     ``undeliverable`` or ``cluster-changed`` (partition -1, the new cluster id as ``detail``)."""
     return f"input:{kind}:{topic}/{partition}/{offset}" + (f":{detail}" if detail else "")
+
+
 def doi_registration(doi: str, content_sha256: str) -> str:
     """One registration of one DOI with one content (a changed record is registered again)."""
     return f"doi:{doi}:{content_sha256[:16]}"

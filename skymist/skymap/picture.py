@@ -316,9 +316,7 @@ def render_png(
     ra_z = np.linspace(ra_lo, ra_hi, n_ra)
     dec_z = np.linspace(dec_lo, dec_hi, n_dec)
     ts_z = np.ma.masked_invalid(_ts_on_grid(analysis, ra_z, dec_z))
-    ax_zoom.pcolormesh(
-        ra_z, dec_z, ts_z, cmap="plasma_r", norm=zoom_norm, shading="nearest", rasterized=True
-    )
+    ax_zoom.pcolormesh(ra_z, dec_z, ts_z, cmap="plasma_r", norm=zoom_norm, shading="nearest", rasterized=True)
     for region in regions:
         color = _COLORS[region.containment]
         for contour in region.contours:

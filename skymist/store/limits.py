@@ -121,4 +121,3 @@ def store_limits() -> StoreLimits:
         inbox_partition=int_range(InboxMessage.partition),
         inbox_offset=int_range(InboxMessage.offset),
     )
-

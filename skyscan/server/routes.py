@@ -378,17 +378,13 @@ def set_workflow_id(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) 
 
 
 @router.get("/scan/{scan_id}/ewms/workforce", summary="The workers of a scan", tags=["ewms"])
-def get_workforce(
-    request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False
-) -> Response:
+def get_workforce(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     return _json(services.store.workforce(scan_id, workers=services.settings.workers))
 
 
 @router.get("/scan/{scan_id}/ewms/taskforces", summary="The worker pools of a scan", tags=["ewms"])
-def get_taskforces(
-    request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False
-) -> Response:
+def get_taskforces(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     settings = services.settings
     return _json(services.store.taskforces(scan_id, workers=settings.workers, pool_kind=settings.pool_kind))

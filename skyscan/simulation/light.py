@@ -121,7 +121,10 @@ def simulate_pulses(muon: Muon, rng: np.random.Generator, geometry: Geometry, ic
     median = DELAY_MEDIAN_NS * (r_pe / ls) ** DELAY_POWER
     delay = np.where(direct, 0.0, median * np.exp(DELAY_SIGMA * rng.normal(size=r_pe.size)))
     t_pe = (
-        T0_NS + s[seg_of_pe] / C_M_PER_NS + r_pe / C_ICE_M_PER_NS + delay
+        T0_NS
+        + s[seg_of_pe] / C_M_PER_NS
+        + r_pe / C_ICE_M_PER_NS
+        + delay
         + rng.normal(0.0, JITTER_NS, size=r_pe.size)
     )
     # noise
@@ -135,7 +138,10 @@ def simulate_pulses(muon: Muon, rng: np.random.Generator, geometry: Geometry, ic
 
 
 def _pulses(
-    dom: npt.NDArray[np.int64], t: FloatArray, strings: npt.NDArray[np.int64], oms: npt.NDArray[np.int64],
+    dom: npt.NDArray[np.int64],
+    t: FloatArray,
+    strings: npt.NDArray[np.int64],
+    oms: npt.NDArray[np.int64],
     rng: np.random.Generator,
 ) -> PulseSeries:
     order = np.lexsort((t, dom))
@@ -158,8 +164,12 @@ def _pulses(
     hlc = _local_coincidence(p_string, p_om, p_time)
     flags = np.where(hlc, FLAG_LC | FLAG_ATWD | FLAG_FADC, FLAG_FADC).astype(np.uint8)
     return PulseSeries(
-        p_string.astype(np.int16), p_om.astype(np.int16), p_time, p_charge.astype(np.float32),
-        np.full(p_time.size, 8.0, dtype=np.float32), flags,
+        p_string.astype(np.int16),
+        p_om.astype(np.int16),
+        p_time,
+        p_charge.astype(np.float32),
+        np.full(p_time.size, 8.0, dtype=np.float32),
+        flags,
     )
 
 

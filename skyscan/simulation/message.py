@@ -55,8 +55,21 @@ def line_fit(pulses: PulseSeries, geometry: Geometry) -> Particle:
     zenith = math.acos(max(-1.0, min(1.0, -float(d[2]))))
     azimuth = math.atan2(-float(d[1]), -float(d[0])) % (2 * math.pi)
     return Particle(
-        0, 0, 0, "InfiniteTrack", "OK", float(rm[0]), float(rm[1]), float(rm[2]), zenith, azimuth,
-        float(tm), math.nan, math.nan, speed, 0,
+        0,
+        0,
+        0,
+        "InfiniteTrack",
+        "OK",
+        float(rm[0]),
+        float(rm[1]),
+        float(rm[2]),
+        zenith,
+        azimuth,
+        float(tm),
+        math.nan,
+        math.nan,
+        speed,
+        0,
     )
 
 
@@ -119,7 +132,8 @@ def simulate_event(
     q_objects = {
         "I3SuperDST": (writer.TYPE_NAMES["I3SuperDST"], superdst),
         "InIceDSTPulses": (
-            writer.TYPE_NAMES["I3RecoPulseSeriesMapMask"], writer.mask_bytes("I3SuperDST", all_pulses, pulses)
+            writer.TYPE_NAMES["I3RecoPulseSeriesMapMask"],
+            writer.mask_bytes("I3SuperDST", all_pulses, pulses),
         ),
         "QI3EventHeader": (writer.TYPE_NAMES["I3EventHeader"], writer.event_header_bytes(header)),
     }
