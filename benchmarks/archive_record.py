@@ -21,16 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
-
-import psycopg
-from confluent_kafka import Producer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.support import fresh_database, mock_broker  # noqa: E402
 from skymist.alerts.refined import localize_alert  # noqa: E402
 from skymist.archive.verify import verify_record  # noqa: E402
 from skymist.archive.writer import write_record  # noqa: E402
@@ -40,10 +37,8 @@ from skymist.outbox.sinks.factory import build_sinks  # noqa: E402
 from skymist.runtime.assembly import build_app  # noqa: E402
 from skymist.skymap.convert import metadata_from_event_message, to_skyreader_dict  # noqa: E402
 from skymist.skymap.reader import read_scan  # noqa: E402
-from skymist.store.db import make_engine, upgrade  # noqa: E402
 from tests.refine.support import mark_localization_pending, record_alert  # noqa: E402
 
-PG = os.environ.get("SKYMIST_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SHARED = next((c for c in (REPO.parent / "shared", REPO / "shared") if (c / "data" / "real").is_dir()), REPO)
 
 
@@ -60,77 +55,72 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
-    name = f"skymist_bench_{uuid.uuid4().hex[:8]}"
-    admin = PG.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
     folder = Path(tempfile.mkdtemp(prefix="skymist-archive-bench-"))
-    mock = Producer({"test.mock.num.brokers": 1, "log_level": 3})
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in mock.list_topics(timeout=10).brokers.values())
+    _broker, bootstrap = mock_broker(log_level=3)
     try:
-        url = f"{PG}/{name}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        settings = Settings(
-            database_url=url,
-            kafka_bootstrap_servers=bootstrap,
-            slack_mode="off",
-            scans_enabled=False,
-            data_dir=folder,
-            log_level="WARNING",
-        )
-        app = build_app(settings)
-        real = SHARED / "data" / "real"
-        event = json.loads((real / "run00136662-evt000035405932-BRONZE.json").read_text())
-        scan = json.dumps(
-            to_skyreader_dict(
-                read_scan(real / "run00136662-evt000035405932-BRONZE-8_64_512.npz"),
-                metadata_from_event_message(event),
+        with fresh_database() as url:
+            settings = Settings(
+                database_url=url,
+                kafka_bootstrap_servers=bootstrap,
+                slack_mode="off",
+                scans_enabled=False,
+                data_dir=folder,
+                log_level="WARNING",
             )
-        ).encode()
-        alert_id = record_alert(app, SHARED)
-        dispatcher = Dispatcher(app, build_sinks(app.settings))
-        dispatcher.drain(30)
-        mark_localization_pending(app, alert_id)
-        localize_alert(app, alert_id, scan, scan_ref="scan:1:bench")
-        dispatcher.drain(30)
-        dispatcher.close()
-        record = settings.archive_root / "IceCube-220524A"
-        index = record / "data" / "record.json"
-        n_files = sum(1 for p in record.rglob("*") if p.is_file())
-        size = sum(p.stat().st_size for p in record.rglob("*") if p.is_file())
-
-        def after_send() -> None:
-            index.write_bytes(b"{}")  # as if one file were behind: rewritten with what depends on it
-            write_record(settings, app.sessions, alert_id)
-
-        def rebuild_fresh() -> None:
-            shutil.rmtree(record)
-            write_record(settings, app.sessions, alert_id)
-
-        if os.environ.get("SKYMIST_BENCH_PROFILE"):
-            import cProfile
-            import pstats
-
-            cProfile.runctx("for _ in range(5): after_send()", globals(), locals(), "/tmp/archive.prof")
-            pstats.Stats("/tmp/archive.prof").sort_stats("cumulative").print_stats(25)
-        result = {
-            "benchmark": "archive_record",
-            "record_files": n_files,
-            "record_bytes": size,
-            "write_unchanged": timed(lambda: write_record(settings, app.sessions, alert_id), args.repeat),
-            "write_after_send": timed(after_send, args.repeat),
-            "rebuild_fresh": timed(lambda: rebuild_fresh(), args.repeat),
-            "verify": timed(lambda: verify_record(record), args.repeat),
-            "verify_problems": len(verify_record(record)),
-        }
-        app.close()
-        print(json.dumps(result))
+            measure(settings, args.repeat)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure(settings: Settings, repeat: int) -> None:
+    """Record the real alert through Rev 1, then time the record's writes and verify."""
+    app = build_app(settings)
+    real = SHARED / "data" / "real"
+    event = json.loads((real / "run00136662-evt000035405932-BRONZE.json").read_text())
+    scan = json.dumps(
+        to_skyreader_dict(
+            read_scan(real / "run00136662-evt000035405932-BRONZE-8_64_512.npz"),
+            metadata_from_event_message(event),
+        )
+    ).encode()
+    alert_id = record_alert(app, SHARED)
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
+    dispatcher.drain(30)
+    mark_localization_pending(app, alert_id)
+    localize_alert(app, alert_id, scan, scan_ref="scan:1:bench")
+    dispatcher.drain(30)
+    dispatcher.close()
+    record = settings.archive_root / "IceCube-220524A"
+    index = record / "data" / "record.json"
+    n_files = sum(1 for p in record.rglob("*") if p.is_file())
+    size = sum(p.stat().st_size for p in record.rglob("*") if p.is_file())
+
+    def after_send() -> None:
+        index.write_bytes(b"{}")  # as if one file were behind: rewritten with what depends on it
+        write_record(settings, app.sessions, alert_id)
+
+    def rebuild_fresh() -> None:
+        shutil.rmtree(record)
+        write_record(settings, app.sessions, alert_id)
+
+    if os.environ.get("SKYMIST_BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        cProfile.runctx("for _ in range(5): after_send()", globals(), locals(), "/tmp/archive.prof")
+        pstats.Stats("/tmp/archive.prof").sort_stats("cumulative").print_stats(25)
+    result = {
+        "benchmark": "archive_record",
+        "record_files": n_files,
+        "record_bytes": size,
+        "write_unchanged": timed(lambda: write_record(settings, app.sessions, alert_id), repeat),
+        "write_after_send": timed(after_send, repeat),
+        "rebuild_fresh": timed(lambda: rebuild_fresh(), repeat),
+        "verify": timed(lambda: verify_record(record), repeat),
+        "verify_problems": len(verify_record(record)),
+    }
+    app.close()
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

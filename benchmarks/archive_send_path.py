@@ -23,7 +23,14 @@ from confluent_kafka import Producer
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.prompt_latency import NoticeWatcher, bench_settings, fresh_database, make_topics, percentile  # noqa: E402
+from benchmarks.support import (  # noqa: E402
+    NoticeWatcher,
+    bench_settings,
+    fresh_database,
+    make_topics,
+    mock_broker,
+    percentile,
+)
 from skymist.runtime.simulate import alert_batch  # noqa: E402
 from tests.support.daemon import DaemonProcess  # noqa: E402
 
@@ -95,8 +102,7 @@ def one_round(args: argparse.Namespace, bootstrap: str, archive: bool, seed: int
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    broker = Producer({"test.mock.num.brokers": 1, "log_level": 2})
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in broker.list_topics(timeout=10).brokers.values())
+    _broker, bootstrap = mock_broker()
     modes: dict[str, list[float]] = {"archive_off": [], "archive_on": []}
     writer: list[dict[str, Any]] = []
     for k in range(args.rounds):

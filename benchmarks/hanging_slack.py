@@ -22,15 +22,21 @@ from pydantic import SecretStr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.prompt_latency import NoticeWatcher, bench_settings, fresh_database, make_topics, percentile  # noqa: E402
+from benchmarks.support import (  # noqa: E402
+    NoticeWatcher,
+    bench_settings,
+    fresh_database,
+    make_topics,
+    mock_broker,
+    percentile,
+)
 from skymist.runtime.simulate import alert_batch  # noqa: E402
 from tests.support.daemon import DaemonProcess  # noqa: E402
 from tests.support.scripted_http import Answer, ScriptedHttp  # noqa: E402
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    broker = Producer({"test.mock.num.brokers": 1, "log_level": 2})
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in broker.list_topics(timeout=10).brokers.values())
+    _broker, bootstrap = mock_broker()
     n_phase = int(args.hang_s / args.interval_s)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     batch = alert_batch(2 * n_phase + 3, seed=9, size_bytes=args.size, start=start, run_id=158000)

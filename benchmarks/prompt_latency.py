@@ -30,111 +30,26 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Producer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from skymist.config import Settings  # noqa: E402
+from benchmarks.support import (  # noqa: E402
+    NoticeWatcher,
+    bench_settings,
+    fresh_database,
+    make_topics,
+    mock_broker,
+    percentile,
+)
 from skymist.runtime.simulate import alert_batch  # noqa: E402
-from skymist.store.db import make_engine, upgrade  # noqa: E402
 from tests.support.daemon import DaemonProcess  # noqa: E402
-
-PG = os.environ.get("SKYMIST_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-ADMIN = PG.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100.0 * (len(ordered) - 1))))]
-
-
-class NoticeWatcher:
-    """Reads the notice topic and records when each alert's notice arrived."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.arrived: dict[str, float] = {}
-        self.stop = threading.Event()
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"watch-{uuid.uuid4().hex[:6]}",
-                "fetch.wait.max.ms": 5,
-                "log_level": 2,
-            }
-        )
-        self.topic = topic
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        assigned = False
-        while not self.stop.is_set():
-            if not assigned:
-                metadata = self.consumer.list_topics(self.topic, timeout=5).topics.get(self.topic)
-                if metadata is None or metadata.error is not None or not metadata.partitions:
-                    time.sleep(0.05)
-                    continue
-                self.consumer.assign([TopicPartition(self.topic, p, 0) for p in metadata.partitions])
-                assigned = True
-            message = self.consumer.poll(0.05)
-            if message is None or message.error() is not None:
-                error = message.error() if message is not None else None
-                if error is not None and error.code() != KafkaError._PARTITION_EOF:
-                    print(error, file=sys.stderr)
-                continue
-            notice = json.loads(message.value() or b"{}")
-            self.arrived.setdefault(notice["id"][0], time.perf_counter())
-        self.consumer.close()
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"skymist_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG}/{name}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def make_topics(partitions: int) -> list[str]:
-    """Input topics giving ``partitions`` partitions (the mock cluster makes 4 per topic and cannot be
-    asked for more)."""
-    tag = uuid.uuid4().hex[:6]
-    return [f"bench-{tag}-{k}" for k in range(max(1, partitions // 4))]
-
-
-def bench_settings(url: str, bootstrap: str, topics: list[str]) -> Settings:
-    topic = topics[0]
-    return Settings(
-        database_url=url,
-        kafka_bootstrap_servers=bootstrap,
-        kafka_topics=topics,
-        kafka_group_id=f"bench-{uuid.uuid4().hex[:6]}",
-        kafka_session_timeout_ms=6000,
-        notice_topic=f"notices-{topic}",
-        voevent_topic=f"voevents-{topic}",
-        slack_mode="off",
-        scans_enabled=False,  # the prompt path only: alert in, notice out
-        alert_tense="test",
-        log_level="WARNING",
-        kafka_config={"log_level": "2"},
-    )
 
 
 def run_daemons(args: argparse.Namespace, bootstrap: str, n_daemons: int, batch: list[Any]) -> dict[str, Any]:
@@ -337,8 +252,7 @@ def stage_costs(args: argparse.Namespace, bootstrap: str, batch: list[Any]) -> d
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    broker = Producer({"test.mock.num.brokers": 1, "log_level": 2})
-    bootstrap = ",".join(f"{b.host}:{b.port}" for b in broker.list_topics(timeout=10).brokers.values())
+    _broker, bootstrap = mock_broker()
     per_run = 8 + args.latency_alerts + int(args.rate * args.seconds) + 5
     # event times end before now (an event from the future is refused at the boundary)
     start = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=7 * per_run + 60)
