@@ -375,6 +375,10 @@ class Settings(ServiceSettings):
     console_session_max_age_s: float = 12 * 3600.0
     """How long a console login lasts."""
 
+    console_live_refresh_s: float = Field(default=2.0, ge=0.2)
+    """How often an open alert page (and the alert list) asks for its scans' progress and updates
+    it in place, in seconds."""
+
     console_cookie_secure: bool = False
     """Mark the session cookie ``Secure`` (sent over HTTPS only): on in production behind TLS."""
 

@@ -32,6 +32,11 @@ def _alert(request: Request, alert_id: int) -> Alert:
             raise HTTPException(404, f"no alert with id {alert_id}") from None
 
 
+def _every_ms(request: Request) -> int:
+    """How often the page's script asks for live progress (``console_live_refresh_s``), in ms."""
+    return round(console_of(request).app.settings.console_live_refresh_s * 1000)
+
+
 @router.get("/")
 def home() -> Response:
     return RedirectResponse("/alerts", status_code=303)
@@ -43,7 +48,9 @@ def alerts(request: Request) -> Response:
     with console_of(request).app.sessions() as session:
         one_snapshot(session)
         rows = alert_rows(session)
-    return page(request, "alerts.html.j2", alerts=rows, live_url="/alerts/live.json")
+    return page(
+        request, "alerts.html.j2", alerts=rows, live_url="/alerts/live.json", live_every_ms=_every_ms(request)
+    )
 
 
 @router.get("/alerts/live.json")
@@ -66,7 +73,13 @@ def alert_page(request: Request, alert_id: int) -> Response:
         except AlertNotFoundError:
             raise HTTPException(404, f"no alert with id {alert_id}") from None
         view = alert_detail(session, console.app.settings, alert)
-    return page(request, "alert.html.j2", alert=view, live_url=f"/alerts/{alert_id}/live.json")
+    return page(
+        request,
+        "alert.html.j2",
+        alert=view,
+        live_url=f"/alerts/{alert_id}/live.json",
+        live_every_ms=_every_ms(request),
+    )
 
 
 @router.get("/alerts/{alert_id}/live.json")

@@ -28,12 +28,13 @@ from tests.scans.conftest import scan_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.skyscan_service import Service
 
-#: an 8/64/512 scan of 7,680 pixels: long enough to be watched (the default 3,072 pixels of
-#: online_gaussian took under 10 s on a quiet machine, over before the page was open)
+#: an 8/64/512 scan of about 14,600 pixels: long enough to be watched (the default 3,072 pixels of
+#: online_gaussian took under 10 s on a quiet machine, over before the page was open; 7,680 pixels
+#: went from 56% to done between two of the page's 2 s updates on a quiet CI machine)
 PLAN = {
     "name": "online_gaussian",
     "reco_algo": "online_gaussian",
-    "nsides": {8: 0, 64: 36, 512: 72},
+    "nsides": {8: 0, 64: 72, 512: 144},
     "priority": 100,
     "max_pixel_reco_time_s": 30,
     "cluster": "local",
@@ -92,6 +93,7 @@ def test_shifter_watches_the_scan_and_approves_the_circular_once(
             console_users=users,
             console_session_secret="s" * 40,
             console_base_url=base,
+            console_live_refresh_s=0.5,  # several readings of the scan however fast it runs
         )
         settings = make_settings(
             database_url, kafka, kafka_topics=[topic], data_dir=str(tmp_path), **overrides
@@ -102,18 +104,20 @@ def test_shifter_watches_the_scan_and_approves_the_circular_once(
         try:
             daemon.start()
             wait_listening(base)
-            producer = kafka.producer()
-            producer.produce(topic, alert_batch(1, seed=77, size_bytes=20_000)[0][1])
-            producer.flush(10)
 
             def alert_id() -> int | None:
                 with app.sessions() as session:
                     return session.execute(select(Alert.id).where(Alert.name.is_not(None))).scalar()
 
-            aid = wait_for(alert_id, 60, "the alert to be recorded")
             with chromium() as browser:
+                # the browser is up and the shifter logged in before the alert comes: the scan's
+                # whole run is left to be watched, however fast this machine runs it
                 shifter = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
                 log_in(shifter, base, "alice", USERS["alice"][1])
+                producer = kafka.producer()
+                producer.produce(topic, alert_batch(1, seed=77, size_bytes=20_000)[0][1])
+                producer.flush(10)
+                aid = wait_for(alert_id, 60, "the alert to be recorded", every_s=0.05)
                 shifter.goto(f"{base}/alerts/{aid}")
                 # the scan's progress changes on the page while it runs, without reloading it
                 shifter.evaluate("window.__sameDocument = true")
