@@ -9,7 +9,10 @@ sends of the same alert (notice, VOEvent, Slack, a few milliseconds apart) are w
 once, and it runs at the lowest CPU priority (Linux: nice 19 for its thread alone), so that on a
 busy machine the sends come first. A daemon killed before the write leaves a record behind the
 store: the next write of that alert, ``skymist archive backfill`` or the ``archive`` job's sweep
-(:func:`stale_alerts`) completes it; records are computed from the store, so nothing is doubled.
+(:func:`stale_alerts`) completes it; records are computed from the store, so nothing is doubled. A
+daemon stopped with SIGTERM writes the records of its last sends for up to a few seconds, then stops
+the writer after the record in hand (:func:`stop_records`): a backlog is left to the sweep too, so
+the stop never waits for it.
 """
 
 from __future__ import annotations
@@ -49,19 +52,22 @@ def write_quietly(
     alert_ids: Sequence[int],
     trouble: ArchiveTrouble | None = None,
     stop: threading.Event | None = None,
-) -> None:
+) -> list[int]:
     """Write the records; a failure is logged, counted and told (``trouble``; the sweep tries again),
-    never raised into a send. ``stop`` set ends it before the next record."""
+    never raised into a send. ``stop`` set ends it before the next record; returns the alerts it
+    left unwritten then."""
     trouble = trouble or ArchiveTrouble()
-    for alert_id in sorted(set(alert_ids)):
+    todo = sorted(set(alert_ids))
+    for k, alert_id in enumerate(todo):
         if stop is not None and stop.is_set():
-            return
+            return todo[k:]
         try:
             write_record(settings, sessions, alert_id)
         except Exception as exc:
             trouble.failed(alert_id, exc)
         else:
             trouble.written()
+    return []
 
 
 class RecordWriter:
@@ -77,9 +83,13 @@ class RecordWriter:
         self._busy = False
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
+        #: set by :meth:`stop`: the record in hand is finished, the others are left to the sweep
+        self._stopped = threading.Event()
 
     def submit(self, alert_ids: Sequence[int]) -> None:
         with self._cv:
+            if self._stopped.is_set():
+                return  # the daemon is stopping: the sweep writes these at its next run
             self._pending.update(alert_ids)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
@@ -92,26 +102,47 @@ class RecordWriter:
         settle_s = max(0.0, self.settings.archive_write_settle_s)
         while True:
             with self._cv:
-                while not self._pending:
+                while not self._pending or self._stopped.is_set():  # stopped: no more work taken
                     self._cv.wait()
                 self._busy = True
                 settled = time.monotonic() + settle_s  # gather the other sends of these alerts
-                while (left := settled - time.monotonic()) > 0:
+                while (left := settled - time.monotonic()) > 0 and not self._stopped.is_set():
                     self._cv.wait(timeout=left)
                 todo = sorted(self._pending)
                 self._pending.clear()
                 self._busy = True
+            unwritten: list[int] = todo
             try:
-                write_quietly(self.settings, self.sessions, todo, self.trouble)
+                unwritten = write_quietly(
+                    self.settings, self.sessions, todo, self.trouble, stop=self._stopped
+                )
             finally:
                 with self._cv:
+                    self._pending.update(unwritten)  # only when stopped: counted by stop()
                     self._busy = False
                     self._cv.notify_all()
 
     def flush(self, timeout_s: float = 120.0) -> bool:
-        """Wait until every alert handed over is written; False if that took longer than ``timeout_s``."""
+        """Wait until every alert handed over is written; False if that took longer than ``timeout_s``
+        (or the writer was stopped with records left)."""
         with self._cv:
-            return self._cv.wait_for(lambda: not self._pending and not self._busy, timeout=timeout_s)
+            idle = self._cv.wait_for(
+                lambda: not self._busy and (not self._pending or self._stopped.is_set()), timeout=timeout_s
+            )
+            return idle and not self._pending
+
+    def stop(self, flush_s: float, timeout_s: float) -> int:
+        """Write what was handed over for up to ``flush_s``, then stop after the record in hand (at
+        most ``timeout_s`` more); returns how many alerts' records are left behind the store, for the
+        ``archive`` job's sweep (:func:`stale_alerts`) to write at its next run."""
+        self.flush(flush_s)
+        with self._cv:
+            self._stopped.set()
+            self._cv.notify_all()
+            self._cv.wait_for(lambda: not self._busy, timeout=timeout_s)
+            left = len(self._pending)
+            self._pending.clear()
+        return left
 
 
 class AfterSent:
@@ -129,12 +160,26 @@ class AfterSent:
 
 
 def flush_records(hooks: OutboxHooks, timeout_s: float = 120.0) -> bool:
-    """Wait for the record writes the sends so far asked for (before a command or the daemon exits)."""
+    """Wait for the record writes the sends so far asked for (before a command exits)."""
     done = True
     for hook in hooks.after_sent:
         if isinstance(hook, AfterSent):
             done = hook.writer.flush(timeout_s) and done
     return done
+
+
+def stop_records(hooks: OutboxHooks, flush_s: float, timeout_s: float) -> int:
+    """The daemon stopping: the records of the last sends are written for up to ``flush_s``, then the
+    writer stops after the record in hand; a backlog (a busy machine, many alerts at once) is left to
+    the ``archive`` job's sweep at the next start instead of holding up the stop. Returns how many
+    alerts' records were left."""
+    left = 0
+    for hook in hooks.after_sent:
+        if isinstance(hook, AfterSent):
+            left += hook.writer.stop(flush_s, timeout_s)
+    if left:
+        log.warning("archive records left for the sweep", extra={"alerts": left})
+    return left
 
 
 def _note_hook(

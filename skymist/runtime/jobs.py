@@ -48,6 +48,9 @@ from skymist.store.scan_models import Scan
 log = logging.getLogger(__name__)
 
 HANDOFF_INTERVAL_S = 2.0
+#: how long a stopping daemon goes on writing the archive records of its last sends (the rest, and a
+#: backlog, are the ``archive`` job's sweep's at the next start)
+RECORDS_FLUSH_S = 10.0
 
 
 class JobName(enum.StrEnum):
@@ -236,9 +239,10 @@ class DispatchJob:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for dispatcher, _wake in self.loops:
             dispatcher.close()
-        from skymist.archive.hooks import flush_records
+        from skymist.archive.hooks import stop_records
 
-        flush_records(self.app.outbox_hooks, timeout_s=30)  # the records of the last sends
+        # the records of the last sends, then the record in hand: a backlog waits for the sweep
+        stop_records(self.app.outbox_hooks, flush_s=RECORDS_FLUSH_S, timeout_s=RECORDS_FLUSH_S)
 
     def failure(self) -> BaseException | None:
         return self._failure
