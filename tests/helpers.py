@@ -66,36 +66,53 @@ def with_ids(
 
 
 def read_topic(
-    bootstrap: str, topic: str, *, settle_s: float = 1.5, timeout_s: float = 30.0, expect: int | None = None
+    bootstrap: str, topic: str, *, timeout_s: float = 30.0, expect: int | None = None
 ) -> list[Any]:
-    """Every message on ``topic`` (read until ``expect`` arrived and nothing more came for ``settle_s``)."""
+    """Every message on ``topic``: read up to the end offsets the broker reports, again until at least
+    ``expect`` messages came (or ``timeout_s`` passed). No quiet period is waited for: a test that
+    checks nothing was sent twice reads after its sender has stopped."""
     import time
     import uuid
 
-    from confluent_kafka import Consumer
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
 
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
             "enable.auto.commit": "false",
+            "enable.partition.eof": "true",  # the end of a partition is an event: a gap cannot stall the read
         }
     )
-    consumer.subscribe([topic])
     found: list[Any] = []
     deadline = time.monotonic() + timeout_s
-    last_new = time.monotonic()
     try:
-        while time.monotonic() < deadline:
-            message = consumer.poll(0.2)
-            if message is not None and message.error() is None:
-                found.append(message)
-                last_new = time.monotonic()
-                continue
-            enough = expect is None or len(found) >= expect
-            if enough and time.monotonic() - last_new > settle_s:
+        partitions = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        next_offset: dict[int, int] = {}
+        for partition in partitions:
+            low, _ = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            next_offset[partition] = max(low, 0)
+        consumer.assign([TopicPartition(topic, p, next_offset[p]) for p in partitions])
+        while True:
+            ends = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
+                for p in partitions
+            }
+            while any(next_offset[p] < ends[p] for p in partitions) and time.monotonic() < deadline:
+                message = consumer.poll(0.2)
+                if message is None:
+                    continue
+                partition, offset, error = message.partition(), message.offset(), message.error()
+                if partition is None or offset is None:
+                    continue
+                if error is None:
+                    found.append(message)
+                    next_offset[partition] = offset + 1
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    next_offset[partition] = max(next_offset[partition], offset)
+            if (expect is None or len(found) >= expect) or time.monotonic() >= deadline:
                 break
+            time.sleep(0.1)  # more messages are expected: look at the end offsets again
     finally:
         consumer.close()
     return found
