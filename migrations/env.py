@@ -5,7 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-from skymist.store import ops_models, product_models, scan_models  # noqa: F401 - register their tables
+from skymist.store import (  # noqa: F401 - register their tables
+    console_models,
+    ops_models,
+    product_models,
+    scan_models,
+)
 from skymist.store.models import Base
 
 config = context.config

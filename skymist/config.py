@@ -46,8 +46,9 @@ class ConsoleUser(BaseModel):
     role: ConsoleRole = "observer"
     """``shifter`` (sees and acts) or ``observer`` (sees only)."""
 
-    password_hash: str = Field(pattern=r"^(scrypt|pbkdf2_sha256)\$")
-    """The password's hash as ``skymist console --hash-password`` prints it (scrypt, salted)."""
+    password_hash: str = Field(pattern=r"^(\$argon2id\$|scrypt\$|pbkdf2_sha256\$)")
+    """The password's hash as ``skymist console --hash-password`` prints it (argon2id, salted); older
+    scrypt and PBKDF2 hashes still log in, and are re-hashed with argon2 (in the store) at login."""
 
 
 class Settings(ServiceSettings):
@@ -60,6 +61,11 @@ class Settings(ServiceSettings):
     """SQLAlchemy URL of the store. PostgreSQL (``postgresql+psycopg://user@host/db``) in
     production; a ``sqlite:///file`` URL is accepted for ``skymist demo`` only. May hold a password:
     it is never logged."""
+
+    store_retry_max_s: float = Field(default=2.0, gt=0, le=60)
+    """Longest wait, in seconds, between two tries of work the store could not take (the consumer's
+    batch, a dispatcher's cycle): the waits grow from 0.5 s up to this, so the first rows after an
+    outage are written within about this long of the store taking connections again."""
 
     # --- realtime stream (Kafka) ---------------------------------------------------------------
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -201,6 +207,16 @@ class Settings(ServiceSettings):
     slack_max_per_minute: int = 60
     """Slack messages sent per minute at most, all daemons together (Slack allows about one per
     second per channel); the rest wait their turn, and other sinks are never held up by them."""
+
+    slack_operational_max_per_minute: int = Field(default=10, ge=1)
+    """Of ``slack_max_per_minute``, how many may be operational messages (dead letters, rows given
+    up, input-stream and health warnings, their digests). Alert, scan, Circular and retraction
+    messages are sent first and never wait behind operational ones."""
+
+    slack_digest_window_s: int = Field(default=600, ge=1)
+    """Dead letters, outbox rows given up and input-stream warnings are told at most once per this
+    many seconds per kind: the first of a quiet window at once, the rest of a flood as one digest
+    (count, top reasons, where to look) in the next window."""
 
     # --- refined products (skymap, Rev 1, Circular) ----------------------------------------------
     skymap_thresholds: Literal["wilks", "calibrated", "hpd"] = "calibrated"
@@ -369,11 +385,31 @@ class Settings(ServiceSettings):
     --hash-password``. In the environment: JSON."""
 
     console_session_secret: SecretStr | None = None
-    """Key that signs the console's session cookies (at least 32 characters; the same on every
-    console process behind one address). None: a random key per process (logins end at a restart)."""
+    """Key that signs the console's login cookie (the login form's CSRF token, the OIDC login's
+    state, nonce and PKCE verifier; at least 32 characters; the same on every console process behind
+    one address). None: a random key per process. Sessions themselves live in the store."""
 
-    console_session_max_age_s: float = 12 * 3600.0
-    """How long a console login lasts."""
+    console_session_max_age_s: float = Field(default=12 * 3600.0, gt=0)
+    """How long a console login lasts at most, in seconds (then the user logs in again)."""
+
+    console_session_idle_s: float = Field(default=3600.0, gt=0)
+    """A console session unused for this many seconds ends."""
+
+    console_session_recheck_s: float = Field(default=300.0, gt=0)
+    """An OIDC session's groups are re-checked with the issuer (refresh token, userinfo) at least
+    this often, in seconds: a user removed from the shifter group stops acting at the next check, a
+    user the issuer no longer knows is logged out."""
+
+    console_login_attempts: int = Field(default=10, ge=1)
+    """Wrong passwords for one account (within ``console_login_lockout_s``) before that account is
+    locked out for ``console_login_lockout_s``."""
+
+    console_login_address_attempts: int = Field(default=50, ge=1)
+    """Failed logins from one client address (within ``console_login_lockout_s``) before that
+    address is locked out for ``console_login_lockout_s``."""
+
+    console_login_lockout_s: float = Field(default=900.0, gt=0)
+    """How long a locked-out account or address waits before it may try again, in seconds."""
 
     console_live_refresh_s: float = Field(default=2.0, ge=0.2)
     """How often an open alert page (and the alert list) asks for its scans' progress and updates

@@ -61,7 +61,9 @@ moment (even with -9) without losing a pixel: the broker gives the message to an
 fit that exceeds the scan's max_pixel_reco_time is abandoned and redelivered, and this worker
 pauses (--backoff-s); the message's other tasks are fitted or given back, never timed out.
 If the broker goes away the worker reconnects (backing off up to 30 s).
-SIGTERM/SIGINT: report the tasks fitted, give the others back, then stop."""
+SIGTERM/SIGINT: report the tasks fitted, give the others back, then stop.
+For tests: SKYSCAN_DUMMY_GATE_DIR=DIR in the environment makes the dummy reco's fits pass the gate
+in DIR (a number N in DIR/limit holds each scan after N fits; see skyscan/recos/dummy_gate.py)."""
 
 WORKER_EPILOG = """\
 examples:

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from skybase.settings import ServiceSettings
+from skyscan.recos.dummy_gate import GateError, check_gate_dir
 
 
 class SkyscanSettings(ServiceSettings):
@@ -41,6 +42,9 @@ class SkyscanSettings(ServiceSettings):
     """Pixel workers of each running scan."""
     broker_url: SecretStr | None = None
     """RabbitMQ URL (amqp://user:password@host:5672/vhost); required when pool_kind is rabbitmq."""
+    task_queue: str = Field(default="skyscan.pixels", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$")
+    """RabbitMQ queue of the pixel tasks (pool_kind rabbitmq): its `skyscan worker --queue` must
+    match; services sharing a broker but not their workers need different ones."""
     progress_interval_s: float = Field(default=60.0, gt=0)
     """Seconds between progress reports of a running scan (SkyDriver's scanner: 60)."""
     result_interval_s: float = Field(default=120.0, gt=0)
@@ -74,6 +78,15 @@ class SkyscanSettings(ServiceSettings):
     of skymap_scanner release tags."""
     min_scanner_tag: str = "4.0.0"
     """The oldest X.Y.Z docker_tag accepted (SkyDriver's MIN_SKYMAP_SCANNER_TAG)."""
+    dummy_gate_dir: Path | None = None
+    """For tests: the directory of the `dummy` reco's gate (an absolute path of an existing
+    directory), given to this service's pixel workers as SKYSCAN_DUMMY_GATE_DIR. A number N written
+    to its file `limit` holds each scan after N fits until N is raised or the file is removed (see
+    skyscan/recos/dummy_gate.py); no other reco looks at it. Unset (the default): no gate."""
+    public_api_docs: bool = False
+    """Serve the API's own description, GET /openapi.json and its pages /docs (Swagger UI) and
+    /redoc, to anyone. False (the default): they need a token of either role, as every route
+    does (403 without one); the pages then carry the document inline."""
 
     @field_validator("user_tokens", "system_tokens")
     @classmethod
@@ -81,6 +94,16 @@ class SkyscanSettings(ServiceSettings):
         if any(not token.get_secret_value() for token in value):
             raise ValueError("tokens must not be empty strings")
         return value
+
+    @field_validator("dummy_gate_dir")
+    @classmethod
+    def _gate_is_a_directory(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        try:
+            return check_gate_dir(value, "dummy_gate_dir")
+        except GateError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _consistent(self) -> SkyscanSettings:

@@ -27,6 +27,29 @@ PG_BASE = os.environ.get("SKYMIST_TEST_PG", "postgresql+psycopg://postgres@127.0
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: test files whose checks lean on the machine's pace (real daemons killed and restarted, outages,
+#: a browser following live progress, soaks): under pytest-xdist (``-n 2 --dist loadgroup``, the
+#: README's test command) they all run one after the other on one worker, never two at once.
+SERIAL_FILES = (
+    "tests/chaos/",
+    "tests/console/test_console_browser.py",
+    "tests/console/test_console_browser_sessions.py",
+    "tests/ops/test_heartbeat.py",
+    "tests/test_daemon.py",
+    "tests/test_daemon_poison.py",
+    "tests/test_input_topic.py",
+    "tests/scans/test_daemon_scans.py",
+    "tests/scans/test_end_to_end_products.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = Path(str(item.fspath)).relative_to(REPO).as_posix()
+        if where.startswith(SERIAL_FILES):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     for candidate in (REPO.parent / "shared", REPO / "shared"):

@@ -7,7 +7,6 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -21,15 +20,7 @@ from tests.archive.support import assert_records_hold_every_sent_product, record
 from tests.conftest import MockKafka, make_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.slack_api import SlackStandIn
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+from tests.waiting import wait_for
 
 
 def produce(kafka: MockKafka, topic: str, values: list[bytes]) -> None:
@@ -125,6 +116,7 @@ def test_second_sigterm_exits_at_once(
         slack_mode="webhook",
         slack_webhook_url=hanging.url,
         sink_timeout_s=60.0,
+        log_level="INFO",
     )
     app = build_app(settings)
     daemon = DaemonProcess(settings, tmp_path / "daemon.log")
@@ -140,8 +132,8 @@ def test_second_sigterm_exits_at_once(
         wait_for(slack_in_flight, 60, "the Slack send to hang")
         assert daemon.proc is not None
         daemon.proc.send_signal(15)
-        time.sleep(1.0)
-        assert daemon.alive()  # the first SIGTERM waits for the send in hand
+        wait_for(lambda: "stopping: finishing the work in hand" in daemon.log_text(), 60, "the first SIGTERM")
+        assert daemon.alive()  # the first SIGTERM waits for the send in hand (it hangs for 60 s)
         daemon.proc.send_signal(15)
         assert daemon.proc.wait(timeout=10) == 1  # the second one does not wait
         assert not hanging.release.is_set()
@@ -203,14 +195,15 @@ def test_kill_9_loses_nothing_and_doubles_nothing(
     try:
         daemon.start()
         threading.Thread(target=paced_producer, daemon=True).start()
-        while kills < 5:
-            time.sleep(rng.uniform(0.8, 2.5))
+        # five kills while it works, on any machine: each after a further sixth of the products went
+        # out, at a random moment within the next second
+        for step in range(1, 6):
+            floor = step * n_alerts // 2
+            wait_for(lambda: counts()[1] >= floor, 180, f"{step}/6 of the products")  # noqa: B023
+            time.sleep(rng.uniform(0.0, 1.0))
             daemon.kill9()
             kills += 1
             daemon.start()
-            if producer_done.is_set() and counts()[1] >= 3 * n_alerts:
-                break
-        assert kills >= 3, "the daemon finished before it could be killed several times"
         wait_for(lambda: counts() == (n_alerts, 3 * n_alerts), 180, "every alert and product")
         wait_for(lambda: records_complete(settings), 90, "every sent product in its archive record")
         assert daemon.terminate() == 0

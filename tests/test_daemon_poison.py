@@ -5,7 +5,6 @@ every valid alert is processed, and the log stays quiet (no retry loop, no trace
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from tests.conftest import MockKafka, make_settings
 from tests.helpers import envelope, real_event, with_ids
 from tests.support.daemon import DaemonProcess
 from tests.test_store_safety import POISON_NAMES, poison_messages
+from tests.waiting import wait_for
 
 
 @pytest.mark.slow
@@ -60,10 +60,12 @@ def test_store_poison_never_blocks_the_daemon(
 
     try:
         daemon.start()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and counts() != (valid, len(POISON_NAMES)):
-            time.sleep(0.5)
-        assert counts() == (valid, len(POISON_NAMES)), daemon.log_text()[-3000:]
+        wait_for(
+            lambda: counts() == (valid, len(POISON_NAMES)),
+            120,
+            "every valid alert and one dead letter per poison",
+            describe=lambda: (counts(), daemon.log_text()[-3000:]),
+        )
         assert daemon.terminate() == 0
     finally:
         daemon.close()

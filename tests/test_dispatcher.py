@@ -84,13 +84,20 @@ def test_a_row_that_keeps_failing_goes_dead_and_shifters_are_told(
         dispatcher.run_once()
         with app.sessions() as session:
             row = session.execute(select(OutboxRow).where(OutboxRow.product == "voevent")).scalar_one()
-            told = session.execute(select(OutboxRow).where(OutboxRow.product == "slack_outbox_dead")).scalar()
+            told = session.execute(select(OutboxRow).where(OutboxRow.product == "slack_digest")).scalar()
         if row.state == OutboxState.DEAD and told is not None and told.state == OutboxState.SENT:
             break
         time.sleep(0.05)
     dispatcher.close()
     assert row.state == OutboxState.DEAD and row.attempts == 3 and row.last_error
+    # the first of its kind in a quiet window: told at once, verbatim, as the window's digest
     assert any("gave up sending voevent" in text for text in slack.texts())
+    with app.sessions() as session:
+        dead_told = session.execute(
+            select(OutboxRow).where(OutboxRow.product == "slack_outbox_dead")
+        ).scalar_one()
+    assert dead_told.state == OutboxState.CANCELLED and told is not None
+    assert dead_told.last_error == f"told in the Slack digest {told.idempotency_key}"
     with app.sessions() as session:
         assert session.execute(select(Alert.state)).scalar_one() == AlertState.PROMPT_QUEUED
 

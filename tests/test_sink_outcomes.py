@@ -16,7 +16,7 @@ from skymist.ingest.inbox import Ingestor
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.base import OutboxItem
 from skymist.outbox.sinks.factory import build_sinks
-from skymist.outbox.sinks.slack import SlackWebhookSink
+from skymist.outbox.sinks.slack import HOLD_BACK_S, SlackWebhookSink
 from skymist.runtime.jobs import DispatchJob, Doorbell
 from skymist.states import OutboxState
 from skymist.store.models import OutboxRow
@@ -83,6 +83,7 @@ def test_only_a_lost_answer_is_in_doubt(answer: Answer) -> None:
         results = SlackWebhookSink(http.url, timeout_s=1).send([item(1), item(2)])
         http.release.set()
     assert results[0].undecided and "(answer lost)" in (results[0].error or "")
+    assert results[0].pause_sink_s == HOLD_BACK_S  # the dispatcher lets a silent Slack be a while
     assert results[1].retry_after_s is not None and not results[1].undecided
 
 

@@ -23,6 +23,7 @@ from skymist.store.models import Alert, InboxMessage, OutboxRow
 from tests.conftest import MockKafka
 from tests.helpers import envelope, real_event, with_ids
 from tests.support.failover_broker import FailoverBroker
+from tests.waiting import wait_for
 
 
 def consume(app: Any, settings_bootstrap: str, topic: str, until: Any, timeout_s: float = 40.0) -> None:
@@ -117,10 +118,9 @@ def test_a_new_cluster_at_the_same_address_while_consuming_loses_no_alert(
         thread.start()
 
         def wait(condition: Any, what: str, timeout_s: float = 60.0) -> None:
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline and not condition():
-                time.sleep(0.2)
-            assert condition(), f"timed out waiting for {what}: {count(app, Alert)} alerts, {told(app)}"
+            wait_for(
+                condition, timeout_s, what, 0.2, describe=lambda: f"{count(app, Alert)} alerts, {told(app)}"
+            )
 
         def produce_here(values: list[bytes]) -> None:
             producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 1})

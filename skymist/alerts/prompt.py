@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from skymist.alerts.context import AlertIdentity, Publication, RevisionNumbers, build_context
-from skymist.alerts.naming import allocate_name
+from skymist.alerts.naming import allocate_name, is_public_name
 from skymist.alerts.products import queue_revision_products
 from skymist.alerts.prompt_position import PromptLocalization, prompt_localization
 from skymist.alerts.rows import (
@@ -74,6 +74,17 @@ def _add_revision(
         details=_event_details(event),
         **classification,
     )
+
+
+def _alert_name(ctx: HandlerContext, alert: AlertRow, when: dt.datetime) -> str:
+    """The name the alert's products carry: its own when that is a public name (a mirrored notice's,
+    checked at the boundary), else the next name of its UTC day. A name that is not a public one
+    (a row stored before names were checked) is never published: the alert is named afresh."""
+    if alert.run_id == ctx.settings.heartbeat_run_id:
+        return alert.name or f"heartbeat-{alert.event_id}"  # a synthetic heartbeat: never a public name
+    if alert.name is not None and is_public_name(alert.name):
+        return alert.name
+    return allocate_name(ctx.session, when.astimezone(dt.UTC).date())
 
 
 def record_event(ctx: HandlerContext, event: RealtimeEvent) -> Outcome:
@@ -151,11 +162,7 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         "far_per_year": cls.far_per_year,
         "energy_tev": cls.energy_tev,
     }
-    name = alert.name or (
-        f"heartbeat-{alert.event_id}"  # a synthetic heartbeat never takes a public name
-        if alert.run_id == ctx.settings.heartbeat_run_id
-        else allocate_name(ctx.session, when.astimezone(dt.UTC).date())
-    )
+    name = _alert_name(ctx, alert, when)
     if existing is None:
         _add_revision(ctx, alert, event, cls.revision, loc, **classification)
     else:  # the bare event (or a mirrored notice) came first: it is now the realtime alert's

@@ -37,6 +37,7 @@ from skymist.app import App
 from skymist.circulars.catalogue import CatalogueMatch, crossmatch, load_catalogue
 from skymist.circulars.context import TRACK_PURITY, track_vars
 from skymist.circulars.drafts import queue_awaiting_message, render_circular, store_draft, supersede_awaiting
+from skymist.files import path_inside
 from skymist.outbox.queue import enqueue_many
 from skymist.skymap.alert_files import SkymapFiles, StagedSkymap, folder_name, staged_skymap
 from skymist.skymap.alert_maps import analyse, check_same_event, files_of, localization_row, parse_result
@@ -204,9 +205,12 @@ def localize_alert(
         if settings.gamma_catalogue_path is not None
         else None
     )
-    folder = folder_name(facts.name, facts.run_id, facts.event_id)
+    try:
+        folder = folder_name(facts.name, facts.run_id, facts.event_id)
+        folder_path = path_inside(app.settings.data_dir / "skymaps", folder).absolute()
+    except ValueError as exc:  # a name that cannot be a folder (PathOutsideRootError included)
+        raise LocalizationError(f"alert {facts.label}: skymap folder refused: {exc}") from None
     comparison = ComparisonPosition(*facts.rev0_position, "Rev 0") if facts.rev0_position else None
-    folder_path = (app.settings.data_dir / "skymaps" / folder).absolute()
     with (
         staged_skymap(analysis, folder_path, comparison) as staged,
         app.sessions() as session,

@@ -7,7 +7,8 @@ One transaction, under the alert's row lock:
    already being sent are caught by the dispatcher, which re-reads the alert before sending);
 2. if the alert was public (a notice or VOEvent of it was sent), the retraction notice
    (``alert_type`` retraction) and VOEvent (``Retraction`` true, citing the last published revision)
-   are queued under a new record number, and the retraction Circular is drafted for approval;
+   are queued under a new record number, and the retraction Circular is drafted for approval (for
+   an alert with a public name ``IceCube-YYMMDDA``: a synthetic heartbeat's test notices have none);
 3. the shifters are told on Slack; the alert becomes ``retracted``; the action is audited.
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from skymist.alerts.context import STREAM_INFO, Publication, RevisionNumbers, build_context, identity_of
+from skymist.alerts.naming import is_public_name
 from skymist.alerts.products import revision_specs
 from skymist.app import App
 from skymist.circulars import audit
@@ -212,6 +214,8 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
             ).scalar_one()
             record_number = max(int(latest), cited_revision) + 1
             rows += _retraction_rows(app, alert, cited, record_number)
+        if public and is_public_name(alert.name):  # a heartbeat's test notices have no Circular
+            assert cited_revision is not None and alert.name is not None
             text = render_circular(
                 app.renderer,
                 CircularKind.RETRACTION,

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from skymist.app import App
 from skymist.archive.doi import queue_registrations, veto_superseded
+from skymist.archive.errors import ArchiveError
 from skymist.archive.trouble import ArchiveTrouble
 from skymist.archive.writer import record_folder, write_record
 from skymist.config import Settings
@@ -242,8 +243,8 @@ def stale_alerts(settings: Settings, session: Session) -> list[int]:
     for alert_id, name, run_id, event_id, state in session.execute(
         select(Alert.id, Alert.name, Alert.run_id, Alert.event_id, Alert.state).order_by(Alert.id)
     ).all():
-        index_path = record_folder(settings, name or f"{run_id}_{event_id}") / "data" / "record.json"
         try:
+            index_path = record_folder(settings, name or f"{run_id}_{event_id}") / "data" / "record.json"
             index = json.loads(index_path.read_bytes())
             have = {entry["outbox_id"] for entry in index["sent"]}
             behind = (
@@ -252,8 +253,8 @@ def stale_alerts(settings: Settings, session: Session) -> list[int]:
                 or len(index["localizations"]) != locs.get(alert_id, 0)
                 or len(json.loads((index_path.parent / "audit.json").read_bytes())) != audits.get(alert_id, 0)
             )
-        except (OSError, ValueError, KeyError, TypeError):
-            behind = True
+        except (OSError, ValueError, KeyError, TypeError, ArchiveError):
+            behind = True  # (a name that cannot be a folder: the writer reports it)
         if behind:
             stale.append(alert_id)
     return stale

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 from dataclasses import dataclass, field
@@ -30,8 +31,9 @@ from skymist.archive.record import RecordFile, record_files
 from skymist.archive.schemaorg import dataset_jsonld, doi_url
 from skymist.archive.snapshot import AlertSnapshot, take_snapshot
 from skymist.config import Settings
-from skymist.files import write_atomic
+from skymist.files import PathOutsideRootError, path_inside, write_atomic
 
+log = logging.getLogger(__name__)
 CATALOGUE_NAME = "SkyMist alert catalogue"
 WIDTH, HEIGHT = 720, 360  # sky map: 2 px per degree
 COLOURS = ("#f2cc60", "#ff7b72", "#7ee787", "#79c0ff", "#d2a8ff", "#ffa657")
@@ -46,6 +48,18 @@ class SiteOutcome:
     unchanged: int = 0
     complete: bool = True
     """False when a stop ended the writing early (the next sweep writes the rest)."""
+    refused: list[str] = field(default_factory=list)
+    """Labels whose page would lie outside the folder (never written; the writer reports them)."""
+
+
+def _page_path(outcome: SiteOutcome, label: str) -> Path | None:
+    """``<folder>/<label>.html``, or None (noted in ``outcome.refused``) when that leaves the folder."""
+    try:
+        return path_inside(outcome.folder, f"{label}.html")
+    except PathOutsideRootError as exc:
+        log.warning("catalogue page refused", extra={"alert": label[:80], "reason": str(exc)})
+        outcome.refused.append(label)
+        return None
 
 
 def _environment() -> Environment:
@@ -279,12 +293,9 @@ def write_alert_page(
     env = _environment()
     outcome = SiteOutcome(folder or settings.archive_root)
     snap = take_snapshot(session, alert_id)
-    if snap.public and snap.revisions:
-        _put(
-            outcome,
-            outcome.folder / f"{snap.label}.html",
-            _alert_page(env, settings, snap, record_files(settings, snap)),
-        )
+    path = _page_path(outcome, snap.label) if snap.public and snap.revisions else None
+    if path is not None:
+        _put(outcome, path, _alert_page(env, settings, snap, record_files(settings, snap)))
         outcome.pages += 1
     return outcome
 
@@ -309,9 +320,12 @@ def write_site(
             if stop is not None and stop.is_set():
                 outcome.complete = False
                 return outcome
+            path = _page_path(outcome, snap.label)
+            if path is None:
+                continue
             full = take_snapshot(session, snap.id)  # with its bytes: the files and their sha256
             page = _alert_page(env, settings, full, record_files(settings, full))
-            _put(outcome, outcome.folder / f"{snap.label}.html", page)
+            _put(outcome, path, page)
             outcome.pages += 1
     _put(outcome, outcome.folder / "index.html", _index_page(env, settings, snaps, exports))
     outcome.pages += 1

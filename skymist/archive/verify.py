@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from skymist.archive.datacite_meta import validate_datacite
+from skymist.files import PathOutsideRootError, path_inside
 
 
 def _bag_problems(folder: Path) -> list[str]:
@@ -33,11 +34,21 @@ def _bag_problems(folder: Path) -> list[str]:
     return []
 
 
+def _named(data: Path, name: object, source: str, problems: list[str]) -> Path | None:
+    """The file ``name`` (read from ``source``) in the record's ``data`` folder; a name that is not
+    a path inside it is a problem (never followed)."""
+    try:
+        return path_inside(data, str(name))
+    except PathOutsideRootError as exc:
+        problems.append(f"{data}: {source} names a file outside the record: {exc}")
+        return None
+
+
 def _crate_problems(folder: Path) -> list[str]:
     from rocrate.rocrate import ROCrate
 
     data = folder / "data"
-    problems = []
+    problems: list[str] = []
     try:
         crate = ROCrate(str(data))
     except Exception as exc:  # rocrate raises plain ValueError/KeyError for a broken crate
@@ -45,7 +56,9 @@ def _crate_problems(folder: Path) -> list[str]:
     for entity in crate.get_entities():
         if "File" not in entity.type:
             continue
-        path = data / entity.id
+        path = _named(data, str(entity.id), "ro-crate-metadata.json", problems)
+        if path is None:
+            continue
         if not path.is_file():
             problems.append(f"{path}: named in ro-crate-metadata.json but missing")
             continue
@@ -69,12 +82,14 @@ def _index_problems(folder: Path) -> list[str]:
         named += [entry["file"] for entry in index.get(key, [])]
     for scan in index.get("scans", []):
         named += [scan[k] for k in ("final_file", "partial_file") if k in scan]
-    problems = [
-        f"{data / name}: named in record.json but missing" for name in named if not (data / name).is_file()
-    ]
+    problems: list[str] = []
+    for name in named:
+        path = _named(data, name, "record.json", problems)
+        if path is not None and not path.is_file():
+            problems.append(f"{path}: named in record.json but missing")
     for name in index.get("metadata_files", []):
-        path = data / name
-        if not name.startswith("metadata/datacite") or not path.is_file():
+        path = _named(data, name, "record.json", [])
+        if path is None or not name.startswith("metadata/datacite") or not path.is_file():
             continue
         try:
             record = json.loads(path.read_bytes())

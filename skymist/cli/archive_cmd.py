@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from skymist.archive.errors import ArchiveError
 from skymist.archive.hooks import stale_alerts
 from skymist.archive.verify import verify_record
-from skymist.archive.writer import all_alert_ids, record_folder, write_record
+from skymist.archive.writer import all_alert_ids, record_folder, remove_record, write_record
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, resolve_alert, run_guarded
 
 
@@ -38,10 +37,13 @@ def _rebuild(args: argparse.Namespace) -> int:
             with app.sessions() as session:
                 alert = resolve_alert(session, ref)
                 alert_id, label = alert.id, alert.name or f"{alert.run_id}_{alert.event_id}"
-            folder = record_folder(app.settings, label)
+            try:
+                folder = record_folder(app.settings, label)
+            except ArchiveError as exc:
+                raise UserError(str(exc)) from None
             before = _hashes(folder)
-            if args.fresh and folder.exists():
-                shutil.rmtree(folder)
+            if args.fresh:
+                remove_record(folder)  # the writer's own files only
             try:
                 write_record(app.settings, app.sessions, alert_id)
             except ArchiveError as exc:
@@ -86,13 +88,17 @@ def _verify(args: argparse.Namespace) -> int:
             from skymist.store.models import Alert
 
             alerts = list(session.execute(select(Alert).order_by(Alert.id)).scalars())
-        folders = [record_folder(app.settings, a.name or f"{a.run_id}_{a.event_id}") for a in alerts]
+        labels = [a.name or f"{a.run_id}_{a.event_id}" for a in alerts]
+        settings = app.settings
     problems = []
-    for folder in folders:
-        problems += verify_record(folder)
+    for label in labels:
+        try:
+            problems += verify_record(record_folder(settings, label))
+        except ArchiveError as exc:  # a stored name that cannot be a folder: a problem of its own
+            problems.append(str(exc))
     for line in problems:
         print(line)
-    print(f"{len(folders)} record(s) checked, {len(problems)} problem(s)", file=sys.stderr)
+    print(f"{len(labels)} record(s) checked, {len(problems)} problem(s)", file=sys.stderr)
     return 1 if problems else 0
 
 
@@ -121,7 +127,11 @@ def register(sub: SubParsers) -> None:
     actions = parser.add_subparsers(dest="archive_action", metavar="ACTION", required=True)
     rebuild = actions.add_parser("rebuild", help="re-create alert records from the store, byte for byte")
     rebuild.add_argument("alerts", nargs="+", metavar="ALERT", help="public name, RUNID_EVENTID or id")
-    rebuild.add_argument("--fresh", action="store_true", help="remove the record first and write it anew")
+    rebuild.add_argument(
+        "--fresh",
+        action="store_true",
+        help="remove the files the writer wrote first, then write the record anew",
+    )
     rebuild.add_argument("--json", action="store_true", help="one JSON document on stdout")
     rebuild.set_defaults(handler=run_guarded(_rebuild))
     verify = actions.add_parser("verify", help="check records: BagIt checksums, files named, metadata schema")

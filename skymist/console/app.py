@@ -12,9 +12,9 @@ from skymist.app import App
 from skymist.console import forms, login, pages, static
 from skymist.console.auth import ForbiddenError, LoginRequiredError
 from skymist.console.context import Console, page_environment
+from skymist.console.login_cookie import LoginCookies
 from skymist.console.oidc import OidcClient
 from skymist.console.responses import page
-from skymist.console.sessions import Signer
 
 #: every answer: no framing, no sniffing, scripts and styles only from the console itself
 SECURITY_HEADERS = {
@@ -39,7 +39,7 @@ def make_console(app: App) -> Console:
             settings.console_base_url or f"http://{settings.console_host}:{settings.console_port}"
         ).rstrip("/")
         oidc = OidcClient(settings, f"{base}/auth/callback")
-    return Console(app=app, signer=Signer(key), pages=page_environment(), oidc=oidc)
+    return Console(app=app, login_cookies=LoginCookies(key), pages=page_environment(), oidc=oidc)
 
 
 def create_console(app: App) -> FastAPI:

@@ -1,7 +1,9 @@
-"""Who may use the console: a logged-in user (local account or OIDC), with a role.
+"""Who may use the console: a logged-in user (local account or OIDC) with a live session in the
+store, and a role.
 
 ``shifter`` sees every page and acts; ``observer`` sees every page and gets 403 on every action.
-A page asked for without a session redirects to the login; an action (POST) without one is a 403.
+A page or an action (GET or POST) asked for without a session redirects to the login page, which
+brings the user back to it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from skymist.config import ConsoleUser
-from skymist.console.passwords import verify_password
-from skymist.console.sessions import COOKIE, SessionData, Signer
+from skymist.console import sessions
+from skymist.console.context import console_of
+from skymist.console.recheck import due, recheck
+from skymist.console.sessions import COOKIE, SessionData
+
+#: where a request keeps its looked-up user (one store lookup per request)
+_SCOPE_KEY = "skymist.console.principal"
 
 
 class Role(enum.StrEnum):
@@ -30,7 +36,7 @@ class LoginRequiredError(Exception):
 
 
 class ForbiddenError(Exception):
-    """The request is refused (403): no session for an action, a wrong CSRF token, an observer acting."""
+    """The request is refused (403): a wrong CSRF token, an observer acting."""
 
 
 @dataclass(frozen=True)
@@ -44,22 +50,12 @@ class Principal:
         return self.role == Role.SHIFTER
 
 
-def check_local_login(users: list[ConsoleUser], name: str, password: str) -> ConsoleUser | None:
-    """The local account ``name`` if ``password`` is its password (every hash is checked the same way,
-    so an unknown name takes as long as a wrong password)."""
-    found = None
-    for user in users:
-        if verify_password(password, user.password_hash) and user.name == name:
-            found = user
-    return found
-
-
-def session_of(request: Request, signer: Signer) -> SessionData | None:
-    return signer.session(request.cookies.get(COOKIE))
-
-
-def principal(request: Request, signer: Signer) -> Principal | None:
-    data = session_of(request, signer)
+def _lookup(request: Request) -> Principal | None:
+    console = console_of(request)
+    now = console.clock()
+    data = sessions.find(console.app.sessions, console.app.settings, request.cookies.get(COOKIE), now)
+    if data is not None and due(console, data, now):
+        data = recheck(console, data, now)
     if data is None:
         return None
     try:
@@ -69,20 +65,36 @@ def principal(request: Request, signer: Signer) -> Principal | None:
     return Principal(data.user, role, data)
 
 
-def page_user(request: Request, signer: Signer) -> Principal:
-    """The user of a page, or a redirect to the login page."""
-    who = principal(request, signer)
-    if who is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequiredError(target)
+def principal(request: Request) -> Principal | None:
+    """The request's user (looked up once per request), or None."""
+    if _SCOPE_KEY not in request.scope:
+        request.scope[_SCOPE_KEY] = _lookup(request)
+    who: Principal | None = request.scope[_SCOPE_KEY]
     return who
 
 
-def acting_user(request: Request, signer: Signer) -> Principal:
-    """The user of an action: logged in and a shifter, else 403."""
-    who = principal(request, signer)
+def forget_principal(request: Request) -> None:
+    """The session changed (a flash shown, a logout): look it up again if asked."""
+    request.scope.pop(_SCOPE_KEY, None)
+
+
+def _here(request: Request) -> str:
+    if request.method == "GET" and request.url.query:
+        return f"{request.url.path}?{request.url.query}"
+    return request.url.path
+
+
+def page_user(request: Request) -> Principal:
+    """The user of a page, or a redirect to the login page."""
+    who = principal(request)
     if who is None:
-        raise ForbiddenError("no action without a logged-in user: log in first")
+        raise LoginRequiredError(_here(request))
+    return who
+
+
+def acting_user(request: Request) -> Principal:
+    """The user of an action: logged in (else a redirect to the login page) and a shifter (else 403)."""
+    who = page_user(request)
     if not who.can_act:
         raise ForbiddenError(f"{who.name} is an observer: observers see the pages but do not act")
     return who

@@ -1,15 +1,20 @@
-"""What every request of the console uses: the application, the signer, the page templates."""
+"""What every request of the console uses: the application, the login cookie's signer, the page
+templates, the OIDC client and the clock (sessions, lockouts and re-checks read the time from it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 
+from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from skymist.app import App
+from skymist.console.login_cookie import LoginCookies
 from skymist.console.oidc import OidcClient
-from skymist.console.sessions import Signer
+from skymist.store.types import utcnow
 
 
 def page_environment(folder: str | None = None) -> Environment:
@@ -30,10 +35,16 @@ def page_environment(folder: str | None = None) -> Environment:
 @dataclass
 class Console:
     app: App
-    signer: Signer
+    login_cookies: LoginCookies
     pages: Environment
     oidc: OidcClient | None = None
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
 
     @property
     def local_login(self) -> bool:
         return bool(self.app.settings.console_users)
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console

@@ -1,6 +1,7 @@
 """The action forms: ``GET /alerts/{id}/act/{action}`` shows the form, ``POST`` with ``step=review``
 shows what will happen (the confirmation), ``POST`` with ``step=confirm`` does it and returns to the
-alert's page. Only a logged-in shifter acts (observers: 403); every POST carries the CSRF token."""
+alert's page. Only a logged-in shifter acts (observers: 403; no session: the login page, which
+brings the user back); every POST carries the CSRF token."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from skymist.console.actions import ACTIONS, Action, ReviewError
 from skymist.console.actions import Request as ActionRequest
 from skymist.console.auth import Principal, acting_user
 from skymist.console.csrf import check_token, read_form
-from skymist.console.responses import console_of, page, set_session
+from skymist.console.responses import console_of, page
+from skymist.console.sessions import set_flash
 from skymist.console.views import label
 from skymist.outbox.manual import OutboxActionError
 from skymist.scans.actions import ScanActionError
@@ -77,7 +79,7 @@ def _form(
 
 @router.get("/alerts/{alert_id}/act/{name}")
 def action_form(request: Request, alert_id: int, name: str, target: str = "") -> Response:
-    who = acting_user(request, console_of(request).signer)
+    who = acting_user(request)
     action = _action(name)
     return _form(request, _request(request, who, alert_id, action, {"target": target}), action)
 
@@ -85,7 +87,7 @@ def action_form(request: Request, alert_id: int, name: str, target: str = "") ->
 @router.post("/alerts/{alert_id}/act/{name}")
 async def action_post(request: Request, alert_id: int, name: str) -> Response:
     console = console_of(request)
-    who = acting_user(request, console.signer)
+    who = acting_user(request)
     fields = await read_form(request)
     check_token(fields, who.session.csrf)
     action = _action(name)
@@ -103,5 +105,5 @@ async def action_post(request: Request, alert_id: int, name: str) -> Response:
     except REFUSALS as exc:
         return _form(request, req, action, str(exc), 409)
     response = RedirectResponse(f"/alerts/{alert_id}", status_code=303)
-    set_session(response, console, who.session.with_flash(message))
+    set_flash(console.app.sessions, who.session.key, message)
     return response

@@ -1,48 +1,53 @@
 """Logging in and out: a local account (name and password from ``console_users``) or OIDC.
 
-The login form has its own CSRF token (in a short-lived signed cookie, before there is a session),
-so no POST of the console is without one.
+The login form has its own CSRF token (in the short-lived signed login cookie, before there is a
+session), so no POST of the console is without one. Local logins are throttled per account and per
+address (:mod:`skymist.console.throttle`): a locked-out login gets 429 with the time it may retry.
+Each login creates a new session in the store (the browser's old one, if any, is ended); logout
+deletes it.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
-import time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from skymist.console.auth import ForbiddenError, check_local_login, principal
+from skymist.console import sessions, throttle
+from skymist.console.accounts import check_local_login
+from skymist.console.auth import ForbiddenError, forget_principal, principal
 from skymist.console.csrf import check_token, read_form
+from skymist.console.login_cookie import COOKIE as LOGIN_COOKIE
+from skymist.console.login_cookie import MAX_AGE_S as LOGIN_MAX_AGE_S
 from skymist.console.oidc import OidcClient, OidcError
-from skymist.console.responses import console_of, page, set_session
-from skymist.console.sessions import COOKIE, LOGIN_COOKIE, new_session
+from skymist.console.responses import console_of, page, set_session_cookie
+from skymist.console.sessions import COOKIE, Source
 
 router = APIRouter()
-LOGIN_MAX_AGE_S = 600
+DEFAULT_NEXT = "/alerts"
+#: a path of this site: starts with one ``/`` (never ``//host`` or ``/\\host``), printable ASCII only
+_LOCAL_PATH = re.compile(r"/(?![/\\])[!-~]{0,2000}")
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path of this site (never ``//host`` or a scheme): no open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path of this site (never ``//host``, a scheme or a control character): no open redirect."""
+    if target and _LOCAL_PATH.fullmatch(target) and "\\" not in target:
         return target
-    return "/alerts"
+    return DEFAULT_NEXT
 
 
-def _login_state(request: Request) -> dict[str, object]:
-    state = console_of(request).signer.loads(request.cookies.get(LOGIN_COOKIE)) or {}
-    expires = state.get("expires")
-    if not isinstance(expires, int | float) or expires < time.time():
-        return {}
-    return state
+def _login_state(request: Request) -> dict[str, str]:
+    return console_of(request).login_cookies.loads(request.cookies.get(LOGIN_COOKIE))
 
 
-def _with_login_cookie(request: Request, response: Response, state: dict[str, object]) -> Response:
+def _with_login_cookie(request: Request, response: Response, state: dict[str, str]) -> Response:
     console = console_of(request)
     response.set_cookie(
         LOGIN_COOKIE,
-        console.signer.dumps({**state, "expires": time.time() + LOGIN_MAX_AGE_S}),
+        console.login_cookies.dumps(state),
         max_age=LOGIN_MAX_AGE_S,
         httponly=True,
         samesite="lax",
@@ -52,10 +57,16 @@ def _with_login_cookie(request: Request, response: Response, state: dict[str, ob
     return response
 
 
-def _form_page(request: Request, next_url: str, error: str | None = None, status_code: int = 200) -> Response:
+def _form_page(
+    request: Request,
+    next_url: str,
+    error: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     console = console_of(request)
     state = _login_state(request)
-    token = str(state.get("csrf") or secrets.token_urlsafe(32))
+    token = state.get("csrf") or secrets.token_urlsafe(32)
     response = page(
         request,
         "login.html.j2",
@@ -66,7 +77,27 @@ def _form_page(request: Request, next_url: str, error: str | None = None, status
         local_login=console.local_login,
         oidc=console.oidc is not None,
     )
+    response.headers.update(headers or {})
     return _with_login_cookie(request, response, {**state, "csrf": token})
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def _logged_in(request: Request, next_url: str, user: str, role: str, source: Source,
+               refresh_token: str | None = None) -> Response:  # fmt: skip
+    """A new session (the browser's previous one ended: no session fixation) and the way back."""
+    console = console_of(request)
+    old = principal(request)
+    if old is not None:
+        sessions.end(console.app.sessions, old.session.key)
+    token = sessions.create(console.app.sessions, console.app.settings, console.clock(), user, role, source,
+                            refresh_token)  # fmt: skip
+    response = RedirectResponse(next_url, status_code=303)
+    set_session_cookie(response, console, token)
+    response.delete_cookie(LOGIN_COOKIE, path="/")
+    return response
 
 
 @router.get("/login")
@@ -77,32 +108,38 @@ def login_form(request: Request, next: str | None = None) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     console = console_of(request)
+    settings = console.app.settings
     form = await read_form(request)
     state = _login_state(request)
     if not state.get("csrf"):
         raise ForbiddenError("the login form expired: reload the page and try again")
-    check_token(form, str(state["csrf"]))
+    check_token(form, state["csrf"])
     next_url = safe_next(form.get("next"))
-    user = check_local_login(
-        console.app.settings.console_users, form.get("name", ""), form.get("password", "")
-    )
-    if user is None:
-        return _form_page(request, next_url, "wrong name or password", status_code=401)
-    response = RedirectResponse(next_url, status_code=303)
-    set_session(
-        response, console, new_session(user.name, user.role, console.app.settings.console_session_max_age_s)
-    )
-    response.delete_cookie(LOGIN_COOKIE, path="/")
-    return response
+    name, address, now = form.get("name", "")[:100], _client_address(request), console.clock()
+    lockout = throttle.locked_out(console.app.sessions, name, address, now)
+    if lockout is None:
+        user = check_local_login(
+            console.app.sessions, settings.console_users, name, form.get("password", ""), now
+        )
+        if user is not None:
+            throttle.record_success(console.app.sessions, user.name)
+            return _logged_in(request, next_url, user.name, user.role, Source.LOCAL)
+        lockout = throttle.record_failure(console.app.sessions, settings, name, address, now)
+        if lockout is None:
+            return _form_page(request, next_url, "wrong name or password", status_code=401)
+    retry = {"Retry-After": str(lockout.retry_after_s(now))}
+    return _form_page(request, next_url, lockout.message(now), status_code=429, headers=retry)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     console = console_of(request)
-    who = principal(request, console.signer)
+    who = principal(request)
     form = await read_form(request)
     if who is not None:
         check_token(form, who.session.csrf)
+        sessions.end(console.app.sessions, who.session.key)
+        forget_principal(request)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -118,34 +155,33 @@ def _oidc(request: Request) -> OidcClient:
 @router.get("/auth/login")
 def oidc_start(request: Request, next: str | None = None) -> Response:
     client = _oidc(request)
-    state, nonce = client.new_state()
     try:
-        target = client.authorization_url(state, nonce)
+        start = client.start()
     except OidcError as exc:
         return _form_page(request, safe_next(next), str(exc), status_code=502)
-    response = RedirectResponse(target, status_code=303)
-    return _with_login_cookie(request, response, {"state": state, "nonce": nonce, "next": safe_next(next)})
+    response = RedirectResponse(start.url, status_code=303)
+    state = {
+        "state": start.state,
+        "nonce": start.nonce,
+        "verifier": start.code_verifier,
+        "next": safe_next(next),
+    }
+    return _with_login_cookie(request, response, state)
 
 
 @router.get("/auth/callback")
 def oidc_callback(request: Request, code: str = "", state: str = "") -> Response:
-    console = console_of(request)
     client = _oidc(request)
     login_state = _login_state(request)
-    expected = str(login_state.get("state") or "")
-    if not code or not expected or not secrets.compare_digest(state, expected):
+    expected = login_state.get("state", "")
+    if not code or not expected or not secrets.compare_digest(state.encode(), expected.encode()):
         raise ForbiddenError("OIDC login: the state does not match this browser's login; log in again")
-    next_url = safe_next(str(login_state.get("next") or ""))
+    next_url = safe_next(login_state.get("next"))
     try:
-        user = client.exchange(code, str(login_state.get("nonce") or ""))
+        user = client.exchange(code, login_state.get("nonce", ""), login_state.get("verifier", ""))
     except OidcError as exc:
         return _form_page(request, next_url, f"OIDC login failed: {exc}", status_code=401)
-    response = RedirectResponse(next_url, status_code=303)
-    set_session(
-        response, console, new_session(user.name, user.role, console.app.settings.console_session_max_age_s)
-    )
-    response.delete_cookie(LOGIN_COOKIE, path="/")
-    return response
+    return _logged_in(request, next_url, user.name, user.role, Source.OIDC, user.refresh_token)
 
 
 def login_url(next_url: str) -> str:

@@ -14,6 +14,7 @@ from skymist.circulars.lookup import alert_by_ref
 from skymist.console.auth import page_user
 from skymist.console.responses import console_of, page
 from skymist.console.views import SKYMAP_FILES, alert_detail, alert_rows, label, scan_live, skymap_path
+from skymist.files import PathOutsideRootError, path_inside
 from skymist.runtime.checks import Probe, overall, run_checks
 from skymist.store.db import one_snapshot
 from skymist.store.models import Alert, OutboxRow
@@ -44,7 +45,7 @@ def home() -> Response:
 
 @router.get("/alerts")
 def alerts(request: Request) -> Response:
-    page_user(request, console_of(request).signer)
+    page_user(request)
     with console_of(request).app.sessions() as session:
         one_snapshot(session)
         rows = alert_rows(session)
@@ -55,7 +56,7 @@ def alerts(request: Request) -> Response:
 
 @router.get("/alerts/live.json")
 def alerts_live(request: Request) -> dict[str, Any]:
-    page_user(request, console_of(request).signer)
+    page_user(request)
     with console_of(request).app.sessions() as session:
         one_snapshot(session)
         rows = alert_rows(session)
@@ -65,7 +66,7 @@ def alerts_live(request: Request) -> dict[str, Any]:
 @router.get("/alerts/{alert_id}")
 def alert_page(request: Request, alert_id: int) -> Response:
     console = console_of(request)
-    page_user(request, console.signer)
+    page_user(request)
     with console.app.sessions() as session:
         one_snapshot(session)
         try:
@@ -85,7 +86,7 @@ def alert_page(request: Request, alert_id: int) -> Response:
 @router.get("/alerts/{alert_id}/live.json")
 def alert_live(request: Request, alert_id: int) -> dict[str, Any]:
     console = console_of(request)
-    page_user(request, console.signer)
+    page_user(request)
     from sqlalchemy import select
 
     with console.app.sessions() as session:
@@ -97,7 +98,7 @@ def alert_live(request: Request, alert_id: int) -> dict[str, Any]:
 def outbox_bytes(request: Request, alert_id: int, row_id: int) -> Response:
     """The row's payload exactly as sent (or to be sent), as a download: nothing added or decoded."""
     console = console_of(request)
-    page_user(request, console.signer)
+    page_user(request)
     with console.app.sessions() as session:
         row = session.get(OutboxRow, row_id)
         if row is None or row.alert_id != alert_id:
@@ -113,7 +114,7 @@ def outbox_bytes(request: Request, alert_id: int, row_id: int) -> Response:
 @router.get("/alerts/{alert_id}/skymap/{loc_id}/{kind}")
 def skymap_file(request: Request, alert_id: int, loc_id: int, kind: str) -> Response:
     console = console_of(request)
-    page_user(request, console.signer)
+    page_user(request)
     if kind not in SKYMAP_FILES:
         raise HTTPException(404, f"kind = {kind!r}: one of {', '.join(SKYMAP_FILES)}")
     with console.app.sessions() as session:
@@ -131,14 +132,18 @@ def skymap_file(request: Request, alert_id: int, loc_id: int, kind: str) -> Resp
 def archive_file(request: Request, alert_id: int, what: str) -> Response:
     """The alert's archive record (its RO-Crate metadata) or its catalogue page, when written."""
     console = console_of(request)
-    page_user(request, console.signer)
+    page_user(request)
     name = label(_alert(request, alert_id))
     root = console.app.settings.archive_root
-    files = {"record": (root / name / "data" / "ro-crate-metadata.json", "application/ld+json"),
-             "page": (root / f"{name}.html", "text/html")}  # fmt: skip
+    files = {"record": ((name, "data/ro-crate-metadata.json"), "application/ld+json"),
+             "page": ((f"{name}.html",), "text/html")}  # fmt: skip
     if what not in files:
         raise HTTPException(404, f"{what!r}: record or page")
-    path, media = files[what]
+    parts, media = files[what]
+    try:
+        path = path_inside(root, *parts)
+    except PathOutsideRootError:
+        raise HTTPException(404, f"the archive has no {what} of {name}: the name is not a folder") from None
     if not path.is_file():
         raise HTTPException(404, f"the archive has no {what} of {name} yet")
     return FileResponse(path, media_type=media)
@@ -147,7 +152,7 @@ def archive_file(request: Request, alert_id: int, what: str) -> Response:
 @router.get("/health")
 def health(request: Request) -> Response:
     console = console_of(request)
-    page_user(request, console.signer)
+    page_user(request)
     probe = Probe(console.app)
     try:
         results = run_checks(probe)

@@ -7,21 +7,20 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from skymist.console import sessions
 from skymist.console.auth import principal
-from skymist.console.context import Console
-from skymist.console.sessions import COOKIE, SessionData
+from skymist.console.context import Console, console_of
+from skymist.console.sessions import COOKIE
+
+__all__ = ["console_of", "page", "set_session_cookie"]
 
 
-def console_of(request: Request) -> Console:
-    console: Console = request.app.state.console
-    return console
-
-
-def set_session(response: Response, console: Console, data: SessionData) -> None:
+def set_session_cookie(response: Response, console: Console, token: str) -> None:
+    """Give the browser the session's opaque id."""
     settings = console.app.settings
     response.set_cookie(
         COOKIE,
-        console.signer.session_cookie(data),
+        token,
         max_age=int(settings.console_session_max_age_s),
         httponly=True,
         samesite="lax",
@@ -33,15 +32,14 @@ def set_session(response: Response, console: Console, data: SessionData) -> None
 def page(request: Request, template: str, status_code: int = 200, **variables: Any) -> HTMLResponse:
     """The page ``template`` for the request's user; a flash message of the session is shown once."""
     console = console_of(request)
-    who = principal(request, console.signer)
+    who = principal(request)
     flash = who.session.flash if who is not None else None
+    if who is not None and flash:
+        sessions.clear_flash(console.app.sessions, who.session.key, flash)
     html = console.pages.get_template(template).render(
         user=who,
         csrf=who.session.csrf if who is not None else "",
         flash=flash,
         **variables,
     )
-    response = HTMLResponse(html, status_code=status_code)
-    if who is not None and flash:
-        set_session(response, console, who.session.with_flash(None))
-    return response
+    return HTMLResponse(html, status_code=status_code)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from skymist.alerts.views import scan_view
 from skymist.circulars.text import CircularText
 from skymist.config import Settings
+from skymist.files import PathOutsideRootError, path_inside
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.scans.tracker import ACTIVE
 from skymist.states import CircularState, OutboxState
@@ -240,12 +241,17 @@ def _audit(entry: AuditEntry) -> dict[str, Any]:
 def archive_links(settings: Settings, alert_label: str) -> dict[str, Any]:
     """The alert's archive record and catalogue page, when they exist on disk."""
     root = settings.archive_root
-    record = root / alert_label
-    page = root / f"{alert_label}.html"
+    record: Path | None
+    page: Path | None
+    try:
+        record = path_inside(root, alert_label)
+        page = path_inside(root, f"{alert_label}.html")
+    except PathOutsideRootError:  # a stored name that cannot be a folder: no record, no page
+        record = page = None
     return {
-        "record": (record / "data" / "ro-crate-metadata.json").is_file(),
-        "record_folder": str(record),
-        "page": page.is_file(),
+        "record": record is not None and (record / "data" / "ro-crate-metadata.json").is_file(),
+        "record_folder": str(record) if record is not None else None,
+        "page": page is not None and page.is_file(),
         "public_page": f"{settings.catalogue_base_url.rstrip('/')}/{alert_label}.html",
     }
 

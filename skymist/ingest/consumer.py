@@ -4,7 +4,14 @@ Offsets are stored only after the inbox transaction commits (``enable.auto.offse
 librdkafka commits stored offsets every second and on rebalance/close. A message redelivered after
 a crash hits the inbox's unique (topic, partition, offset, bytes) key and is counted, not handled
 twice. If the store is down, nothing is stored: the consumer seeks back and takes the same batch
-again after an exponential backoff (0.5 s doubling to 30 s), one log line per try.
+again after an exponential backoff (0.5 s doubling up to ``store_retry_max_s``, 2 s by default), one
+log line per try (repeats held back by the log's repeat limiter): the first batch after an outage
+is recorded within about ``store_retry_max_s`` of the store taking connections again.
+
+A subscribed topic that does not exist yet (``UNKNOWN_TOPIC_OR_PART`` before any of its partitions
+was assigned: a daemon started before its input topic was made) is waited for quietly, logged once
+at INFO; its partitions are consumed when it appears (metadata is asked again every 10 s). The same
+error for a topic that was being consumed, and every other error of a message, is told.
 
 The positions are watched: a partition whose next message is not where the committed offset said
 (offsets reset by the broker, messages skipped by retention, a re-created topic starting at 0) and
@@ -40,8 +47,11 @@ from skymist.ingest.shifters import StreamEvent, tell_stream_event
 
 log = logging.getLogger(__name__)
 
-#: backoff of a batch the store could not take: first wait, and the longest
-STORE_BACKOFF_S = (0.5, 30.0)
+#: first wait before a batch the store could not take is taken again (then doubled, up to the
+#: ``store_retry_max_s`` setting)
+STORE_BACKOFF_FIRST_S = 0.5
+#: errors of a subscribed topic the broker does not know (yet)
+TOPIC_MISSING = frozenset({KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC})
 #: how often the cluster's id is asked (a metadata request of one topic), and how long it may take
 CLUSTER_CHECK_S = 5.0
 CLUSTER_CHECK_TIMEOUT_S = 1.0
@@ -85,10 +95,18 @@ class StreamConsumer:
         self._since_change: set[tuple[str, int]] | None = None
         #: the next offset to read of each partition, as far as this consumer recorded on this cluster
         self._recorded_to: dict[tuple[str, int], int] = {}
+        #: topics with a partition assigned since the start, and those waited for (not made yet)
+        self._topics_seen: set[str] = set()
+        self._topics_awaited: set[str] = set()
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         for p in partitions:
             self._expected.pop((p.topic, p.partition), None)
+        arrived = self._topics_awaited & {p.topic for p in partitions}
+        self._topics_seen.update(p.topic for p in partitions)
+        for topic in sorted(arrived):
+            self._topics_awaited.discard(topic)
+            log.info("the input topic exists now; consuming it", extra={"topic": topic})
         if self._since_change is not None:
             # the group was joined again after a cluster change: the new cluster's committed offsets
             # may be positions of the old one (committed before the change was seen), past messages
@@ -271,12 +289,29 @@ class StreamConsumer:
             )
         self._expected[key] = offset + 1
 
+    def _topic_missing(self, topic: str | None, error: Any) -> bool:
+        """Whether ``error`` says a subscribed topic not seen yet does not exist (yet): logged once at
+        INFO, never told (the broker withheld no message: there was none)."""
+        if error.code() not in TOPIC_MISSING or topic is None or topic in self._topics_seen:
+            return False
+        if topic not in self._topics_awaited:
+            self._topics_awaited.add(topic)
+            log.info(
+                "waiting for the input topic to exist",
+                extra={"topic": topic, "error": error.str()[:200]},
+            )
+        else:
+            log.debug("the input topic does not exist yet", extra={"topic": topic})
+        return True
+
     def _message_error(self, message: Any) -> None:
         error = message.error()
         code = error.code()
         if code == KafkaError._PARTITION_EOF:
             return
         topic, partition = message.topic(), message.partition()
+        if self._topic_missing(topic, error):
+            return
         if code == KafkaError._AUTO_OFFSET_RESET and topic is not None:
             self._expected.pop((topic, partition), None)
             offset = max(message.offset() or 0, 0)
@@ -347,8 +382,8 @@ class StreamConsumer:
             results = self.ingestor.ingest_batch(raw)
         except Exception as exc:
             self._failures += 1
-            first, longest = STORE_BACKOFF_S
-            delay = min(longest, first * 2.0 ** (self._failures - 1))
+            longest = self.ingestor.app.settings.store_retry_max_s
+            delay = min(longest, STORE_BACKOFF_FIRST_S * 2.0 ** min(self._failures - 1, 16))
             self.ingestor.app.metrics.inc("ingest_store_unavailable")
             extra = {"error": str(exc)[:300], "failures": self._failures, "retry_in_s": delay}
             if isinstance(exc, StoreUnavailableError) or self._failures > 1:

@@ -1,8 +1,11 @@
 """What the ingest path tells the shifters: dead letters, and an input stream whose positions do not
 add up (offsets reused with other bytes, offsets reset or skipped, messages the broker withheld).
 
-Each is one Slack outbox row (paced by the dispatcher like every Slack message), written in the
-caller's transaction, and a JSON log line and a counter; nothing is sent when Slack is off.
+Each is one Slack outbox row with its exact bytes, written in the caller's transaction, and a JSON
+log line and a counter; nothing is queued when Slack is off. These are operational messages: the
+Slack dispatcher tells the first of a quiet window at once and folds a flood into one digest per
+window (``slack_digest_window_s``) and kind, after every alert message
+(:mod:`skymist.outbox.slack_digest`).
 """
 
 from __future__ import annotations

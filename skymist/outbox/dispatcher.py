@@ -12,6 +12,13 @@
    ``Retry-After``: not counted as an attempt, and the sink is paused meanwhile); or ``dead`` after
    the maximum attempts, which queues a message to the shifters.
 
+Slack (:meth:`Dispatcher._claim_slack`) is paced at ``slack_max_per_minute``, all daemons together,
+by class (:mod:`skymist.outbox.slack_classes`): the alert class is claimed first, the operational
+class gets at most ``slack_operational_max_per_minute``, and operational floods are folded into one
+digest per window and kind first (:mod:`skymist.outbox.slack_digest`). A webhook cannot be asked what
+it received, so the webhook sink is given one row per claim: posted, then recorded, before the next
+is taken, and a kill -9 leaves at most one webhook row in doubt.
+
 A dispatcher serves the sinks it is given. The daemon's ``dispatch`` job runs one dispatcher per
 sink, each in its own thread and claiming only its sink's rows, so a hanging Slack never holds up a
 GCN notice (DESIGN.md: one row per sink, never one loop for all).
@@ -29,18 +36,21 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from skymist.app import App
 from skymist.outbox import keys
 from skymist.outbox.hooks import OutboxHooks
 from skymist.outbox.queue import SINK_SLACK, enqueue, slack_spec
 from skymist.outbox.sinks.base import OutboxItem, SendResult, Sink
+from skymist.outbox.sinks.slack import SlackWebhookSink
+from skymist.outbox.slack_classes import OPERATIONAL_PRODUCTS
+from skymist.outbox.slack_digest import DIGESTED_PRODUCTS, fold
 from skymist.states import OutboxState, check_transition
 from skymist.store.models import OutboxRow
 from skymist.store.types import utcnow
@@ -56,6 +66,16 @@ class DispatchStats:
     retried: int = 0
     dead: int = 0
     cancelled: int = 0
+
+
+#: claims due rows matching the conditions, at most ``limit`` (``FOR UPDATE SKIP LOCKED``)
+Claim = Callable[..., list[OutboxRow]]
+
+
+def one_at_a_time(sink: Sink) -> bool:
+    """A sink that cannot be asked what it received (a Slack webhook) gets one row per claim: a
+    kill between its post and the record leaves that one row in doubt, never a whole batch."""
+    return isinstance(sink, SlackWebhookSink)
 
 
 def backoff_seconds(attempts: int, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -85,6 +105,10 @@ class Dispatcher:
     def _active(self, name: str) -> bool:
         return self._paused_until.get(name, 0.0) <= time.monotonic()
 
+    def _pause(self, name: str, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        self._paused_until[name] = max(self._paused_until.get(name, 0.0), until)
+
     # -- claim --------------------------------------------------------------------------------------
     def _claim(self, session: Session, now: dt.datetime) -> tuple[list[OutboxItem], int]:
         settings = self.app.settings
@@ -93,7 +117,7 @@ class Dispatcher:
             and_(OutboxRow.state == OutboxState.SENDING, OutboxRow.lease_until < now),
         )
 
-        def claim(*where: Any, limit: int) -> list[OutboxRow]:
+        def claim(*where: ColumnElement[bool], limit: int) -> list[OutboxRow]:
             if limit <= 0:
                 return []
             stmt = (
@@ -107,12 +131,8 @@ class Dispatcher:
 
         other_sinks = [name for name in self.sinks if name != SINK_SLACK and self._active(name)]
         rows = claim(OutboxRow.sink.in_(other_sinks), limit=settings.outbox_batch) if other_sinks else []
-        # Slack is paced: at most slack_max_per_minute, all daemons together
         if SINK_SLACK in self.sinks and self._active(SINK_SLACK):
-            rows += claim(
-                OutboxRow.sink == SINK_SLACK,
-                limit=min(settings.outbox_batch, self._slack_budget(session, now)),
-            )
+            rows += self._claim_slack(session, now, claim)
         vetoed = self.hooks.vetoes(session, rows)
         items: list[OutboxItem] = []
         cancelled = 0
@@ -150,10 +170,39 @@ class Dispatcher:
             )
         return items, cancelled
 
-    def _slack_budget(self, session: Session, now: dt.datetime) -> int:
-        """Slack messages that may still go out in the current minute."""
-        recent = session.execute(
-            select(func.count())
+    def _claim_slack(self, session: Session, now: dt.datetime, claim: Claim) -> list[OutboxRow]:
+        """Fold the operational floods into digests, then claim the alert class first and the
+        operational class with what is left of its own share of the minute."""
+        settings = self.app.settings
+        folded = fold(session, settings, self.app.renderer, now)
+        if folded.digests:
+            self.app.metrics.inc("slack_digests", folded.digests)
+            self.app.metrics.inc("slack_digested_rows", folded.rows)
+            log.info(
+                "operational Slack messages folded",
+                extra={"digests": folded.digests, "folded": folded.rows, "held": folded.held},
+            )
+        used, used_operational = self._slack_used(session, now)
+        limit = 1 if one_at_a_time(self.sinks[SINK_SLACK]) else settings.outbox_batch
+        budget = min(limit, settings.slack_max_per_minute - used)
+        operational = OutboxRow.product.in_(OPERATIONAL_PRODUCTS)
+        rows: list[OutboxRow] = claim(OutboxRow.sink == SINK_SLACK, ~operational, limit=budget)
+        share = min(settings.slack_operational_max_per_minute, settings.slack_max_per_minute)
+        # a pending row of a digested kind goes out in its digest (queued after ``fold`` looked:
+        # the next one folds it); one in doubt is verified or sent again as it is
+        to_digest = and_(OutboxRow.product.in_(DIGESTED_PRODUCTS), OutboxRow.state == OutboxState.PENDING)
+        rows += claim(
+            OutboxRow.sink == SINK_SLACK,
+            operational,
+            ~to_digest,
+            limit=min(budget - len(rows), share - used_operational),
+        )
+        return rows
+
+    def _slack_used(self, session: Session, now: dt.datetime) -> tuple[int, int]:
+        """Slack messages sent (or being sent) in the last minute: all, and the operational ones."""
+        total, operational = session.execute(
+            select(func.count(), func.count().filter(OutboxRow.product.in_(OPERATIONAL_PRODUCTS)))
             .select_from(OutboxRow)
             .where(
                 OutboxRow.sink == SINK_SLACK,
@@ -162,8 +211,8 @@ class Dispatcher:
                     and_(OutboxRow.state == OutboxState.SENDING, OutboxRow.lease_until >= now),
                 ),
             )
-        ).scalar_one()
-        return max(0, self.app.settings.slack_max_per_minute - int(recent))
+        ).one()
+        return int(total), int(operational)
 
     # -- send ---------------------------------------------------------------------------------------
     def _send(self, items: Sequence[OutboxItem]) -> tuple[dict[int, SendResult], int]:
@@ -211,14 +260,15 @@ class Dispatcher:
                 sent_rows.append(row)
                 continue
             row.last_error = result.error
+            if result.pause_sink_s is not None:  # the sink stopped answering: let it be a while
+                self._pause(row.sink, result.pause_sink_s)
             if result.retry_after_s is not None:  # the sink said when: not an attempt
                 row.state = check_transition(row.state, OutboxState.PENDING)
                 row.attempts = max(0, row.attempts - 1)
                 row.next_attempt_at = now + dt.timedelta(seconds=result.retry_after_s)
                 row.lease_until = None
                 held += 1
-                until = time.monotonic() + result.retry_after_s
-                self._paused_until[row.sink] = max(self._paused_until.get(row.sink, 0.0), until)
+                self._pause(row.sink, result.retry_after_s)
                 continue
             exhausted = row.attempts >= settings.outbox_max_attempts
             if result.undecided and not exhausted:
@@ -291,7 +341,7 @@ class Dispatcher:
                 stats = self.run_once()
             except Exception:  # the store may be away for a while: keep trying
                 log.exception("dispatcher cycle failed; retrying")
-                stop.wait(min(5.0, interval * 4))
+                stop.wait(min(self.app.settings.store_retry_max_s, interval * 4))
                 continue
             if stats.claimed == 0:
                 wake.wait(interval)

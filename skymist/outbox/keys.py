@@ -61,6 +61,12 @@ def heartbeat_failure(heartbeat_id: int, state: str) -> str:
     return f"heartbeat:{heartbeat_id}:{state}"
 
 
+def slack_digest(kind: str, window_start: str) -> str:
+    """The one Slack message of window ``window_start`` (``YYYYmmddTHHMMSSZ``) about operational
+    messages of ``kind`` (``dead_letters``, ``outbox_dead``, ``input_stream``): one per window."""
+    return f"digest:{kind}:{window_start}"
+
+
 def dead_letter(letter_id: int, attempts: int) -> str:
     """The shifters' message that an input became dead letter ``letter_id`` (``attempts``: handlings)."""
     return f"dead-letter:{letter_id}:{attempts}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 import secrets
 import shutil
 import sys
@@ -26,6 +27,7 @@ from skybase.logs import configure_logging
 from skymist.alerts.views import alert_view
 from skymist.app import App
 from skymist.config import Settings
+from skymist.files import path_inside
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.runtime.assembly import build_app
 from skymist.runtime.daemon import Daemon
@@ -80,8 +82,8 @@ def _read_back(bootstrap: str, topic: str, folder: Path, suffix: str) -> list[Pa
             if error.code() == KafkaError._PARTITION_EOF:
                 remaining.discard(message.partition())
             continue
-        name = f"{(message.key() or b'message').decode()}.{message.partition()}-{message.offset()}"
-        path = folder / (name + suffix)
+        key = re.sub(r"[^A-Za-z0-9._-]", "_", (message.key() or b"message").decode(errors="replace"))
+        path = path_inside(folder, f"{key}.{message.partition()}-{message.offset()}{suffix}")
         path.write_bytes(message.value() or b"")
         paths.append(path)
     consumer.close()

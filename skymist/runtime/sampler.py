@@ -42,20 +42,23 @@ class Sampler:
         self._scans_started: set[int] = set()
         self._started_at = utcnow()
 
-    def sample(self) -> None:
+    def sample(self, now: dt.datetime | None = None) -> None:
+        """Bring the gauges up to date and watch the store and the broker; ``now`` (the clock of the
+        outage watches, the current time by default) lets a test age an outage without waiting."""
         try:
             self._store()
         except Exception as exc:
-            self.store_watch.seen(False, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            self.store_watch.seen(False, reason, now=now)
         else:
-            self.store_watch.seen(True)
+            self.store_watch.seen(True, now=now)
         try:
             lag = broker_lag(self.probe, self.app.settings.kafka_topics)
         except Exception as exc:
-            self.broker_watch.seen(False, str(exc)[:200] or type(exc).__name__)
+            self.broker_watch.seen(False, str(exc)[:200] or type(exc).__name__, now=now)
             self.probe.close()
         else:
-            self.broker_watch.seen(True)
+            self.broker_watch.seen(True, now=now)
             for (topic, partition), behind in lag.items():
                 self.metrics.consumer_lag.labels(topic, str(partition)).set(behind)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from skymist.files import WrittenFile, make_public_dir
+from skymist.files import WrittenFile, make_public_dir, path_inside
 from skymist.skymap.analysis import SkymapAnalysis
 from skymist.skymap.picture import ComparisonPosition
 from skymist.skymap.products import product_stem, write_products
@@ -76,7 +76,7 @@ class StagedSkymap:
         out: dict[FileKind, SkymapFile] = {}
         for kind, written in self.written.items():
             suffix = written.path.name[len(self.stem) :]
-            final = self.folder_path / f"{folder}_{tag}{suffix}"
+            final = path_inside(self.folder_path, f"{folder}_{tag}{suffix}")
             os.replace(written.path, final)
             out[kind] = SkymapFile(kind, final, written.sha256, public_url(base_url, folder, final.name))
         _fsync_dir(self.folder_path)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skymist.files import WrittenFile
+from skymist.files import WrittenFile, path_inside
 from skymist.skymap.analysis import SkymapAnalysis
 from skymist.skymap.fits_flat import FlatColumn, write_flat_fits
 from skymist.skymap.fits_moc import write_moc_fits
@@ -55,9 +55,9 @@ def write_fits_products(
     column: FlatColumn = flat_column or ("PROB" if analysis.thresholds.kind == "credible" else "2DLLH")
     kind = "probability" if column == "PROB" else "llh"
     flat = write_flat_fits(
-        analysis, directory / f"{stem}.skymap_nside_{analysis.max_nside}_{kind}.fits.gz", column
+        analysis, path_inside(directory, f"{stem}.skymap_nside_{analysis.max_nside}_{kind}.fits.gz"), column
     )
-    moc = write_moc_fits(analysis, directory / f"{stem}.skymap.multiorder.fits.gz")
+    moc = write_moc_fits(analysis, path_inside(directory, f"{stem}.skymap.multiorder.fits.gz"))
     return flat, moc
 
 
@@ -74,7 +74,7 @@ def write_products(
     flat, moc = write_fits_products(analysis, out_dir, flat_column)
     if not png:
         return SkymapProducts(flat_fits=flat, multiorder_fits=moc, png=None)
-    picture = Path(out_dir) / f"{product_stem(analysis)}.skymap.png"
+    picture = path_inside(out_dir, f"{product_stem(analysis)}.skymap.png")
     return SkymapProducts(
         flat_fits=flat,
         multiorder_fits=moc,

@@ -37,8 +37,10 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         )
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    # no pre-ping (a round trip per transaction on the hot path): a connection lost with a database
-    # restart fails its transaction once, and every loop of the daemon retries a failed transaction
+    # pre-ping: a pooled connection the database dropped (restarted, failed over, backends ended) is
+    # found when it is checked out and replaced, instead of failing the first transaction after the
+    # store comes back (and sending its loop into a backoff); one loopback round trip per checkout
+    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
     return create_engine(parsed, **kwargs)
 

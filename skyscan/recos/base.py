@@ -59,6 +59,7 @@ class PixelSeed:
     posvar: int = 0  # which position variation of the seed vertex, 0 <= posvar < Reco.position_variations
     vertex: Vertex | None = None  # the coarser parent pixel's fitted vertex, None for the first nside
     delivery: int = 1  # 1 for the first delivery of this task, more after a redelivery
+    scan_id: str = ""  # the scan the pixel belongs to (empty outside a scan)
 
 
 @dataclass(frozen=True)

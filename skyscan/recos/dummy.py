@@ -13,6 +13,11 @@ sleep. Options (``reco_options``):
   redelivered task succeeds;
 - ``fail_deliveries`` (default 0): the fit raises on a task's first ``fail_deliveries`` deliveries, as
   ``crash_dummy``'s errors do.
+
+Steering from outside: when the worker's environment names a gate directory
+(``SKYSCAN_DUMMY_GATE_DIR``; ``skyscan serve`` sets it from its ``dummy_gate_dir`` setting), every fit
+first passes the gate of :mod:`skyscan.recos.dummy_gate`, which holds each scan after N fits until
+released: tests check a scan's partial state at a point of their choosing, whatever the machine's speed.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from skyscan.recos.base import (
     int_option,
     reject_unknown_options,
 )
+from skyscan.recos.dummy_gate import PixelGate
 
 _OPTIONS = ("delay_s", "cpu_work", "seed", "first_delivery_delay_s", "fail_deliveries")
 
@@ -66,12 +72,14 @@ class DummyReco(Reco):
         seed: int | None,
         first_delivery_delay_s: float,
         fail_deliveries: int,
+        gate: PixelGate | None = None,
     ) -> None:
         self.delay_s = delay_s
         self.cpu_work = cpu_work
         self.seed = seed
         self.first_delivery_delay_s = first_delivery_delay_s
         self.fail_deliveries = fail_deliveries
+        self.gate = gate
 
     @classmethod
     def prepare(cls, event: RealtimeEvent, options: Mapping[str, Any]) -> Setup:
@@ -86,15 +94,19 @@ class DummyReco(Reco):
 
     @classmethod
     def from_setup(cls, setup: Mapping[str, Any]) -> DummyReco:
+        """The reco of ``setup``, with the gate this process's environment names (if any)."""
         return cls(
             delay_s=float(setup["delay_s"]),
             cpu_work=int(setup["cpu_work"]),
             seed=None if setup["seed"] is None else int(setup["seed"]),
             first_delivery_delay_s=float(setup["first_delivery_delay_s"]),
             fail_deliveries=int(setup.get("fail_deliveries", 0)),
+            gate=PixelGate.from_environment(),
         )
 
     def fit(self, seed: PixelSeed) -> PixelFit:
+        if self.gate is not None:
+            self.gate.pass_through(seed.scan_id)
         sleep = self.delay_s + (self.first_delivery_delay_s if seed.delivery <= 1 else 0.0)
         if sleep > 0.0:
             time.sleep(sleep)

@@ -7,7 +7,7 @@ launcher starts; on stop the launcher puts its running scans back in the backlog
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,8 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from skyscan.server import api_docs
 from skyscan.server.auth import TokenTable
 from skyscan.server.backlog import Launcher
 from skyscan.server.docker_tags import TagCatalogue
@@ -29,9 +32,11 @@ from skyscan.settings import SkyscanSettings
 LOG = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str, reason: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, reason: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """``{"code", "error"}``; the reason phrase (default: the message) goes in the status line."""
-    response = JSONResponse({"code": status, "error": message}, status_code=status)
+    response = JSONResponse({"code": status, "error": message}, status_code=status, headers=headers)
     response.raw_headers.append((REASON_HEADER, phrase(message if reason is None else reason)))
     return response
 
@@ -55,6 +60,18 @@ def describe_validation(errors: Any) -> str:
         if text not in parts:
             parts.append(text)
     return "; ".join(parts) or "invalid request"
+
+
+def allowed_methods(request: Request, routes: Sequence[APIRoute]) -> list[str]:
+    """The methods the routes answer at the request's path."""
+    methods: set[str] = set()
+    for route in routes:
+        # the route's path matches when the request, made with one of its methods, would reach it
+        own = route.methods or set()
+        match, _ = route.matches({**request.scope, "method": next(iter(own), "GET")})
+        if match is Match.FULL:
+            methods |= own
+    return sorted(methods)
 
 
 def create_app(settings: SkyscanSettings, *, on_ready: Callable[[], None] | None = None) -> FastAPI:
@@ -81,12 +98,15 @@ def create_app(settings: SkyscanSettings, *, on_ready: Callable[[], None] | None
             store.dispose()
             LOG.info("skyscan stopped", extra={"owner": launcher.owner})
 
+    # the document and its pages are routes of their own (api_docs): behind the token by default
     app = FastAPI(
         title="skyscan",
         summary="A SkyDriver-compatible (REST API v2.4.x) sky-scan service",
         version="2.4.1",
         lifespan=lifespan,
-        openapi_url="/openapi.json",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = Services(
         store,
@@ -109,8 +129,11 @@ def create_app(settings: SkyscanSettings, *, on_ready: Callable[[], None] | None
         return error_response(400, describe_validation(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only its first route's (RFC 9110)
+            headers["Allow"] = ", ".join(allowed_methods(request, app.state.api_routes))
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
@@ -118,4 +141,6 @@ def create_app(settings: SkyscanSettings, *, on_ready: Callable[[], None] | None
         return error_response(500, "internal server error")
 
     app.include_router(router)
+    app.include_router(api_docs.router)
+    app.state.api_routes = [route for route in router.routes if isinstance(route, APIRoute)]
     return app

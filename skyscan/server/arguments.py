@@ -113,6 +113,26 @@ def nonblank(value: Any) -> str:
     return value
 
 
+def storable(value: str, *, longest: int | None = None) -> str:
+    """``value`` if the store can hold it as text: no NUL character, valid UTF-8 (no lone
+    surrogate), at most ``longest`` characters."""
+    if "\x00" in value:
+        raise Invalid(f"must not contain NUL characters (got {_shown(value)})")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"must be valid Unicode text (got {_shown(value)})") from None
+    if longest is not None and len(value) > longest:
+        raise Invalid(f"at most {longest} characters (got {len(value)})")
+    return value
+
+
+def printable(value: str) -> str:
+    """``value`` as printable ASCII, other characters escaped (``\\x00``, ``\\u00e9``), for a
+    command line shown to people and stored as text."""
+    return value if value.isascii() and value.isprintable() else ascii(value)[1:-1]
+
+
 def strict_dict(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Invalid("arg must be a dict")
@@ -168,6 +188,8 @@ def integer(value: Any, *, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
 
 
 def number(value: Any) -> float:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**308:
+        raise Invalid(f"must be a finite number (got {_shown(value)})")
     if isinstance(value, int | float) and not isinstance(value, bool):
         result = float(value)
     elif isinstance(value, str):
@@ -222,8 +244,11 @@ def data_size(value: Any) -> int:
     return size
 
 
-def projection(value: Any) -> list[str]:
-    """A manifest projection: ``"*"``, or a list of field names (``"*"`` in it means all)."""
+def projection(value: Any) -> list[str] | None:
+    """A manifest projection: ``"*"``, or a list of field names (``"*"`` in it means all);
+    ``null`` is no projection (all fields), as if the key were not sent."""
+    if value is None:
+        return None
     if isinstance(value, str):
         return [value]
     if isinstance(value, list) and all(isinstance(item, str) for item in value):

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from scanner_client import validation
 from scanner_client.models import EventMetadata, Progress
+from skyscan.pixels import MAX_NSIDE
 from skyscan.server import arguments as a
 from skyscan.server.arguments import Arg, Invalid
 from skyscan.server.docker_tags import TagCatalogue, TagNotFound, TagTooOld
@@ -48,15 +49,23 @@ def _debug_mode(value: Any) -> list[str]:
 
 
 def _classifiers(value: Any) -> dict[str, Any]:
+    """SkyDriver's check of ``classifiers`` and ``scanner_server_env``: at most 25 entries, keys
+    and string values of at most 25 characters, scalar values. The keys reserved for rescans are
+    refused later, for ``classifiers`` only, with SkyDriver's own text."""
     if not isinstance(value, dict):
         raise Invalid("must be a dict")
-    try:
-        return dict(validation.classifiers_from(value, field="x"))
-    except ValueError as exc:
-        message = str(exc).removeprefix("x: ").removeprefix("x")
-        if "reserved for rescans" in message:  # checked later, with SkyDriver's own text
-            return dict(value)
-        raise Invalid(message.lstrip(": ")) from None
+    most = validation.CLASSIFIERS_MAX_ENTRIES
+    longest = validation.CLASSIFIERS_MAX_CHARS
+    if len(value) > most:
+        raise Invalid(f"at most {most} entries (got {len(value)})")
+    for key, item in value.items():
+        if len(key) > longest:
+            raise Invalid(f"key {key!r:.60} is longer than {longest} characters")
+        if item is not None and not isinstance(item, str | bool | int | float):
+            raise Invalid(f"[{key!r}]: must be a string, number, boolean or null (got {item!r:.60})")
+        if isinstance(item, str) and len(item) > longest:
+            raise Invalid(f"[{key!r}]: value {item!r:.60} is longer than {longest} characters")
+    return dict(value)
 
 
 def _server_env(value: Any) -> dict[str, Any]:
@@ -215,10 +224,15 @@ def launch_body(
                 f"argument reco_algo: unknown algorithm {reco_algo!r} for skyscan, which runs the "
                 f"scan itself (it runs: {', '.join(runnable_algos)})",
             )
+        # a whole number written 12.0 is the integer 12, as for every other integer argument
+        nsides = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in nsides.items()}
         try:
             nsides = validation.nsides_to_json(validation.nsides_from(nsides))
         except (ValueError, TypeError) as exc:
             raise ApiError(400, f"argument {exc}") from None
+        largest = max(int(nside) for nside in nsides)
+        if largest > MAX_NSIDE:
+            raise ApiError(400, f"argument nsides: nside {largest} is above HEALPix's limit ({MAX_NSIDE})")
         try:
             threshold = validation.threshold_from(threshold)
         except ValueError as exc:
@@ -301,8 +315,15 @@ def add_workers_body(body: dict[str, Any]) -> Options:
     return _simple(body, args, {"no_redirect": False})
 
 
+#: the longest workflow id the store holds
+WORKFLOW_ID_MAX: Final = 64
+
+
 def workflow_id_body(body: dict[str, Any]) -> Options:
-    args = [Arg("workflow_id", a.nonblank, required=True), Arg("ewms_address", a.text, required=True)]
+    args = [
+        Arg("workflow_id", lambda v: a.storable(a.nonblank(v), longest=WORKFLOW_ID_MAX), required=True),
+        Arg("ewms_address", lambda v: a.storable(a.text(v)), required=True),
+    ]
     return _simple(body, args, {})
 
 
@@ -313,7 +334,8 @@ def put_result_body(body: dict[str, Any]) -> Options:
 
 def _dataclass_like(model: Any, first_field: str) -> Any:
     """A converter: a falsy value is absent (None); a non-dict or a bad dict is refused in the
-    words of SkyDriver's dataclass loader."""
+    words of SkyDriver's dataclass loader, which checks the type of each field as it is (strict:
+    ``"5"`` is not an integer)."""
 
     def convert(value: Any) -> dict[str, Any] | None:
         if not value:
@@ -321,7 +343,7 @@ def _dataclass_like(model: Any, first_field: str) -> Any:
         if not isinstance(value, dict):
             raise Invalid(f'missing value for field "{first_field}"')
         try:
-            model.model_validate(value)
+            model.model_validate(value, strict=True)
         except ValidationError as exc:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"])

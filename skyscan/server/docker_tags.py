@@ -37,6 +37,11 @@ def strip_v(tag: str) -> str:
     return tag[1:] if tag[:1] in ("v", "V") and tag[1:2].isdigit() else tag
 
 
+def _newest_first(known: frozenset[str]) -> list[str]:
+    """The ``X.Y.Z`` tags among ``known``, newest first."""
+    return sorted((t for t in known if _XYZ.fullmatch(t)), key=_version, reverse=True)
+
+
 def packaged_tags() -> frozenset[str]:
     text = resources.files("skyscan.server").joinpath("scanner_tags.txt").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
@@ -62,11 +67,13 @@ class TagCatalogue:
 
     def resolve(self, given: str) -> str:
         """The concrete tag for ``given``, or :class:`TagNotFound` / :class:`TagTooOld`."""
+        known = self.known()
+        return self._resolve(given, known, _newest_first(known))
+
+    def _resolve(self, given: str, known: frozenset[str], versions: list[str]) -> str:
         tag = strip_v(given.strip())
         if not _TAG.fullmatch(tag):
             raise TagNotFound(given)
-        known = self.known()
-        versions = sorted((t for t in known if _XYZ.fullmatch(t)), key=_version, reverse=True)
         if tag in known:
             resolved = tag
         elif tag == "latest" and versions:
@@ -79,3 +86,25 @@ class TagCatalogue:
         if ordered and _version(resolved) < _version(self.min_tag):
             raise TagTooOld(resolved)
         return resolved
+
+    def accepted(self) -> list[str]:
+        """Every ``docker_tag`` that :meth:`resolve` accepts today (surrounding whitespace
+        aside), sorted: each known tag, with a ``v``/``V`` prefix on a version, ``latest`` and
+        the ``N`` / ``N.M`` prefixes of the versions; for the API's own document."""
+        known = self.known()
+        versions = _newest_first(known)
+        candidates = {"latest"}
+        for tag in known:
+            candidates.update({tag, f"v{tag}", f"V{tag}"})
+            if _XYZ.fullmatch(tag):
+                major, minor, _ = tag.split(".")
+                for prefix in (major, f"{major}.{minor}"):
+                    candidates.update({prefix, f"v{prefix}", f"V{prefix}"})
+        accepted = []
+        for candidate in sorted(candidates):
+            try:
+                self._resolve(candidate, known, versions)
+            except (TagNotFound, TagTooOld):
+                continue
+            accepted.append(candidate)
+        return accepted

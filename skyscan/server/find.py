@@ -1,7 +1,9 @@
 """A MongoDB-style filter over manifests, for ``POST /scans/find``.
 
 Supported: dotted paths with implicit equality, ``$eq $ne $gt $gte $lt $lte $in $nin $exists``,
-and ``$and $or $nor`` lists. Anything else is refused with a message naming it.
+and ``$and $or $nor`` lists (nested at most :data:`MAX_DEPTH` deep). Anything else is refused
+with a message naming it, by :func:`check`, before any manifest is looked at: the answer to a
+filter never depends on what the store holds.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 _MISSING: Final = object()
+#: how deep ``$and``/``$or``/``$nor`` lists may nest
+MAX_DEPTH: Final = 32
+LOGICAL: Final = ("$and", "$or", "$nor")
 
 
 def _get(doc: Any, dotted: str) -> Any:
@@ -63,10 +68,38 @@ _OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 }
 
 
+def _is_operators(condition: Any) -> bool:
+    """A condition made of operators (``{"$gt": 1}``) rather than a value to equal."""
+    return (
+        isinstance(condition, Mapping) and bool(condition) and all(str(k).startswith("$") for k in condition)
+    )
+
+
+def check(query: Mapping[str, Any], depth: int = 0) -> None:
+    """Raise :class:`ValueError` naming what :func:`matches` could not evaluate in ``query``."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"filter: $and/$or/$nor nested more than {MAX_DEPTH} deep")
+    for key, condition in query.items():
+        if key in LOGICAL:
+            if not isinstance(condition, list) or not all(isinstance(c, Mapping) for c in condition):
+                raise ValueError(f"filter: {key} needs a list of filters (got {condition!r:.100})")
+            for inner in condition:
+                check(inner, depth + 1)
+            continue
+        if key.startswith("$"):
+            raise ValueError(f"filter: unsupported operator {key!r}")
+        if _is_operators(condition):
+            for op, wanted in condition.items():
+                if op not in _OPERATORS:
+                    raise ValueError(f"filter: unsupported operator {op!r} on {key!r}")
+                if op in ("$in", "$nin") and not isinstance(wanted, list):
+                    raise ValueError(f"filter: $in/$nin need a list (got {wanted!r:.100})")
+
+
 def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
     """Whether ``doc`` satisfies the filter ``query``."""
     for key, condition in query.items():
-        if key in ("$and", "$or", "$nor"):
+        if key in LOGICAL:
             if not isinstance(condition, list) or not all(isinstance(c, Mapping) for c in condition):
                 raise ValueError(f"filter: {key} needs a list of filters (got {condition!r})")
             results = [matches(doc, c) for c in condition]
@@ -77,7 +110,7 @@ def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
         if key.startswith("$"):
             raise ValueError(f"filter: unsupported operator {key!r}")
         value = _get(doc, key)
-        if isinstance(condition, Mapping) and condition and all(str(k).startswith("$") for k in condition):
+        if _is_operators(condition):
             for op, wanted in condition.items():
                 if op not in _OPERATORS:
                     raise ValueError(f"filter: unsupported operator {op!r} on {key!r}")

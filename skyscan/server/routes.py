@@ -1,9 +1,10 @@
 """The HTTP routes: SkyDriver REST API v2.4.x paths, bodies, roles and redirects.
 
-Every handler authorizes first (a body is never read for a client that may not send it), then
-(for the ``user`` role, unless ``no_redirect`` is true in the query or body) answers 302 to the
-replacement of a replaced scan, then reads its body (:mod:`skyscan.server.bodies`) and calls the
-store. The pydantic models of :mod:`skyscan.server.schemas` only document the bodies.
+Every handler authorizes first (a query or body is never read for a client that may not send
+it), then (for the ``user`` role, unless ``no_redirect`` is true in the query or body) answers 302
+to the replacement of a replaced scan, then reads its body (:mod:`skyscan.server.bodies`) and
+calls the store. Each route declares every status it answers (:func:`~skyscan.server.openapi.answers`);
+the JSON Schemas of :mod:`skyscan.server.schemas` document the bodies.
 """
 
 from __future__ import annotations
@@ -14,26 +15,16 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
-from scanner_client.models import Manifest, ScanStatus
 from scanner_client.validation import SKYSCAN_RECO_ALGOS
 from skyscan.server import bodies
-from skyscan.server.arguments import boolean, json_body
+from skyscan.server.arguments import Invalid, boolean, json_body
 from skyscan.server.auth import Role, TokenTable
 from skyscan.server.backlog import Launcher
 from skyscan.server.docker_tags import TagCatalogue
 from skyscan.server.errors import ApiError
-from skyscan.server.schemas import (
-    AddWorkersBody,
-    DeleteBody,
-    FindBody,
-    LaunchScanBody,
-    PatchManifestBody,
-    PutResultBody,
-    RescanBody,
-    WorkflowIdBody,
-)
+from skyscan.server.openapi import answers
+from skyscan.server.openapi import json_body as documents
 from skyscan.server.store import FIND_EXCLUDED, ScanStore, project, project_fields
 from skyscan.settings import SkyscanSettings
 
@@ -42,8 +33,9 @@ SYSTEM: Final = frozenset({Role.SYSTEM})
 BOTH: Final = frozenset({Role.USER, Role.SYSTEM})
 
 ScanId = Annotated[str, Path(pattern=r"^\w+$", description="scan id, e.g. 19505db3e88x4348a28a8554441b96bc")]
-IncludeDeleted = Annotated[bool, Query(description="also answer for a deleted scan")]
-NoRedirect = Annotated[bool, Query(description="answer for a replaced scan itself instead of a 302")]
+#: query flags, read by the route after it authorized the caller (documented in schemas.QUERY_SCHEMAS)
+IncludeDeleted = Annotated[str | None, Query()]
+NoRedirect = Annotated[str | None, Query()]
 
 _bearer = HTTPBearer(auto_error=False, description="a token of the `user` or `system` role")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
@@ -91,23 +83,34 @@ def _redirect_if_replaced(
         raise ScanReplacedError(RedirectResponse(str(request.url.replace(path=path)), status_code=302))
 
 
+def flag(name: str, value: str | None) -> bool:
+    """A query-string boolean as SkyDriver reads one (``true``, ``1``, ``yes``...); absent: false."""
+    if value is None:
+        return False
+    try:
+        return boolean(value)
+    except Invalid as exc:
+        raise ApiError(400, f"argument {name}: {exc}") from None
+
+
 def _scan_caller(
-    request: Request, allowed: frozenset[Role], scan_id: str, no_redirect: bool
+    request: Request, allowed: frozenset[Role], scan_id: str, no_redirect: str | None
 ) -> tuple[Services, Role]:
     """Authorize the caller of a scan's route, then send a user of a replaced scan on (302)."""
     services, role = _authorize(request, allowed)
-    _redirect_if_replaced(request, services, role, scan_id, no_redirect)
+    _redirect_if_replaced(request, services, role, scan_id, flag("no_redirect", no_redirect))
     return services, role
 
 
 def _scan_caller_with_body(
-    request: Request, allowed: frozenset[Role], scan_id: str, raw: bytes, no_redirect: bool
+    request: Request, allowed: frozenset[Role], scan_id: str, raw: bytes, no_redirect: str | None
 ) -> tuple[Services, dict[str, Any]]:
     """As :func:`_scan_caller`, for a route whose JSON body may also say ``no_redirect``; returns
     the decoded body (read only after the caller is authorized)."""
     services, role = _authorize(request, allowed)
+    query_value = flag("no_redirect", no_redirect)
     decoded = json_body(raw)
-    _redirect_if_replaced(request, services, role, scan_id, _no_redirect_in(decoded, no_redirect))
+    _redirect_if_replaced(request, services, role, scan_id, _no_redirect_in(decoded, query_value))
     return services, decoded
 
 
@@ -132,17 +135,13 @@ def _no_redirect_in(body: dict[str, Any], query_value: bool) -> bool:
         raise ApiError(400, "argument no_redirect: invalid type") from None
 
 
-def _documents(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting a JSON body the handler reads itself."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
-    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema}}}}
-
-
 router = APIRouter()
 
+#: the answers of a scan's route read by users: 302 to a replacement, 400 for a bad id or query
+READ_SCAN: Final = (302, 400, 403, 404)
 
-@router.get("/", summary="Ping", tags=["root"])
+
+@router.get("/", summary="Ping", tags=["root"], responses=answers(403, ok="Empty", ok_text="{}"))
 def ping(request: Request, _: Bearer) -> JSONResponse:
     _authorize(request, USER)
     return _json({})
@@ -152,7 +151,8 @@ def ping(request: Request, _: Bearer) -> JSONResponse:
     "/scans/find",
     summary="Find scan manifests matching a MongoDB-style filter",
     tags=["scans"],
-    openapi_extra=_documents(FindBody),
+    openapi_extra=documents("FindBody", required=True),
+    responses=answers(400, 403, ok="FoundManifests", ok_text="the matching manifests, oldest first"),
 )
 def find_scans(request: Request, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, USER)
@@ -164,7 +164,12 @@ def find_scans(request: Request, raw: RawBody, _: Bearer) -> JSONResponse:
     return _json({"manifests": manifests})
 
 
-@router.get("/scans/backlog", summary="The scans waiting to be started", tags=["scans"])
+@router.get(
+    "/scans/backlog",
+    summary="The scans waiting to be started",
+    tags=["scans"],
+    responses=answers(403, ok="Backlog", ok_text="the queued scans, oldest first"),
+)
 def get_backlog(request: Request, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, USER)
     return _json({"entries": services.store.backlog()})
@@ -174,8 +179,8 @@ def get_backlog(request: Request, _: Bearer) -> JSONResponse:
     "/scan",
     summary="Launch a new scan",
     tags=["scan"],
-    response_model=Manifest,
-    openapi_extra=_documents(LaunchScanBody),
+    openapi_extra=documents("LaunchScanBody", required=True),
+    responses=answers(400, 403, ok="ManifestFields", ok_text="the new scan's manifest (queued)"),
 )
 def launch_scan(request: Request, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, USER)
@@ -191,7 +196,12 @@ def launch_scan(request: Request, raw: RawBody, _: Bearer) -> JSONResponse:
     return _json(project(manifest, body.manifest_projection))
 
 
-@router.get("/scan-request/{scan_id}", summary="The stored request of a scan", tags=["scan-request"])
+@router.get(
+    "/scan-request/{scan_id}",
+    summary="The stored request of a scan",
+    tags=["scan-request"],
+    responses=answers(400, 403, 404, ok="ScanRequest", ok_text="the request as stored"),
+)
 def get_scan_request(request: Request, scan_id: ScanId, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, USER)
     return _json(services.store.get_scan_request(scan_id))
@@ -201,11 +211,11 @@ def get_scan_request(request: Request, scan_id: ScanId, _: Bearer) -> JSONRespon
     "/scan/{scan_id}/actions/rescan",
     summary="Launch a new scan from a scan's request",
     tags=["scan"],
-    response_model=Manifest,
-    openapi_extra=_documents(RescanBody),
+    openapi_extra=documents("RescanBody", required=False),
+    responses=answers(*READ_SCAN, ok="ManifestFields", ok_text="the new scan's manifest"),
 )
 def rescan(
-    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = False
+    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = None
 ) -> Response:
     services, decoded = _scan_caller_with_body(request, BOTH, scan_id, raw, no_redirect)
     body = bodies.rescan_body(decoded)
@@ -221,10 +231,11 @@ def rescan(
     "/scan/{scan_id}/actions/add-workers",
     summary="Add workers to a running scan",
     tags=["scan"],
-    openapi_extra=_documents(AddWorkersBody),
+    openapi_extra=documents("AddWorkersBody", required=True),
+    responses=answers(*READ_SCAN, 422),
 )
 def add_workers(
-    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = False
+    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = None
 ) -> Response:
     services, decoded = _scan_caller_with_body(request, USER, scan_id, raw, no_redirect)
     bodies.add_workers_body(decoded)
@@ -236,26 +247,33 @@ def add_workers(
     )
 
 
-@router.get("/scan/{scan_id}", summary="A scan's manifest and result", tags=["scan"])
+@router.get(
+    "/scan/{scan_id}",
+    summary="A scan's manifest and result",
+    tags=["scan"],
+    responses=answers(*READ_SCAN, ok="ScanAndResult", ok_text="the manifest and the result ({} if none)"),
+)
 def get_scan(
     request: Request,
     scan_id: ScanId,
     _: Bearer,
-    include_deleted: IncludeDeleted = False,
-    no_redirect: NoRedirect = False,
+    include_deleted: IncludeDeleted = None,
+    no_redirect: NoRedirect = None,
 ) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
-    return _json(services.store.get_scan(scan_id, include_deleted=include_deleted))
+    deleted_too = flag("include_deleted", include_deleted)
+    return _json(services.store.get_scan(scan_id, include_deleted=deleted_too))
 
 
 @router.delete(
     "/scan/{scan_id}",
     summary="Abort a scan and mark it deleted",
     tags=["scan"],
-    openapi_extra=_documents(DeleteBody),
+    openapi_extra=documents("DeleteBody", required=False),
+    responses=answers(*READ_SCAN, ok="ScanAndResult", ok_text="the deleted scan's manifest and result"),
 )
 def delete_scan(
-    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = False
+    request: Request, scan_id: ScanId, raw: RawBody, _: Bearer, no_redirect: NoRedirect = None
 ) -> Response:
     services, decoded = _scan_caller_with_body(request, USER, scan_id, raw, no_redirect)
     body = bodies.delete_body(decoded)
@@ -266,23 +284,27 @@ def delete_scan(
     )
 
 
-@router.get("/scan/{scan_id}/manifest", summary="A scan's manifest", tags=["scan"], response_model=Manifest)
+@router.get(
+    "/scan/{scan_id}/manifest",
+    summary="A scan's manifest",
+    tags=["scan"],
+    responses=answers(*READ_SCAN, ok="ManifestFields", ok_text="the manifest fields asked for"),
+)
 def get_manifest(
     request: Request,
     scan_id: ScanId,
     _: Bearer,
-    include_deleted: IncludeDeleted = False,
-    no_redirect: NoRedirect = False,
-    projection: Annotated[
-        str, Query(description="'*' or manifest field names separated by '|' or ','")
-    ] = "*",
+    include_deleted: IncludeDeleted = None,
+    no_redirect: NoRedirect = None,
+    projection: Annotated[str, Query()] = "*",
 ) -> Response:
     services, role = _scan_caller(request, BOTH, scan_id, no_redirect)
+    deleted_too = flag("include_deleted", include_deleted)
     fields = [f.strip() for f in projection.replace("|", ",").split(",") if f.strip()] or ["*"]
     keys = project_fields(fields)
     # a scanner (system role) reads the event from the manifest, as SkyDriver's scanner does
     with_event = role is Role.SYSTEM and "event_i3live_json_dict" in keys
-    manifest = services.store.get_manifest(scan_id, include_deleted=include_deleted, with_event=with_event)
+    manifest = services.store.get_manifest(scan_id, include_deleted=deleted_too, with_event=with_event)
     return _json({key: manifest[key] for key in keys})
 
 
@@ -290,8 +312,8 @@ def get_manifest(
     "/scan/{scan_id}/manifest",
     summary="Report progress and metadata (scanner)",
     tags=["scan"],
-    response_model=Manifest,
-    openapi_extra=_documents(PatchManifestBody),
+    openapi_extra=documents("PatchManifestBody", required=False),
+    responses=answers(400, 403, 404, ok="Manifest", ok_text="the manifest"),
 )
 def patch_manifest(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, SYSTEM)
@@ -306,29 +328,41 @@ def patch_manifest(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -
     )
 
 
-@router.get("/scan/{scan_id}/i3-event", summary="The realtime event a scan was launched with", tags=["scan"])
-def get_i3_event(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
+@router.get(
+    "/scan/{scan_id}/i3-event",
+    summary="The realtime event a scan was launched with",
+    tags=["scan"],
+    responses=answers(*READ_SCAN, ok="I3Event", ok_text="the event"),
+)
+def get_i3_event(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = None) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     return _json(services.store.get_i3_event(scan_id))
 
 
-@router.get("/scan/{scan_id}/result", summary="A scan's result ({} until there is one)", tags=["scan"])
+@router.get(
+    "/scan/{scan_id}/result",
+    summary="A scan's result ({} until there is one)",
+    tags=["scan"],
+    responses=answers(*READ_SCAN, ok="ResultOrEmpty", ok_text="the result, {} until there is one"),
+)
 def get_result(
     request: Request,
     scan_id: ScanId,
     _: Bearer,
-    include_deleted: IncludeDeleted = False,
-    no_redirect: NoRedirect = False,
+    include_deleted: IncludeDeleted = None,
+    no_redirect: NoRedirect = None,
 ) -> Response:
     services, _role = _scan_caller(request, USER, scan_id, no_redirect)
-    return _json(services.store.get_result(scan_id, include_deleted=include_deleted))
+    deleted_too = flag("include_deleted", include_deleted)
+    return _json(services.store.get_result(scan_id, include_deleted=deleted_too))
 
 
 @router.put(
     "/scan/{scan_id}/result",
     summary="Store a partial or final result (scanner)",
     tags=["scan"],
-    openapi_extra=_documents(PutResultBody),
+    openapi_extra=documents("PutResultBody", required=True),
+    responses=answers(400, 403, 404, ok="ResultOrEmpty", ok_text="the stored result ({} for an empty one)"),
 )
 def put_result(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, SYSTEM)
@@ -337,9 +371,12 @@ def put_result(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JS
 
 
 @router.get(
-    "/scan/{scan_id}/status", summary="A scan's computed state", tags=["scan"], response_model=ScanStatus
+    "/scan/{scan_id}/status",
+    summary="A scan's computed state",
+    tags=["scan"],
+    responses=answers(*READ_SCAN, ok="ScanStatus", ok_text="the scan's state"),
 )
-def get_status(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
+def get_status(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = None) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     settings = services.settings
     return _json(
@@ -349,17 +386,25 @@ def get_status(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedi
     )
 
 
-@router.get("/scan/{scan_id}/logs", summary="Where a scan's logs are", tags=["scan"])
-def get_logs(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
+@router.get(
+    "/scan/{scan_id}/logs",
+    summary="Where a scan's logs are",
+    tags=["scan"],
+    responses=answers(*READ_SCAN, ok="Logs", ok_text="the URL of the scan's logs"),
+)
+def get_logs(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = None) -> Response:
     services, _role = _scan_caller(request, USER, scan_id, no_redirect)
     url = services.store.logs_url(scan_id, services.settings.logs_url_template)
     return _json({"scanner_server": {"url": url}})
 
 
-@router.get("/scan/{scan_id}/ewms/workflow-id", summary="The workflow running a scan", tags=["ewms"])
-def get_workflow_id(
-    request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False
-) -> Response:
+@router.get(
+    "/scan/{scan_id}/ewms/workflow-id",
+    summary="The workflow running a scan",
+    tags=["ewms"],
+    responses=answers(*READ_SCAN, ok="WorkflowInfo", ok_text="the scan's workflow"),
+)
+def get_workflow_id(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = None) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     return _json(services.store.workflow_info(scan_id))
 
@@ -368,8 +413,8 @@ def get_workflow_id(
     "/scan/{scan_id}/ewms/workflow-id",
     summary="Record the workflow running a scan (scanner)",
     tags=["ewms"],
-    response_model=Manifest,
-    openapi_extra=_documents(WorkflowIdBody),
+    openapi_extra=documents("WorkflowIdBody", required=True),
+    responses=answers(400, 403, 404, ok="Manifest", ok_text="the scan's manifest"),
 )
 def set_workflow_id(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) -> JSONResponse:
     services, _role = _authorize(request, SYSTEM)
@@ -377,14 +422,24 @@ def set_workflow_id(request: Request, scan_id: ScanId, raw: RawBody, _: Bearer) 
     return _json(services.store.set_workflow_id(scan_id, body["workflow_id"], body["ewms_address"]))
 
 
-@router.get("/scan/{scan_id}/ewms/workforce", summary="The workers of a scan", tags=["ewms"])
-def get_workforce(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
+@router.get(
+    "/scan/{scan_id}/ewms/workforce",
+    summary="The workers of a scan",
+    tags=["ewms"],
+    responses=answers(*READ_SCAN, ok="Workforce", ok_text="the scan's pixel workers"),
+)
+def get_workforce(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = None) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     return _json(services.store.workforce(scan_id, workers=services.settings.workers))
 
 
-@router.get("/scan/{scan_id}/ewms/taskforces", summary="The worker pools of a scan", tags=["ewms"])
-def get_taskforces(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = False) -> Response:
+@router.get(
+    "/scan/{scan_id}/ewms/taskforces",
+    summary="The worker pools of a scan",
+    tags=["ewms"],
+    responses=answers(*READ_SCAN, ok="Taskforces", ok_text="the scan's worker pool"),
+)
+def get_taskforces(request: Request, scan_id: ScanId, _: Bearer, no_redirect: NoRedirect = None) -> Response:
     services, _role = _scan_caller(request, BOTH, scan_id, no_redirect)
     settings = services.settings
     return _json(services.store.taskforces(scan_id, workers=settings.workers, pool_kind=settings.pool_kind))

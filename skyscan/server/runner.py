@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner_client.validation import REAL_EVENT_CHOICES
+from skyscan.recos.dummy_gate import GATE_DIR_ENV
 from skyscan.server.lifecycle import Lifecycle
 from skyscan.server.store import ScanStore
 from skyscan.settings import SkyscanSettings
@@ -103,11 +104,18 @@ def _run(
         inputs = store.get_run_inputs(scan_id)
         request = engine_request(engine, scan_id, inputs.request, inputs.event, settings.reco_options)
         broker = settings.broker_url.get_secret_value() if settings.broker_url else None
+        worker_env = {GATE_DIR_ENV: str(settings.dummy_gate_dir)} if settings.dummy_gate_dir else None
         LOG.info(
             "scan running",
             extra={"scan_id": scan_id, "pool": settings.pool_kind, "workers": settings.workers},
         )
-        with workers.open_pool(settings.pool_kind, workers=settings.workers, broker_url=broker) as pool:
+        with workers.open_pool(
+            settings.pool_kind,
+            workers=settings.workers,
+            broker_url=broker,
+            task_queue=settings.task_queue,
+            worker_env=worker_env,
+        ) as pool:
             final = engine.run_scan(
                 request,
                 StoreObserver(store, scan_id),

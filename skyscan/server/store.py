@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -27,8 +28,10 @@ from scanner_client.models import MANIFEST_KEYS, NOT_YET_REQUESTED, EventMetadat
 from scanner_client.skyscan_result import encode_nan
 from scanner_client.validation import REAL_EVENT_CHOICES
 from skyscan.server import views
+from skyscan.server.arguments import printable
 from skyscan.server.bodies import LaunchRequest
 from skyscan.server.errors import ApiError, not_found
+from skyscan.server.find import check as check_filter
 from skyscan.server.find import matches
 from skyscan.server.lifecycle import ACTIVE, TRANSITIONS, Lifecycle, transition
 from skyscan.server.tables import SCHEMA_VERSION, Base, I3EventRow, ScanRequestRow, ScanRow, SchemaRow
@@ -43,6 +46,10 @@ _DEACTIVATION: Final = {
     Lifecycle.FAILED: "FINISHED",
     Lifecycle.FINISHED: "FINISHED",
 }
+
+
+#: the ids this store gives events (uuid4 hex); any other id names no event here
+I3_EVENT_ID: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def new_scan_id(now: float) -> str:
@@ -182,6 +189,10 @@ class ScanStore:
     ) -> list[dict[str, Any]]:
         """``POST /scans/find``: manifests matching a MongoDB-style filter, oldest first."""
         fields = project_fields(projection, excluded=FIND_EXCLUDED)
+        try:
+            check_filter(query)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
         if not include_deleted and "is_deleted" not in query:
             query = {**query, "is_deleted": False}
         found = []
@@ -207,7 +218,8 @@ class ScanStore:
         scan_id = new_scan_id(now)
         with self._session() as session:
             if body.i3_event_id is not None:
-                if session.get(I3EventRow, body.i3_event_id) is None:
+                known_form = I3_EVENT_ID.fullmatch(body.i3_event_id) is not None
+                if not known_form or session.get(I3EventRow, body.i3_event_id) is None:
                     raise ApiError(400, "i3 event not found")
                 i3_event_id = body.i3_event_id
             else:
@@ -232,7 +244,8 @@ class ScanStore:
         classifiers: Mapping[str, Any],
         now: float,
     ) -> ScanRow:
-        nsides = " ".join(f"{nside}:{ext}" for nside, ext in request["nsides"].items())
+        # without run_scans, nsides and reco_algo are the client's, unchecked: shown escaped
+        nsides = printable(" ".join(f"{nside}:{ext}" for nside, ext in request["nsides"].items()))
         kind = (
             "--real-event"
             if request["real_or_simulated_event"] in REAL_EVENT_CHOICES
@@ -246,7 +259,7 @@ class ScanStore:
             last_updated=max(self._clock(), math.nextafter(now, math.inf)),
             is_deleted=False,
             scanner_server_args=(
-                f"skyscan-engine --reco-algo {request['reco_algo']} --nsides {nsides} {kind} "
+                f"skyscan-engine --reco-algo {printable(request['reco_algo'])} --nsides {nsides} {kind} "
                 f"--predictive-scanning-threshold {request['predictive_scanning_threshold']}"
             ),
             ewms_workflow_id=NOT_YET_REQUESTED,

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from skyscan.recos import Reco, get_reco
@@ -132,8 +132,10 @@ class ComputeProcess:
     built).
     """
 
-    def __init__(self, worker: str | None = None) -> None:
+    def __init__(self, worker: str | None = None, *, env: Mapping[str, str] | None = None) -> None:
         self.worker = worker or worker_name()
+        #: variables added to the child's environment (it inherits this process's)
+        self.env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
         self._buffer = b""
         self._task: PixelTask | None = None
@@ -148,7 +150,13 @@ class ComputeProcess:
             return self._process
         self._stop_child()
         command = [sys.executable, "-m", "skyscan.workers.compute", str(os.getpid()), self.worker]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env={**os.environ, **self.env} if self.env else None,
+        )
         self._buffer = b""
         self._child_reco = None
         return self._process

@@ -11,7 +11,7 @@ import collections
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 from skyscan.workers.compute import ComputeProcess, worker_name
@@ -53,7 +53,7 @@ class _InProcessScan:
 class InProcessPool:
     """``workers`` compute processes fed from one queue; see :class:`~skyscan.workers.pool.PixelPool`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, *, worker_env: Mapping[str, str] | None = None) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers: an in-process pool needs at least 1 worker, got {workers!r}")
         self.workers = workers
@@ -61,7 +61,7 @@ class InProcessPool:
         self._ready = threading.Condition()
         self._scans: dict[str, _InProcessScan] = {}
         self._closed = False
-        self._computers = [ComputeProcess(f"{worker_name()}/{n}") for n in range(workers)]
+        self._computers = [ComputeProcess(f"{worker_name()}/{n}", env=worker_env) for n in range(workers)]
         self._threads = [
             threading.Thread(
                 target=self._serve, args=(computer,), name=f"skyscan-pixel-worker-{n}", daemon=True

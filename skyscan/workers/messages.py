@@ -66,7 +66,9 @@ class PixelTask:
         return (self.nside, self.pixel, self.posvar)
 
     def seed(self) -> PixelSeed:
-        return PixelSeed(self.nside, self.pixel, self.ra, self.dec, self.posvar, self.vertex, self.delivery)
+        return PixelSeed(
+            self.nside, self.pixel, self.ra, self.dec, self.posvar, self.vertex, self.delivery, self.scan_id
+        )
 
     def redelivered(self) -> PixelTask:
         return replace(self, delivery=self.delivery + 1)

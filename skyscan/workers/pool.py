@@ -10,7 +10,7 @@ delivered again, so an outcome can arrive twice; the collector (the engine) igno
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Protocol
 
@@ -60,17 +60,20 @@ def open_pool(
     workers: int,
     broker_url: str | None = None,
     task_queue: str = DEFAULT_TASK_QUEUE,
+    worker_env: Mapping[str, str] | None = None,
 ) -> PixelPool:
     """A pool of ``workers`` pixel workers.
 
     ``inprocess``: ``workers`` child processes of this process (at least 1).
     ``rabbitmq``: tasks go through the broker at ``broker_url`` (queue ``task_queue``) to any
     ``skyscan worker`` consuming it; ``workers`` local ones are started here too (0: only external ones).
+    ``worker_env``: variables added to the environment of the processes this pool starts (e.g. the
+    dummy reco's gate, :data:`skyscan.recos.dummy_gate.GATE_DIR_ENV`).
     """
     if kind == "inprocess":
         from skyscan.workers.inprocess import InProcessPool
 
-        return InProcessPool(workers)
+        return InProcessPool(workers, worker_env=worker_env)
     if kind == "rabbitmq":
         if not broker_url:
             raise ValueError(
@@ -78,5 +81,5 @@ def open_pool(
             )
         from skyscan.workers.rabbitmq import RabbitMQPool
 
-        return RabbitMQPool(broker_url, workers=workers, task_queue=task_queue)
+        return RabbitMQPool(broker_url, workers=workers, task_queue=task_queue, worker_env=worker_env)
     raise ValueError(f"kind: expected one of {', '.join(POOL_KINDS)}, got {kind!r}")

@@ -27,7 +27,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -189,7 +189,8 @@ class RabbitMQPool:
     """Tasks through the broker at ``broker_url``; and ``workers`` local ``skyscan worker`` processes.
 
     ``tasks_per_message``: how many tasks each task message carries; None (the default) chooses per
-    submit (:func:`tasks_per_message`).
+    submit (:func:`tasks_per_message`). ``worker_env``: variables added to the environment of the
+    local workers.
     """
 
     def __init__(
@@ -199,6 +200,7 @@ class RabbitMQPool:
         workers: int = 0,
         task_queue: str = DEFAULT_TASK_QUEUE,
         tasks_per_message: int | None = None,
+        worker_env: Mapping[str, str] | None = None,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
             raise ValueError(f"workers: expected a number of local workers >= 0, got {workers!r}")
@@ -212,7 +214,9 @@ class RabbitMQPool:
             declare_task_queue(connection.channel(), task_queue)
         finally:
             connection.close()
-        self._local_workers = [start_worker_process(broker_url, task_queue) for _ in range(workers)]
+        self._local_workers = [
+            start_worker_process(broker_url, task_queue, env=worker_env) for _ in range(workers)
+        ]
         self._open_scans: set[str] = set()
         self._lock = threading.Lock()
 
@@ -255,9 +259,14 @@ class RabbitMQPool:
 
 
 def start_worker_process(
-    broker_url: str, task_queue: str, *extra_args: str, **popen: Any
+    broker_url: str,
+    task_queue: str,
+    *extra_args: str,
+    env: Mapping[str, str] | None = None,
+    **popen: Any,
 ) -> subprocess.Popen[bytes]:
-    """A ``skyscan worker`` subprocess on ``task_queue`` (the broker URL goes by environment, not argv)."""
-    env = {**os.environ, BROKER_URL_ENV: broker_url}
+    """A ``skyscan worker`` subprocess on ``task_queue`` (the broker URL goes by environment, not argv);
+    ``env``: variables added to the environment it inherits."""
+    env = {**os.environ, **(env or {}), BROKER_URL_ENV: broker_url}
     command = [sys.executable, "-m", "skyscan.cli", "worker", "--queue", task_queue, *extra_args]
     return subprocess.Popen(command, env=env, **popen)

@@ -114,5 +114,6 @@ def assert_records_hold_every_sent_product(settings: Settings) -> int:
         assert len(ids) == len(set(ids))
         for entry in index["sent"]:
             assert (folder / "data" / entry["file"]).read_bytes() == by_alert[alert.id][entry["outbox_id"]]
-        assert verify_record(folder) == [], folder
+        problems = verify_record(folder)
+        assert problems == [], (folder, problems)
     return len(alerts)

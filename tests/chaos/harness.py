@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from skymist.config import Settings
@@ -23,6 +22,7 @@ from skymist.outbox.sinks.kafka import HEADER
 from skymist.runtime.simulate import SimulatedAlert
 from skymist.states import OutboxState
 from skymist.store.models import Alert, DeadLetter, OutboxRow
+from tests import waiting
 from tests.conftest import MockKafka, make_settings
 from tests.helpers import header, read_topic
 from tests.support.slack_api import SlackStandIn
@@ -52,15 +52,9 @@ def daemon_settings(
 def wait_for(
     condition: Callable[[], bool], timeout_s: float, what: str, describe: Callable[[], object] | None = None
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except Exception:  # the store may be down in the middle of a scenario
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"timed out waiting for {what}" + (f": {describe()}" if describe is not None else ""))
+    """tests.waiting.wait_for, where a failing look counts as "not yet" (the store may be down in the
+    middle of a scenario)."""
+    waiting.wait_for(condition, timeout_s, what, 0.25, describe=describe, tolerate=(Exception,))
 
 
 @dataclass
@@ -159,16 +153,29 @@ def figures(
 
 
 class PacedProducer:
-    """Produces ``values`` in a thread, ``per_flush`` at a time every ``pause_s``."""
+    """Produces ``values`` in a thread, ``per_flush`` at a time every ``pause_s``; with ``hold_at``, it
+    stops after that many (flushed) until ``release()`` (a fault lands mid-stream on any machine)."""
 
     def __init__(
-        self, producer: Any, topic: str, values: Sequence[bytes], per_flush: int, pause_s: float
+        self,
+        producer: Any,
+        topic: str,
+        values: Sequence[bytes],
+        per_flush: int,
+        pause_s: float,
+        hold_at: int | None = None,
     ) -> None:
         self.done = threading.Event()
+        self.held = threading.Event()
+        self._released = threading.Event()
         self.produced = 0
 
         def run() -> None:
             for index, value in enumerate(values):
+                if index == hold_at:
+                    producer.flush(30)
+                    self.held.set()
+                    self._released.wait()
                 producer.produce(topic, value)
                 self.produced += 1
                 if index % per_flush == per_flush - 1:
@@ -179,3 +186,6 @@ class PacedProducer:
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
+
+    def release(self) -> None:
+        self._released.set()

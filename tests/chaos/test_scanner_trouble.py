@@ -4,7 +4,6 @@ product is lost or doubled."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,6 @@ from tests.support.skyscan_service import Service, service_env
 from tests.support.slack_api import SlackStandIn
 
 N_ALERTS = 3
-DOWN_S = 12.0
 
 
 @pytest.fixture
@@ -69,7 +67,13 @@ def test_scanner_down_then_slow(
             producer.produce(topic, value)
         producer.flush(10)
         wait_for(lambda: len(scans()) == N_ALERTS, 60, "the planned scans")
-        time.sleep(DOWN_S)
+        # the scanner stays down until every scan has tried it (and failed) twice
+        wait_for(
+            lambda: all(s.attempts >= 2 for s in scans()),
+            120,
+            "every scan to try the scanner that is down twice",
+            lambda: [(s.state.value, s.attempts, s.last_error) for s in scans()],
+        )
         assert all(s.state == ScanState.PLANNED for s in scans())  # nothing reached the backend
         proxy.start()  # back, but slow: hanging and failing answers
         proxy.fail("GET", r"/scan/.*/(status|manifest)", "hang", times=4)
@@ -88,7 +92,7 @@ def test_scanner_down_then_slow(
     per_key = [backend_scans(skyscan, s.request_key) for s in scans()]
     keys = [m["metadata"]["event_payload"]["key"] for m in slack.messages]
     result = figures(
-        "scanner down 12 s, then slow",
+        "scanner down (two failed tries per scan), then slow",
         app,
         kafka.bootstrap,
         [a for a, _ in batch],

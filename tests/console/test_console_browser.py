@@ -27,6 +27,7 @@ from tests.refine.circulars_api import CircularsApiStandIn
 from tests.scans.conftest import scan_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.skyscan_service import Service
+from tests.waiting import wait_for
 
 #: an 8/64/512 scan of about 14,600 pixels: long enough to be watched (the default 3,072 pixels of
 #: online_gaussian took under 10 s on a quiet machine, over before the page was open; 7,680 pixels
@@ -42,16 +43,6 @@ PLAN = {
     "deadline_s": 300.0,
 }
 USERS = {"alice": ("shifter", "alice-Pw-7731"), "oscar": ("observer", "oscar-Pw-1209")}
-
-
-def wait_for(condition: Any, timeout_s: float, what: str, every_s: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every_s)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def visit(page: Any, url: str) -> bool:

@@ -1,4 +1,4 @@
-"""Password hashes and ``skymist console``: the hash for ``console_users``; a console no one could
+"""Password hashes and ``skymist console``: the (argon2id) hash for ``console_users``; a console no one could
 log in to is a one-line error; the daemon's job registry knows the console and runs it only when
 asked."""
 
@@ -14,20 +14,20 @@ from skymist.console.passwords import hash_password, verify_password
 from skymist.runtime.jobs import JobName, default_jobs, parse_jobs
 
 
-def test_passwords_are_salted_scrypt_hashes() -> None:
+def test_passwords_are_salted_argon2id_hashes() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
-    assert first.startswith("scrypt$") and first != second
+    assert first.startswith("$argon2id$") and first != second
     assert verify_password("correct horse", first) and not verify_password("correct hors", first)
     assert not verify_password("x", "not a hash")
 
 
-def test_hash_password_reads_stdin_and_prints_a_scrypt_hash(
+def test_hash_password_reads_stdin_and_prints_an_argon2id_hash(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("night-shift-pw\n"))
     assert main(["console", "--hash-password"]) == 0
     printed = capsys.readouterr().out.strip()
-    assert printed.startswith("scrypt$") and verify_password("night-shift-pw", printed)
+    assert printed.startswith("$argon2id$") and verify_password("night-shift-pw", printed)
 
 
 def test_a_console_without_any_login_is_refused(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal_column, select, update
 
 from skymist.cli.main import main
 from skymist.ingest.inbox import Ingestor
@@ -52,6 +52,14 @@ def check(
     assert "\n" not in line and line.startswith(f"SKYMIST {document['status']} - "), line
     result: dict[str, Any] = document["checks"][0]
     return code, result, line
+
+
+def age(app: Any, model: Any, seconds: float, *columns: Any) -> None:
+    """The times in ``columns`` of every ``model`` row moved ``seconds`` into the past: the age a
+    check reads grows without the test waiting."""
+    shift: Any = literal_column(f"interval '{float(seconds)} seconds'")
+    with app.sessions() as session, session.begin():
+        session.execute(update(model).values({column: column - shift for column in columns}))
 
 
 def run_until(app: Any, jobs: list[JobName], until: Any, cap_s: float = 60.0) -> None:
@@ -129,7 +137,7 @@ def test_input_silence(
     event = real_event(shared_dir)
     Ingestor(app).ingest_batch([raw(envelope(event))])
     assert check(app, capsys, monkeypatch, "input")[0] == 0
-    time.sleep(2.5)  # the stream falls silent
+    age(app, InboxMessage, 2.5, InboxMessage.received_at)  # the stream fell silent 2.5 s ago
     code, result, line = check(app, capsys, monkeypatch, "input")
     assert code == 2 and "input_silence=" in line
     Ingestor(app).ingest_batch([raw(envelope(event, stream="GOLD"))])
@@ -207,7 +215,8 @@ def test_scan_stuck_on_a_misbehaving_skyscan_and_scanner_down(
 
         tracker = drive(app, lambda: scan().backend_scan_id is not None)
         proxy.freeze(rf"^/scan/{scan().backend_scan_id}/(status|manifest)")  # skyscan seems stuck
-        time.sleep(5.0)  # the daemon's tracker is not running here: the scan just sits
+        # the daemon's tracker is not running here: the scan just sits, its last progress 5 s old
+        age(app, Scan, 5.0, Scan.last_progress_at, Scan.submitted_at)
         code, result, line = check(app, capsys, monkeypatch, "scans")
         assert code == 2 and f"stuck: {scan_id}" in result["summary"], line
         proxy.unfreeze()

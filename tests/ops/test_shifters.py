@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import time
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from skymist.runtime.sampler import Sampler
 from skymist.store.models import OutboxRow
+from skymist.store.types import utcnow
 from tests.ops.support import BrokerProcess
 
 
@@ -39,12 +40,12 @@ def test_broker_outage_is_told_once_then_its_end(app_factory: Any, topic: str) -
         broker.pause()
         sampler.sample()  # down, but not for long yet: not told
         assert told(app) == []
-        time.sleep(2.5)
-        sampler.sample()
-        sampler.sample()  # still down: told once (paced)
+        later = utcnow() + dt.timedelta(seconds=2.5)  # the outage's clock moves on; no waiting
+        sampler.sample(now=later)
+        sampler.sample(now=later)  # still down: told once (paced)
         assert told(app) == ["SkyMist: broker unreachable"]
         broker.resume()
-        sampler.sample()
+        sampler.sample(now=later + dt.timedelta(seconds=1))
         assert told(app) == ["SkyMist: broker unreachable", "SkyMist: broker reachable again"]
         assert app.metrics.snapshot()["shifters_told"] == 2
         sampler.close()

@@ -9,7 +9,6 @@ import json
 import socket
 import socketserver
 import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,13 +17,14 @@ from typing import Any
 import pytest
 
 from scanner_client import ClientCredentials, RetryPolicy, SkyDriverClient, TokenError
-from tests.scanner_contract.conftest import OAUTH_TOKENS, USER_TOKEN, Service, dummy_request, wait_for
+from tests.scanner_contract.conftest import OAUTH_TOKENS, USER_TOKEN, Service, dummy_request, wait_for_scan
 
 
 class MisbehavingProxy(socketserver.ThreadingTCPServer):
     """Relays HTTP/1.1 requests to the service, one per connection. The POST /scan requests meet
     the scripted ``faults`` in turn: ``drop`` forwards then closes without answering, ``502``
-    forwards then answers 502, ``hang`` forwards then stays silent, ``refuse`` closes unforwarded."""
+    forwards then answers 502, ``hang`` forwards then stays silent until the client hangs up,
+    ``refuse`` closes unforwarded."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -72,8 +72,13 @@ class _ProxyHandler(socketserver.StreamRequestHandler):
         if fault == "drop":
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        if fault == "hang":
-            time.sleep(3)
+        if fault == "hang":  # silent until the client gives up and closes its end (or 60 s)
+            self.connection.settimeout(60)
+            try:
+                while self.connection.recv(4096):
+                    pass
+            except OSError:
+                pass
             return
         status, reason = (502, "Bad Gateway") if fault == "502" else (answer.status, answer.reason)
         if fault == "502":
@@ -120,7 +125,7 @@ def test_post_scan_with_unknown_outcome_creates_exactly_one_scan(
     same_key = client.find_scans({"classifiers.skymist_req": key}, include_deleted=True)
     assert [m.scan_id for m in same_key] == [manifest.scan_id]
     assert proxy.forwarded_posts == 1, "the service saw a second POST /scan"
-    wait_for(client, manifest.scan_id, lambda s: s.scan_complete)
+    wait_for_scan(client, manifest.scan_id, lambda s: s.scan_complete)
 
 
 class _TokenEndpoint(BaseHTTPRequestHandler):
@@ -163,7 +168,10 @@ def token_endpoint() -> Iterator[ThreadingHTTPServer]:
 
 def test_client_credentials_token_is_renewed(service: Service, token_endpoint: ThreadingHTTPServer) -> None:
     url = f"http://127.0.0.1:{token_endpoint.server_address[1]}/realms/IceCube/protocol/openid-connect/token"
-    credentials = ClientCredentials(url, "skymist", "s3cret-value", refresh_margin_s=0.3)
+    now = [1000.0]  # the credentials' clock, moved by the test: token lifetimes whatever the load
+    credentials = ClientCredentials(
+        url, "skymist", "s3cret-value", refresh_margin_s=0.3, clock=lambda: now[0]
+    )
     assert "s3cret-value" not in repr(credentials)
     token_endpoint.lifetime = 3600  # type: ignore[attr-defined]
     with SkyDriverClient(service.url, auth=credentials) as client:
@@ -173,7 +181,7 @@ def test_client_credentials_token_is_renewed(service: Service, token_endpoint: T
         credentials.invalidate()
         client.ping()
         assert credentials.fetch_count == 3
-        time.sleep(0.8)  # within 0.3 s of expiry: renewed before use
+        now[0] += 0.8  # the 1 s token is now within 0.3 s of expiry: renewed before use
         client.ping()
         assert credentials.fetch_count == 4
         client.ping()

@@ -21,6 +21,7 @@ import requests
 
 from tests.scanner_contract.conftest import LONG_NSIDES
 from tests.support.skyscan_service import SYSTEM_TOKEN, USER_TOKEN, Service, service_env
+from tests.waiting import wait_for
 
 USER = {"Authorization": f"Bearer {USER_TOKEN}"}
 SYSTEM = {"Authorization": f"Bearer {SYSTEM_TOKEN}"}
@@ -103,11 +104,7 @@ def get(url: str, path: str, headers: dict[str, str] = USER, **params: Any) -> A
 
 
 def wait(check: Callable[[], bool], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached")
-        time.sleep(0.05)
+    wait_for(check, timeout_s, "the condition")
 
 
 # ---------------------------------------------------------------------------------- errors

@@ -1,9 +1,11 @@
 """Fixtures of the scan orchestration tests: a real ``skyscan serve`` (dummy reco, fast progress),
-a misbehaving proxy in front of it, and SkyMist apps whose tracker talks to it over HTTP."""
+a misbehaving proxy in front of it, and SkyMist apps whose tracker talks to it over HTTP.
+
+The service has a dummy-reco gate (``gate``): a test that needs a scan to be still running when it
+acts (abort, retract, freeze, kill the daemon) holds it after a few pixels, then releases it."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,8 +16,10 @@ from skymist.scans.backend import make_scanner_client
 from skymist.scans.tracker import ScanTracker
 from tests.conftest import fresh_database
 from tests.support.flaky_proxy import FlakyProxy
+from tests.support.pixel_gate import PixelGate
 from tests.support.skyscan_service import USER_TOKEN, Service, service_env
 from tests.support.slack_api import SlackStandIn
+from tests.waiting import wait_for
 
 #: a scan of the dummy reco that takes a few seconds (long enough to be watched, frozen, replaced)
 DUMMY_PLAN = {
@@ -23,7 +27,7 @@ DUMMY_PLAN = {
     "reco_algo": "dummy",
     "nsides": {1: 0, 2: 12, 4: 12},
     "priority": 100,
-    "max_pixel_reco_time_s": 30,
+    "max_pixel_reco_time_s": 600,  # a fit waiting at the gate is fit time
     "cluster": "local",
     "workers": 1,
     "deadline_s": 300.0,
@@ -31,15 +35,28 @@ DUMMY_PLAN = {
 
 
 @pytest.fixture(scope="module")
-def skyscan() -> Iterator[Service]:
+def skyscan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    gate_dir = tmp_path_factory.mktemp("skyscan-gate")
     with fresh_database("skyscan_scans") as url:
-        service = Service(
-            url, service_env(MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.04}})
-        ).start()
+        env = service_env(
+            MAX_CONCURRENT_SCANS=2, RECO_OPTIONS={"dummy": {"delay_s": 0.04}}, DUMMY_GATE_DIR=gate_dir
+        )
+        service = Service(url, env).start()
         try:
             yield service
         finally:
             service.stop()
+
+
+@pytest.fixture
+def gate(skyscan: Service) -> Iterator[PixelGate]:
+    """The gate of the module's skyscan; whatever the test held is released at its end."""
+    running = skyscan.gate
+    running.release()
+    try:
+        yield running
+    finally:
+        running.release()
 
 
 @pytest.fixture
@@ -73,14 +90,18 @@ def scan_settings(url: str, slack: SlackStandIn | None = None, **overrides: Any)
 
 
 def drive(
-    app: App, until: Callable[[], bool], timeout_s: float = 60.0, tracker: ScanTracker | None = None
+    app: App,
+    until: Callable[[], bool],
+    timeout_s: float = 60.0,
+    tracker: ScanTracker | None = None,
+    what: str = "the scan tracker to reach the condition",
 ) -> ScanTracker:
     """Tick a tracker until ``until()`` is true."""
-    tracker = tracker or ScanTracker(app, make_scanner_client(app.settings))
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        tracker.tick()
-        if until():
-            return tracker
-        time.sleep(0.1)
-    raise AssertionError("timed out driving the scan tracker")
+    ticking = tracker or ScanTracker(app, make_scanner_client(app.settings))
+
+    def ticked() -> bool:
+        ticking.tick()
+        return until()
+
+    wait_for(ticked, timeout_s, what, every_s=0.1)
+    return ticking

@@ -3,7 +3,6 @@ Slack milestones once each, and nothing lost or doubled when the daemon is kille
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,17 +19,10 @@ from skymist.store.scan_models import Scan
 from tests.conftest import MockKafka, make_settings
 from tests.scans.conftest import scan_settings
 from tests.support.daemon import DaemonProcess
+from tests.support.pixel_gate import PixelGate
 from tests.support.skyscan_service import Service
 from tests.support.slack_api import SlackStandIn
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+from tests.waiting import wait_for
 
 
 def scans(app: Any) -> list[Scan]:
@@ -95,30 +87,22 @@ def test_alerts_are_scanned_end_to_end(
 
 @pytest.mark.slow
 def test_a_daemon_killed_mid_scan_picks_it_up_again(
-    database_url: str, kafka: MockKafka, topic: str, skyscan: Service, slack: SlackStandIn, tmp_path: Path
+    database_url: str,
+    kafka: MockKafka,
+    topic: str,
+    skyscan: Service,
+    gate: PixelGate,
+    slack: SlackStandIn,
+    tmp_path: Path,
 ) -> None:
-    slow = {
-        "name": "dummy",
-        "reco_algo": "dummy",
-        "nsides": {1: 0, 2: 12, 4: 12, 8: 12},
-        "priority": 100,
-        "max_pixel_reco_time_s": 30,
-        "cluster": "local",
-        "workers": 1,
-        "deadline_s": 300.0,
-    }
+    gate.hold(3)  # the scan is surely mid-way when the daemon dies, and stays so until it is back
     settings = make_settings(
         database_url,
         kafka,
         kafka_topics=[topic],
         kafka_session_timeout_ms=6000,
         log_level="INFO",
-        **scan_settings(
-            skyscan.url,
-            slack,
-            scan_lease_s=2.0,
-            scan_plans={c: [slow] for c in ("GOLD", "BRONZE", "CASCADE", "UNCLASSIFIED")},
-        ),
+        **scan_settings(skyscan.url, slack, scan_lease_s=2.0),
     )
     app = build_app(settings)
     daemon = DaemonProcess(settings, tmp_path / "daemon.log")
@@ -134,6 +118,7 @@ def test_a_daemon_killed_mid_scan_picks_it_up_again(
         running = scans(app)[0]
         assert running.state in (ScanState.RUNNING, ScanState.PARTIAL)
         daemon.start()
+        gate.release()
         wait_for(lambda: scans(app)[0].state == ScanState.FINAL, 180, "the final result after the restart")
         wait_for(lambda: slack_rows_sent(app), 60, "every Slack message sent")
         assert daemon.terminate() == 0

@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from skymist.cli.main import main
+from skymist.outbox.sinks.circulars import SINK_CIRCULARS
 from skymist.runtime.assembly import build_app
 from skymist.runtime.simulate import alert_batch
-from skymist.states import AlertState, CircularState, ScanState
-from skymist.store.models import Alert
+from skymist.states import AlertState, CircularState, OutboxState, ScanState
+from skymist.store.models import Alert, OutboxRow
 from skymist.store.product_models import Circular
 from skymist.store.scan_models import Scan
 from tests.conftest import MockKafka, make_settings
@@ -25,6 +24,7 @@ from tests.scans.conftest import scan_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.gcn_schema import notice_validator
 from tests.support.skyscan_service import Service
+from tests.waiting import wait_for
 
 REALISTIC = {
     "name": "online_gaussian",
@@ -36,15 +36,6 @@ REALISTIC = {
     "workers": 1,
     "deadline_s": 300.0,
 }
-
-
-def wait_for(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.mark.slow
@@ -117,7 +108,10 @@ def test_alert_to_approved_circular(
                 "https://roc.example.org/alerts/"
             )
             assert rev1["systematic_included"] is False and "online_gaussian" in rev1["additional_info"]
-            time.sleep(2.0)  # the daemon keeps running: nothing is sent a second time
+            # sent once: the Circular's one outbox row is marked sent, so no dispatcher pass sends it again
+            with app.sessions() as session:
+                rows = session.execute(select(OutboxRow.state).where(OutboxRow.sink == SINK_CIRCULARS)).all()
+            assert [state for (state,) in rows] == [OutboxState.SENT]
             assert daemon.terminate() == 0
         finally:
             daemon.close()

@@ -1,5 +1,8 @@
 """The scan tracker against a real ``skyscan serve`` over HTTP, through a proxy that misbehaves on
-purpose: every failure ends in the documented state, with one backend scan and no doubled message."""
+purpose: every failure ends in the documented state, with one backend scan and no doubled message.
+
+Where a test acts on a running scan, the dummy reco's gate holds it after a few pixels (``gate``), so
+it is still running when the test acts, however fast the machine; the test then releases it."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from skymist.store.scan_models import Scan, ScanProgress
 from tests.helpers import envelope, raw, real_event
 from tests.scans.conftest import DUMMY_PLAN, drive, scan_settings
 from tests.support.flaky_proxy import FlakyProxy
+from tests.support.pixel_gate import PixelGate
 from tests.support.skyscan_service import Service
 from tests.support.slack_api import SlackStandIn
 
@@ -121,8 +125,9 @@ def test_backend_errors_back_off_and_shifters_are_told_once(
 
 @pytest.mark.slow
 def test_timeouts_and_refused_connections_are_survived(
-    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, gate: PixelGate
 ) -> None:
+    gate.hold(3)  # the scan runs on through the outage, so the tracker keeps asking for its status
     app = app_factory(**scan_settings(proxy.url, slack_mode="console"))
     scan_id = alert_with_scan(app, shared_dir)
     tracker = drive(app, state_is(app, scan_id, ScanState.SUBMITTED, ScanState.RUNNING, ScanState.PARTIAL))
@@ -134,6 +139,7 @@ def test_timeouts_and_refused_connections_are_survived(
     drive(app, lambda: "ConnectionError" in (scan(app, scan_id).last_error or ""), tracker=tracker)
     proxy.port = port
     proxy.start()
+    gate.release()
     drive(app, state_is(app, scan_id, ScanState.FINAL), tracker=tracker)
     assert len(backend_scans_of(app, skyscan, scan_id)) == 1
     assert milestones(app)["backend_down"] <= 2  # at most once per outage
@@ -141,14 +147,16 @@ def test_timeouts_and_refused_connections_are_survived(
 
 @pytest.mark.slow
 def test_a_stuck_scan_is_rescanned_with_replacement(
-    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, gate: PixelGate
 ) -> None:
+    gate.hold(3)  # the old scan cannot finish before its answers are frozen
     app = app_factory(**scan_settings(proxy.url, scan_stuck_after_s=1.5))
     scan_id = alert_with_scan(app, shared_dir)
     tracker = drive(app, lambda: scan(app, scan_id).backend_scan_id is not None)
     old_id = scan(app, scan_id).backend_scan_id
     proxy.freeze(rf"^/scan/{old_id}/(status|manifest)")  # the old scan never seems to move
     drive(app, lambda: scan(app, scan_id).rescans == 1, tracker=tracker)
+    gate.release()
     drive(app, state_is(app, scan_id, ScanState.FINAL), tracker=tracker)
     done = scan(app, scan_id)
     assert done.backend_scan_id != old_id and "no progress" in (done.last_error or "")
@@ -160,14 +168,16 @@ def test_a_stuck_scan_is_rescanned_with_replacement(
 
 @pytest.mark.slow
 def test_a_scan_aborted_on_the_backend_is_rescanned(
-    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, gate: PixelGate
 ) -> None:
+    gate.hold(3)  # still running when it is aborted
     app = app_factory(**scan_settings(proxy.url))
     scan_id = alert_with_scan(app, shared_dir)
     tracker = drive(app, state_is(app, scan_id, ScanState.RUNNING, ScanState.PARTIAL))
     old_id = scan(app, scan_id).backend_scan_id or ""
     with skyscan.client() as client:
         client.delete_scan(old_id)  # someone aborts it on the backend
+    gate.release()
     drive(app, state_is(app, scan_id, ScanState.FINAL), tracker=tracker)
     done = scan(app, scan_id)
     assert done.rescans == 1 and done.backend_scan_id != old_id
@@ -176,14 +186,16 @@ def test_a_scan_aborted_on_the_backend_is_rescanned(
 
 @pytest.mark.slow
 def test_a_replaced_scan_is_followed(
-    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, gate: PixelGate
 ) -> None:
+    gate.hold(3)  # still running when it is replaced
     app = app_factory(**scan_settings(proxy.url))
     scan_id = alert_with_scan(app, shared_dir)
     tracker = drive(app, state_is(app, scan_id, ScanState.RUNNING, ScanState.PARTIAL))
     old_id = scan(app, scan_id).backend_scan_id or ""
     with skyscan.client() as client:
         new_id = client.rescan(old_id, abort_first=True, replace_scan=True).scan_id  # replaced on the backend
+    gate.release()
     drive(app, state_is(app, scan_id, ScanState.FINAL), tracker=tracker)
     done = scan(app, scan_id)
     assert done.backend_scan_id == new_id and done.rescans == 0
@@ -191,9 +203,10 @@ def test_a_replaced_scan_is_followed(
 
 
 def test_a_missed_deadline_fails_the_scan(
-    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, gate: PixelGate
 ) -> None:
-    plan = {**DUMMY_PLAN, "nsides": {1: 0, 2: 12, 4: 12, 8: 12}, "deadline_s": 2.0}
+    gate.hold(3)  # the scan cannot end before its deadline, however fast the machine
+    plan = {**DUMMY_PLAN, "deadline_s": 2.0}
     app = app_factory(
         **scan_settings(
             proxy.url,
@@ -242,10 +255,11 @@ def test_an_unclassified_event_is_scanned_on_request(
 
 
 def test_a_retraction_aborts_the_alerts_scans(
-    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy
+    app_factory: Any, shared_dir: Path, skyscan: Service, proxy: FlakyProxy, gate: PixelGate
 ) -> None:
     from skymist.alerts.retraction import retract
 
+    gate.hold(3)  # still running when the alert is retracted
     app = app_factory(**scan_settings(proxy.url))
     scan_id = alert_with_scan(app, shared_dir)
     drive(app, state_is(app, scan_id, ScanState.RUNNING, ScanState.PARTIAL))

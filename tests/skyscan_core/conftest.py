@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pika.exceptions
 import pytest
 
 from skyscan.workers.rabbitmq import start_worker_process
+from tests.waiting import WaitTimeoutError, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER_URL = os.environ.get("SKYSCAN_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672/")
@@ -49,11 +49,12 @@ def broker_url() -> str:
     """The machine's RabbitMQ (started with ``rabbitmq-server -detached`` if it is down)."""
     if not _broker_up():
         subprocess.run(["rabbitmq-server", "-detached"], check=False, capture_output=True)
-        deadline = time.monotonic() + 60
-        while not _broker_up():
-            if time.monotonic() > deadline:
-                pytest.fail(f"RabbitMQ is not reachable at {BROKER_URL} (tried rabbitmq-server -detached)")
-            time.sleep(1)
+        try:
+            wait_for(
+                _broker_up, 60, f"RabbitMQ at {BROKER_URL} (started with rabbitmq-server -detached)", 1.0
+            )
+        except WaitTimeoutError as exc:
+            pytest.fail(str(exc))
     return BROKER_URL
 
 
@@ -71,11 +72,12 @@ def task_queue(broker_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def start_workers(broker_url: str, task_queue: str) -> Iterator[Callable[..., list[subprocess.Popen[bytes]]]]:
-    """Starts ``skyscan worker`` subprocesses on the test's queue; all are stopped afterwards."""
+    """Starts ``skyscan worker`` subprocesses on the test's queue (``env``: added to their environment);
+    all are stopped afterwards."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(count: int, *args: str) -> list[subprocess.Popen[bytes]]:
-        processes = [start_worker_process(broker_url, task_queue, *args) for _ in range(count)]
+    def start(count: int, *args: str, env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
+        processes = [start_worker_process(broker_url, task_queue, *args, env=env) for _ in range(count)]
         started.extend(processes)
         return processes
 

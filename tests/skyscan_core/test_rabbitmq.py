@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ import pytest
 from skyscan.engine import ScanCancelled, ScanRequest, run_scan
 from skyscan.workers import OutcomeKind, open_pool
 from tests.skyscan_core.support import RecordingObserver, WatchedPool, pixel_sets
+from tests.support.pixel_gate import PixelGate
+from tests.waiting import wait_for
 
 StartWorkers = Callable[..., list[subprocess.Popen[bytes]]]
 NSIDES = ((4, 0), (8, 12))
@@ -47,19 +48,14 @@ def queue_depth(broker_url: str, queue: str) -> int:
         connection.close()
 
 
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting: {what}")
-        time.sleep(0.1)
-
-
-@pytest.mark.slow
 def test_kill_9_of_a_worker_loses_no_pixel(
-    broker_url: str, task_queue: str, start_workers: StartWorkers, bronze_event: dict[str, Any]
+    broker_url: str,
+    task_queue: str,
+    start_workers: StartWorkers,
+    bronze_event: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
-    options = {"seed": 5, "delay_s": 0.03}
+    options = {"seed": 5}
     with open_pool("inprocess", workers=2) as in_process:
         uninterrupted = run_scan(
             ScanRequest("reference", bronze_event, "dummy", NSIDES, reco_options=options),
@@ -67,28 +63,36 @@ def test_kill_9_of_a_worker_loses_no_pixel(
             pool=in_process,
         )
 
-    victim, survivor = start_workers(2, "--prefetch", "2")
-    killed_at: list[int] = []
-
-    class KillMidScan(RecordingObserver):
-        def manifest_patch(self, body: dict[str, Any]) -> None:
-            super().manifest_patch(body)
-            done = body["progress"]["tallies"]["overall"]["recos"]["done"]
-            if not killed_at and done >= 40:
-                os.kill(victim.pid, signal.SIGKILL)
-                killed_at.append(done)
-
+    # the dummy reco's gate holds the scan after 40 fits, each worker inside its next fit with its
+    # task messages unacknowledged: the kill lands there, mid-scan, whatever the machine's speed
+    gate = PixelGate(tmp_path / "gate")
+    gate.hold(40)
+    victim, survivor = start_workers(2, "--prefetch", "2", env=gate.env)
     watched = WatchedPool(open_pool("rabbitmq", workers=0, broker_url=broker_url, task_queue=task_queue))
+    outcome: dict[str, Any] = {}
+
+    def scan() -> None:
+        try:
+            outcome["result"] = run_scan(
+                ScanRequest("killed", bronze_event, "dummy", NSIDES, reco_options=options),
+                RecordingObserver(),
+                pool=watched,
+            )
+        except BaseException as exc:
+            outcome["error"] = exc
+
     with watched:
-        result = run_scan(
-            ScanRequest("killed", bronze_event, "dummy", NSIDES, reco_options=options),
-            KillMidScan(),
-            pool=watched,
-            progress_interval_s=0.05,
-        )
-    assert victim.wait(timeout=10) == -signal.SIGKILL
-    total = sum(len(entry["data"]) for entry in result.values())
-    assert killed_at and killed_at[0] < total, "the kill must land mid-scan"
+        scanning = threading.Thread(target=scan, daemon=True)
+        scanning.start()
+        try:
+            wait_for(lambda: gate.fits("killed") == 42, 120, "both workers inside a fit held at the gate")
+            os.kill(victim.pid, signal.SIGKILL)
+            assert victim.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            gate.release()
+            scanning.join(timeout=300)
+    assert "error" not in outcome, outcome.get("error")
+    result = outcome["result"]
     assert pixel_sets(result) == pixel_sets(uninterrupted)
     assert result == uninterrupted, "same pixels and the same (seeded) fits as the uninterrupted scan"
     outcomes = watched.channels["killed"].outcomes
@@ -96,7 +100,7 @@ def test_kill_9_of_a_worker_loses_no_pixel(
     assert all(o.worker.endswith(f":{survivor.pid}") for o in outcomes[-20:]), (
         "the survivor finished the scan"
     )
-    wait_until(lambda: not compute_children_of(victim.pid), 10, "the killed worker's compute child to exit")
+    wait_for(lambda: not compute_children_of(victim.pid), 30, "the killed worker's compute child to exit")
     assert survivor.poll() is None
 
 
@@ -153,7 +157,7 @@ def test_tasks_of_an_ended_scan_are_dropped(
             progress_interval_s=0.05,
         )
     # the workers still get the scan's remaining tasks; their outcomes are unroutable, so they drop them
-    wait_until(
+    wait_for(
         lambda: queue_depth(broker_url, task_queue) == 0, 60, "the workers to drain the ended scan's tasks"
     )
 

@@ -7,9 +7,9 @@ import json
 import math
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pika
@@ -29,7 +29,9 @@ from skyscan.workers.messages import (
     group_tasks,
 )
 from skyscan.workers.rabbitmq import RabbitMQPool, tasks_per_message
-from tests.skyscan_core.test_rabbitmq import queue_depth, wait_until
+from tests.skyscan_core.test_rabbitmq import queue_depth
+from tests.support.pixel_gate import PixelGate
+from tests.waiting import wait_for
 
 StartWorkers = Callable[..., list[subprocess.Popen[bytes]]]
 
@@ -53,7 +55,7 @@ def collect_until(channel: Any, done: Callable[[list[PixelOutcome]], bool], what
         outcomes.extend(channel.collect(0.2))
         return done(outcomes)
 
-    wait_until(arrived, 120, what)
+    wait_for(arrived, 120, what, every_s=0)  # collect() itself waits up to 0.2 s
     return outcomes
 
 
@@ -151,23 +153,28 @@ def test_a_pixel_overrunning_inside_a_message_is_timed_out_alone_and_redelivered
     assert queue_depth(broker_url, task_queue) == 0
 
 
-@pytest.mark.slow
 def test_a_worker_stopped_inside_a_message_reports_its_fits_and_gives_back_the_rest(
-    broker_url: str, task_queue: str, start_workers: StartWorkers, bronze_event: dict[str, Any]
+    broker_url: str,
+    task_queue: str,
+    start_workers: StartWorkers,
+    bronze_event: dict[str, Any],
+    tmp_path: Path,
 ) -> None:
-    # the dummy reco delays first deliveries only: pixel 1 is on its first delivery and stalls the
-    # worker, so the stop lands on it, after pixel 0 (a second delivery) fitted at once
-    tasks = nside_1_tasks(bronze_event, "stopped-in-message", {"first_delivery_delay_s": 600.0})
+    # the dummy reco's gate lets one fit through: pixel 0 (a second delivery) fits, pixel 1 (a first
+    # delivery) waits at the gate, and the stop lands inside its fit
+    gate = PixelGate(tmp_path / "gate")
+    gate.hold(1)
+    tasks = nside_1_tasks(bronze_event, "stopped-in-message", {})
     message = [task if task.pixel == 1 else replace(task, delivery=2) for task in tasks[:6]]
-    (stopped,) = start_workers(1, "--prefetch", "1")
+    (stopped,) = start_workers(1, "--prefetch", "1", env=gate.env)
     with RabbitMQPool(broker_url, task_queue=task_queue, tasks_per_message=6) as pool:
         channel = pool.open_scan("stopped-in-message")
         try:
             channel.submit(message)
-            wait_until(lambda: queue_depth(broker_url, task_queue) == 0, 60, "the worker to take the message")
-            time.sleep(2.0)  # pixel 0 fits in milliseconds, pixel 1 would take 600 s
+            wait_for(lambda: gate.waiting("stopped-in-message", 1), 60, "pixel 1's fit at the gate")
             stopped.send_signal(signal.SIGTERM)
             assert stopped.wait(timeout=60) == 0
+            gate.release()
             (other,) = start_workers(1)
             outcomes = collect_until(channel, fitted(set(range(6))), "fits of all six pixels")
         finally:

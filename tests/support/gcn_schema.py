@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -17,20 +18,25 @@ NOTICE_SCHEMA = "gcn/notices/icecube/single_neutrino_alerts.schema.json"
 
 
 def schema_root() -> Path:
+    """The unpacked package, fetched once into the cache (under a lock: parallel test workers share it)."""
     cache = Path(os.environ.get("SKYMIST_TEST_CACHE", Path.home() / ".cache" / "skymist-tests"))
     root = cache / f"nasa-gcn-schema-{VERSION}" / "package"
     if (root / NOTICE_SCHEMA).is_file():
         return root
     cache.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["npm", "pack", f"@nasa-gcn/schema@{VERSION}", "--silent"],
-        cwd=cache,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    with tarfile.open(cache / f"nasa-gcn-schema-{VERSION}.tgz") as tar:
-        tar.extractall(cache / f"nasa-gcn-schema-{VERSION}", filter="data")
+    with (cache / ".fetch.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (root / NOTICE_SCHEMA).is_file():  # another worker fetched it while this one waited
+            return root
+        subprocess.run(
+            ["npm", "pack", f"@nasa-gcn/schema@{VERSION}", "--silent"],
+            cwd=cache,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        with tarfile.open(cache / f"nasa-gcn-schema-{VERSION}.tgz") as tar:
+            tar.extractall(cache / f"nasa-gcn-schema-{VERSION}", filter="data")
     return root
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from scanner_client import SkyDriverClient
+from tests.support.pixel_gate import GATE_DIR_ENV, PixelGate
+from tests.waiting import scaled
 
 USER_TOKEN = "contract-user-token"
 SYSTEM_TOKEN = "contract-system-token"
@@ -55,7 +57,7 @@ class Service:
         )
         threading.Thread(target=self._drain, daemon=True).start()
         assert self.process.stdout is not None
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + scaled(timeout_s)
         line = ""
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
@@ -87,6 +89,14 @@ class Service:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+
+    @property
+    def gate(self) -> PixelGate:
+        """The dummy reco's gate of this service (started with ``service_env(DUMMY_GATE_DIR=...)``)."""
+        directory = self.env.get(GATE_DIR_ENV)
+        if not directory:
+            raise RuntimeError("this service has no gate: start it with service_env(DUMMY_GATE_DIR=path)")
+        return PixelGate(Path(directory))
 
     def client(self, **kwargs: Any) -> SkyDriverClient:
         kwargs.setdefault("token", USER_TOKEN)

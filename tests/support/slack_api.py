@@ -2,21 +2,32 @@
 
 It behaves like Slack on the wire (``ok`` for webhooks; ``chat.postMessage`` answers with a ``ts``;
 ``conversations.history`` returns messages newer than ``oldest`` with their metadata), records every
-message it accepts, and can be told to fail the next N requests with HTTP 500.
+message it accepts, and can be told to fail the next N requests with HTTP 500. With ``delay_s`` it
+answers each accepted message that much later (a slow Slack: a message posted, its answer not yet
+back, the window in which a killed sender leaves it in doubt).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sender killed before the answer (a kill -9 test) is no error of the stand-in."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class SlackStandIn:
-    def __init__(self, token: str = "xoxb-test-token") -> None:
+    def __init__(self, token: str = "xoxb-test-token", delay_s: float = 0.0) -> None:
         self.token = token
+        self.delay_s = delay_s
         self.messages: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.fail_next = 0
@@ -46,6 +57,7 @@ class SlackStandIn:
                         self._reply(400, b"no_text", "text/plain")
                         return
                     stand_in._record(message)
+                    time.sleep(stand_in.delay_s)  # posted; the answer is on its way
                     self._reply(200, b"ok", "text/plain")
                     return
                 if self.headers.get("Authorization") != f"Bearer {stand_in.token}":
@@ -69,7 +81,7 @@ class SlackStandIn:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def _record(self, message: dict[str, Any]) -> str:

@@ -33,6 +33,9 @@ class SendResult:
     #: the sink asks to wait this long before the row is tried again (HTTP 429 Retry-After, or a batch
     #: held back after the sink stopped answering); such a try does not count as an attempt
     retry_after_s: float | None = None
+    #: the sink stopped answering: do not call it again for this long (a row sent alone must not
+    #: cost one timeout per row while Slack hangs); the try counts as an attempt
+    pause_sink_s: float | None = None
 
 
 class Sink(Protocol):

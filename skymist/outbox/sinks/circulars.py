@@ -26,7 +26,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from skymist.files import write_atomic
+from skymist.files import path_inside, write_atomic
 from skymist.outbox.sinks.base import OutboxItem, SendResult
 
 SINK_CIRCULARS = "circulars"
@@ -46,7 +46,7 @@ def circular_file_path(folder: Path, stem: str) -> Path:
     """Where the Circular ``stem`` is written (the stem must be a plain file name)."""
     if not _STEM.match(stem):
         raise ValueError(f"destination = {stem!r}: not a plain file name for a Circular")
-    return folder / f"{stem}.txt"
+    return path_inside(folder, f"{stem}.txt")
 
 
 class CircularsFileSink:

@@ -2,7 +2,8 @@
 
 - ``webhook``: POST the Block Kit JSON to the incoming-webhook URL; Slack answers ``ok``. A webhook
   cannot be asked what it received, so an in-doubt message (daemon killed between Slack's answer and
-  the store's commit) is sent again: at least once.
+  the store's commit) is sent again: at least once. The dispatcher gives it one row per claim, so
+  a kill leaves at most that one row in doubt.
 - ``web_api``: ``chat.postMessage`` with the outbox idempotency key in the message ``metadata``; an
   in-doubt message is looked up with ``conversations.history`` (``include_all_metadata``) and sent
   again only if Slack does not have it: exactly once.
@@ -13,13 +14,15 @@ answer is never in doubt (429 waits ``Retry-After`` and holds the rest of the ba
 and 5xx are retried, or given up for the codes that will never succeed); a connection that could not
 be made is not in doubt either; only a request whose answer was lost (read timeout, connection
 dropped after sending) is in doubt. After a failure without an answer the rest of the batch is held
-back (a hanging Slack costs one timeout per batch, not one per message).
+back, and the dispatcher pauses the sink a while (a hanging Slack costs one timeout per batch, or
+per pause, not one per message).
 
 Secrets (webhook URL, bot token) never appear in errors or logs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import sys
@@ -100,10 +103,13 @@ Attempt = tuple[SendResult, bool]
 
 
 def send_each(items: Sequence[OutboxItem], send_one: Callable[[OutboxItem], Attempt]) -> list[SendResult]:
-    """Send in order; after a 429 or a try Slack did not answer, hold the rest of the batch back."""
+    """Send in order; after a 429 or a try Slack did not answer, hold the rest of the batch back
+    (and ask the dispatcher to pause the sink after one Slack did not answer)."""
     out: list[SendResult] = []
     for index, item in enumerate(items):
         result, answered = send_one(item)
+        if not result.ok and not answered:
+            result = dataclasses.replace(result, pause_sink_s=HOLD_BACK_S)
         out.append(result)
         if not result.ok and (result.retry_after_s is not None or not answered):
             wait = result.retry_after_s if result.retry_after_s is not None else HOLD_BACK_S
