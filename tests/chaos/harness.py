@@ -57,6 +57,19 @@ def wait_for(
     waiting.wait_for(condition, timeout_s, what, 0.25, describe=describe, tolerate=(Exception,))
 
 
+def every_product_sent_then_stop(app: Any, daemon: Any, n_alerts: int, timeout_s: float = 300) -> None:
+    """Wait until each of ``n_alerts`` alerts has its three products sent, then SIGTERM the daemon,
+    which must exit 0: what the topics hold afterwards is all it sent."""
+    wait_for(
+        lambda: count_sent(app) >= 3 * n_alerts,
+        timeout_s,
+        "every alert's three products",
+        lambda: outbox_states(app),
+    )
+    code = daemon.terminate()
+    assert code == 0, daemon.log_text()[-3000:]
+
+
 @dataclass
 class Figures:
     scenario: str

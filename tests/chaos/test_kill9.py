@@ -11,7 +11,12 @@ from pathlib import Path
 
 from skymist.runtime.assembly import build_app
 from skymist.runtime.simulate import alert_batch
-from tests.chaos.harness import PacedProducer, count_sent, daemon_settings, figures, outbox_states, wait_for
+from tests.chaos.harness import (
+    PacedProducer,
+    daemon_settings,
+    every_product_sent_then_stop,
+    figures,
+)
 from tests.chaos.webhook_kills import run_webhook_kills
 from tests.conftest import MockKafka
 from tests.support.daemon import DaemonProcess
@@ -48,13 +53,7 @@ def test_kill_9_many_times_during_a_stream_of_alerts(
             daemon.kill9()
             kills += 1
             daemon.start()
-        wait_for(
-            lambda: count_sent(app) == 3 * N_ALERTS,
-            300,
-            "every alert's three products",
-            lambda: outbox_states(app),
-        )
-        assert daemon.terminate() == 0
+        every_product_sent_then_stop(app, daemon, N_ALERTS)
     finally:
         daemon.close()
     keys = [m["metadata"]["event_payload"]["key"] for m in slack.messages]

@@ -10,7 +10,11 @@ from pathlib import Path
 
 from skymist.runtime.assembly import build_app
 from skymist.runtime.simulate import alert_batch
-from tests.chaos.harness import PacedProducer, count_sent, figures, outbox_states, wait_for
+from tests.chaos.harness import (
+    PacedProducer,
+    every_product_sent_then_stop,
+    figures,
+)
 from tests.conftest import MockKafka, make_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.scripted_http import Answer, ScriptedHttp
@@ -45,10 +49,7 @@ def test_slack_429_500_and_hanging(kafka: MockKafka, topic: str, database_url: s
         try:
             daemon.start()
             PacedProducer(kafka.producer(), topic, [v for _, v in batch], per_flush=5, pause_s=0.3)
-            wait_for(
-                lambda: count_sent(app) == 3 * N_ALERTS, 180, "every product", lambda: outbox_states(app)
-            )
-            assert daemon.terminate() == 0
+            every_product_sent_then_stop(app, daemon, N_ALERTS, 180)
         finally:
             daemon.close()
         texts = Counter(json.dumps(m.get("text")) for m in http.accepted)

@@ -12,7 +12,13 @@ import pytest
 from skymist.runtime.assembly import build_app
 from skymist.runtime.simulate import alert_batch
 from skymist.store.db import make_engine, upgrade
-from tests.chaos.harness import PacedProducer, count_sent, figures, outbox_states, wait_for
+from tests.chaos.harness import (
+    PacedProducer,
+    count_sent,
+    every_product_sent_then_stop,
+    figures,
+    wait_for,
+)
 from tests.conftest import MockKafka, make_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.own_postgres import OwnPostgres
@@ -66,8 +72,7 @@ def test_postgres_stopped_for_20_s_and_started_again(
         own_postgres.start()
         down_s = time.monotonic() - stopped
         producer.thread.join(60)
-        wait_for(lambda: count_sent(app) == 3 * N_ALERTS, 180, "every product", lambda: outbox_states(app))
-        assert daemon.terminate() == 0, daemon.log_text()[-3000:]
+        every_product_sent_then_stop(app, daemon, N_ALERTS, 180)
     finally:
         daemon.close()
     log = daemon.log_text()

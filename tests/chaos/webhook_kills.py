@@ -21,8 +21,8 @@ from skymist.store.models import OutboxRow
 from tests.chaos.harness import (
     Figures,
     PacedProducer,
-    count_sent,
     daemon_settings,
+    every_product_sent_then_stop,
     figures,
     outbox_states,
     wait_for,
@@ -91,13 +91,7 @@ def run_webhook_kills(
                 daemon.kill9()
                 killed += 1
                 daemon.start()
-            wait_for(
-                lambda: count_sent(app) == 3 * alerts,
-                300,
-                "every alert's three products",
-                lambda: outbox_states(app),
-            )
-            assert daemon.terminate() == 0
+            every_product_sent_then_stop(app, daemon, alerts)
         finally:
             daemon.close()
         posts = [

@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from tests.conftest import fresh_database
-from tests.support.skyscan_service import SYSTEM_TOKEN, USER_TOKEN, Service, service_env
+from tests.support.skyscan_service import SYSTEM_TOKEN, USER_TOKEN, Service, launch_body, service_env
 
 EXAMPLES = int(os.environ.get("SKYMIST_API_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("SKYMIST_API_FUZZ_SEED", "20261207"))
@@ -74,17 +74,11 @@ def scanning_api() -> Iterator[Service]:
 
 def stored_event_id(service: Service) -> str:
     """Launches one scan, for the id of an event the service holds."""
-    body = {
-        "docker_tag": "latest",
-        "cluster": {"local": 1},
-        "reco_algo": "dummy",
-        "event_i3live_json": {"run_id": 1, "event_id": 2},
-        "nsides": {"1": 0},
-        "real_or_simulated_event": "real",
-        "max_pixel_reco_time": 30,
-    }
     answer = requests.post(
-        f"{service.url}/scan", json=body, headers={"Authorization": f"Bearer {USER_TOKEN}"}, timeout=30
+        f"{service.url}/scan",
+        json=launch_body(),
+        headers={"Authorization": f"Bearer {USER_TOKEN}"},
+        timeout=30,
     )
     answer.raise_for_status()
     event_id: str = answer.json()["i3_event_id"]

@@ -1,14 +1,14 @@
 """Heartbeat and loopback: synthetic test alerts through the real prompt path (Kafka in, inbox,
 handler, outbox, dispatcher, Kafka out), read back from the output topics and compared byte for byte.
 
-The soak runs ``SKYMIST_TEST_HEARTBEAT_SOAK_S`` seconds of daemon time (default 30; the closing
-figures of issue 9 are from a 600 s run) with a beat every 2 s, and prints its figures as JSON.
+The soak runs ``SKYMIST_TEST_HEARTBEAT_SOAK_S`` seconds of daemon time (10 in the quick tier, 30 in
+the long one, tests/tier.py; the closing figures of issue 9 are from a 600 s run) with a beat every
+2 s, and prints its figures as JSON.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from typing import Any
@@ -23,8 +23,9 @@ from skymist.states import HeartbeatState, OutboxState
 from skymist.store.models import Alert, OutboxRow
 from skymist.store.ops_models import Heartbeat
 from tests.conftest import MockKafka
+from tests.tier import size
 
-SOAK_S = float(os.environ.get("SKYMIST_TEST_HEARTBEAT_SOAK_S", "30"))
+SOAK_S = float(size(10, 30, "SKYMIST_TEST_HEARTBEAT_SOAK_S"))
 
 
 def beats(app: Any) -> list[Heartbeat]:

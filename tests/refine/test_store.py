@@ -9,51 +9,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
-
 from skymist.outbox.sinks.base import OutboxItem
 from skymist.outbox.sinks.circulars import CircularsApiSink, CircularsFileSink
 from skymist.store import product_models
-from skymist.store.db import alembic_config, make_engine, upgrade
 from skymist.store.models import Base
+from tests.support.migrations import down_and_up_on_sqlite, model_differences
 
 MINE = {"localizations", "circulars", "audit_log"}
 
 
-def _mine(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    if type_ == "table":
-        return name in MINE
-    table = getattr(obj, "table", None)
-    return table is None or table.name in MINE
-
-
 def test_migration_matches_the_models_on_postgresql(database_url: str) -> None:
     assert product_models.Localization.__tablename__ in Base.metadata.tables
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"include_object": _mine, "compare_type": True})
-            diffs = compare_metadata(context, Base.metadata)
-    finally:
-        engine.dispose()
-    assert diffs == []
+    assert model_differences(database_url, MINE) == []
 
 
 def test_migration_upgrades_and_downgrades_on_sqlite(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
-    try:
-        upgrade(engine, "0003")
-        assert set(inspect(engine).get_table_names()) >= MINE
-        command.downgrade(alembic_config(engine), "0002")
-        assert not MINE & set(inspect(engine).get_table_names())
-        upgrade(engine, "0003")
-        columns = {c["name"] for c in inspect(engine).get_columns("circulars")}
-        assert {"state", "kind", "approved_by", "approved_at", "submitted_at", "outbox_id"} <= columns
-    finally:
-        engine.dispose()
+    columns = down_and_up_on_sqlite(tmp_path, "0003", "0002", MINE)
+    assert {"state", "kind", "approved_by", "approved_at", "submitted_at", "outbox_id"} <= columns[
+        "circulars"
+    ]
 
 
 def item(payload: bytes = b'{"subject": "IceCube-220524A - x", "body": "Text."}') -> OutboxItem:

@@ -18,7 +18,7 @@ import pytest
 
 from scanner_client import LaunchScanRequest, ScanStatus, SkyDriverClient
 from tests import waiting
-from tests.support.pixel_gate import PixelGate
+from tests.support.pixel_gate import PixelGate, released_before_and_after
 from tests.support.skyscan_service import (  # re-exported to the contract tests (see __all__)
     DUMMY_DELAY_S,
     OAUTH_TOKENS,
@@ -99,12 +99,8 @@ def service(make_database: Callable[[], str], tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def gate(service: Service) -> Iterator[PixelGate]:
     """The gate of the module's service; whatever the test held is released at its end."""
-    running = service.gate
-    running.release()
-    try:
+    with released_before_and_after(service.gate) as running:
         yield running
-    finally:
-        running.release()
 
 
 @pytest.fixture

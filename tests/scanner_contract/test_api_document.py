@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.skyscan_service import SYSTEM_TOKEN, USER_TOKEN, Service, service_env
+from tests.support.skyscan_service import SYSTEM_TOKEN, USER_TOKEN, Service, launch_body, service_env
 
 USER = {"Authorization": f"Bearer {USER_TOKEN}"}
 SYSTEM = {"Authorization": f"Bearer {SYSTEM_TOKEN}"}
@@ -63,20 +63,6 @@ def opened(make_database: Callable[[], str]) -> Iterator[str]:
         yield service.url
     finally:
         service.stop()
-
-
-def launch_body(**change: Any) -> dict[str, Any]:
-    body = {
-        "docker_tag": "latest",
-        "cluster": {"local": 1},
-        "reco_algo": "dummy",
-        "event_i3live_json": {"run_id": 1, "event_id": 2},
-        "nsides": {"1": 0},
-        "real_or_simulated_event": "real",
-        "max_pixel_reco_time": 30,
-        **change,
-    }
-    return body
 
 
 def inline_document(page: str) -> Any:

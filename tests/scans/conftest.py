@@ -16,7 +16,7 @@ from skymist.scans.backend import make_scanner_client
 from skymist.scans.tracker import ScanTracker
 from tests.conftest import fresh_database
 from tests.support.flaky_proxy import FlakyProxy
-from tests.support.pixel_gate import PixelGate
+from tests.support.pixel_gate import PixelGate, released_before_and_after
 from tests.support.skyscan_service import USER_TOKEN, Service, service_env
 from tests.support.slack_api import SlackStandIn
 from tests.waiting import wait_for
@@ -51,12 +51,8 @@ def skyscan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 @pytest.fixture
 def gate(skyscan: Service) -> Iterator[PixelGate]:
     """The gate of the module's skyscan; whatever the test held is released at its end."""
-    running = skyscan.gate
-    running.release()
-    try:
+    with released_before_and_after(skyscan.gate) as running:
         yield running
-    finally:
-        running.release()
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ the directory through ``SKYSCAN_DUMMY_GATE_DIR``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 GATE_DIR_ENV = "SKYSCAN_DUMMY_GATE_DIR"
@@ -42,3 +44,13 @@ class PixelGate:
     def waiting(self, scan_id: str, after: int) -> bool:
         """Whether a fit of ``scan_id`` waits at a gate holding it after ``after`` fits."""
         return self.fits(scan_id) > after
+
+
+@contextlib.contextmanager
+def released_before_and_after(gate: PixelGate) -> Iterator[PixelGate]:
+    """``gate`` open when the test starts and again when it ends, whatever the test held."""
+    gate.release()
+    try:
+        yield gate
+    finally:
+        gate.release()

@@ -121,3 +121,17 @@ def service_env(**settings: Any) -> dict[str, str]:
     for key, value in values.items():
         env[f"SKYSCAN_{key}"] = json.dumps(value) if isinstance(value, list | dict) else str(value)
     return env
+
+
+def launch_body(**change: Any) -> dict[str, Any]:
+    """A small valid ``POST /scan`` body (dummy reco, one nside-1 pass), with ``change`` applied."""
+    return {
+        "docker_tag": "latest",
+        "cluster": {"local": 1},
+        "reco_algo": "dummy",
+        "event_i3live_json": {"run_id": 1, "event_id": 2},
+        "nsides": {"1": 0},
+        "real_or_simulated_event": "real",
+        "max_pixel_reco_time": 30,
+        **change,
+    }
