@@ -57,6 +57,11 @@ def wait_for(
     waiting.wait_for(condition, timeout_s, what, 0.25, describe=describe, tolerate=(Exception,))
 
 
+def webhook_mode(slack: SlackStandIn) -> dict[str, Any]:
+    """Settings that send Slack through ``slack``'s incoming webhook (instead of the Web API)."""
+    return {"slack_mode": "webhook", "slack_webhook_url": f"{slack.url}/webhook/T0/B0/secret"}
+
+
 def every_product_sent_then_stop(app: Any, daemon: Any, n_alerts: int, timeout_s: float = 300) -> None:
     """Wait until each of ``n_alerts`` alerts has its three products sent, then SIGTERM the daemon,
     which must exit 0: what the topics hold afterwards is all it sent."""

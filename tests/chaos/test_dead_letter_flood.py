@@ -16,7 +16,7 @@ from skymist.runtime.assembly import build_app
 from skymist.runtime.simulate import alert_batch
 from skymist.states import OutboxState
 from skymist.store.models import DeadLetter, OutboxRow
-from tests.chaos.harness import Figures, daemon_settings, outbox_states, wait_for
+from tests.chaos.harness import Figures, daemon_settings, outbox_states, wait_for, webhook_mode
 from tests.conftest import MockKafka
 from tests.support.daemon import DaemonProcess
 from tests.support.slack_api import SlackStandIn
@@ -34,8 +34,7 @@ def test_a_real_alert_after_2500_malformed_messages_reaches_slack_at_once(
             kafka,
             topic,
             slack,
-            slack_mode="webhook",
-            slack_webhook_url=f"{slack.url}/webhook/T0/B0/secret",
+            **webhook_mode(slack),
             slack_max_per_minute=60,
             slack_digest_window_s=WINDOW_S,
         )

@@ -26,6 +26,7 @@ from tests.chaos.harness import (
     figures,
     outbox_states,
     wait_for,
+    webhook_mode,
 )
 from tests.conftest import MockKafka
 from tests.support.daemon import DaemonProcess
@@ -55,8 +56,7 @@ def run_webhook_kills(
             kafka,
             topic,
             slack,
-            slack_mode="webhook",
-            slack_webhook_url=f"{slack.url}/webhook/T0/B0/secret",
+            **webhook_mode(slack),
         )
         app = build_app(settings)
         batch = alert_batch(alerts, seed=seed, size_bytes=5_000, run_id=run_id)
