@@ -32,4 +32,8 @@ USER 10001:10001
 WORKDIR /var/lib/skymist
 # the daemon's /metrics, /healthz and /readyz (probe those: the image also runs skyscan); skyscan: 8080
 EXPOSE 9465 8080
+# healthy while the daemon's /readyz answers 200 (store and broker reachable; 503 otherwise). It probes
+# the daemon of CMD: run skyscan with --no-healthcheck (or --health-cmd of its own).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request as u\ntry: sys.exit(u.urlopen('http://127.0.0.1:9465/readyz', timeout=8).status != 200)\nexcept OSError as e: sys.exit(f'not ready: {e}')"]
 CMD ["skymist", "run", "--metrics-port", "9465", "--metrics-host", "0.0.0.0"]

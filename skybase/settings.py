@@ -11,19 +11,24 @@ missing or unreadable is an error naming it; it is never silently ignored.
 from __future__ import annotations
 
 import contextvars
+import json
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
+
+from skybase.setting_limits import allowed
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -37,6 +42,11 @@ class SettingsFileError(ValueError):
     """The named settings file does not exist or is not valid TOML."""
 
 
+class SettingsValueError(ValueError):
+    """A setting's value could not be read at all (e.g. an environment variable that should hold JSON
+    does not); the message names the setting and the variable, never the value."""
+
+
 class ServiceSettings(BaseSettings):
     """Settings every service has; a service adds its own and its ``env_prefix``."""
 
@@ -46,7 +56,7 @@ class ServiceSettings(BaseSettings):
     """Least severe log level written. Logs are JSON lines on standard error (one format for every
     component and the libraries they drive)."""
 
-    log_repeat_interval_s: float = 60.0
+    log_repeat_interval_s: float = Field(default=60.0, ge=0)
     """A warning or error that repeats (e.g. the database down) is written once per this many
     seconds, with the count of the repeats held back; 0 writes every one."""
 
@@ -78,6 +88,8 @@ class ServiceSettings(BaseSettings):
         token = _CONFIG_FILE.set(path)
         try:
             return cls(**{key: value for key, value in overrides.items() if value is not None})
+        except SettingsError as exc:  # pydantic-settings could not decode a value (bad JSON)
+            raise SettingsValueError(_undecodable(cls, exc)) from None
         finally:
             _CONFIG_FILE.reset(token)
 
@@ -86,13 +98,45 @@ class ServiceSettings(BaseSettings):
         value = getattr(self, name)
         return MASK if isinstance(value, SecretStr) else repr(value)
 
+    @classmethod
+    def allowed(cls, name: str) -> str:
+        """What setting ``name`` allows, from its constraints, e.g. ``a number > 0 (seconds)``."""
+        return allowed(name, cls.model_fields[name])
+
     def describe(self) -> Iterator[tuple[str, str, str]]:
         """(name, value with secrets masked, docstring) of every setting."""
         for name, info in type(self).model_fields.items():
             yield name, self.shown_value(name), " ".join((info.description or "").split())
 
 
+def _undecodable(cls: type[ServiceSettings], exc: SettingsError) -> str:
+    """One line for a value pydantic-settings could not decode: which setting, which variable, why."""
+    match = re.search(r'field "([^"]+)"', str(exc))
+    name = match.group(1) if match else "?"
+    variable = f"{cls.model_config.get('env_prefix', '')}{name.upper()}"
+    cause = exc.__cause__
+    why = (
+        f"is not valid JSON ({cause})"
+        if isinstance(cause, json.JSONDecodeError)
+        else f"cannot be read ({cause})"
+    )
+    shape = (
+        "a JSON object"
+        if name in cls.model_fields and "dict" in str(cls.model_fields[name].annotation)
+        else ("a JSON list")
+    )
+    return (
+        f"setting {name}: the environment variable {variable} {why}; give {shape} "
+        f"(see `config` for what {name} holds) or set {name} in the settings file"
+    )
+
+
 def _checked_toml(path: Path, variable: str) -> Path:
+    if path.is_dir():
+        raise SettingsFileError(
+            f"settings file {str(path)!r} is a folder, not a file (named by --config or {variable}); "
+            "name the TOML file itself"
+        )
     if not path.is_file():
         raise SettingsFileError(
             f"settings file {str(path)!r} does not exist (named by --config or {variable})"

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner_client import validation
+from skymist.reco_kinds import KNOWN_RECOS, RecoKind, RegionMethod
 
 #: alert classes that have a plan; UNCLASSIFIED scans run only on request (``skymist scan``)
 ALERT_CLASSES = ("GOLD", "BRONZE", "CASCADE", "UNCLASSIFIED")
-
-RecoKind = Literal["reconstruction", "approximation"]
-RegionMethod = Literal["wilks", "calibrated", "pandel_mpe", "hpd"]
-
-#: what each known ``reco_algo`` is and the threshold set of its regions. SkyDriver's results do not say
-#: it (skyscan's do), so the plan declares it: IceCube's scanner recos fit the detector data and their
-#: realtime regions use the thresholds calibrated on simulation (millipede_wilks: Wilks'). skyscan's
-#: ``pandel_mpe`` fits the event's pulses with its own thresholds (skyscan calibrate; its 90% regions hold
-#: 88% of held-out simulated events), but it is checked on only two real alerts, and it is not closer than
-#: the online SplineMPE to the published refined position on both: its Rev 1 waits for a human, named an
-#: approximation. skyscan's ``online_gaussian`` and the dummies fit nothing. An algorithm not listed is
-#: an approximation unless its plan entry says otherwise.
-KNOWN_RECOS: dict[str, tuple[RecoKind, RegionMethod]] = {
-    "splinempe": ("reconstruction", "calibrated"),
-    "splinempe_pointed": ("reconstruction", "calibrated"),
-    "millipede_original": ("reconstruction", "calibrated"),
-    "millipede_wilks": ("reconstruction", "wilks"),
-    "pandel_mpe": ("approximation", "pandel_mpe"),
-    "online_gaussian": ("approximation", "wilks"),
-    "dummy": ("approximation", "wilks"),
-    "crash_dummy": ("approximation", "wilks"),
-}
 
 
 class ScanPlanEntry(BaseModel):
@@ -93,7 +72,7 @@ _DEFAULT_NSIDES = {8: 0, 64: 12, 512: 24}
 
 @functools.cache
 def skyscan_plans() -> ScanPlans:
-    """Against ``skyscan serve``: the online-direction Gaussian at the default resolution."""
+    """Against ``skyscan serve``: the calibrated online-direction approximation at the default resolution."""
     realtime = ScanPlanEntry(
         name="online_gaussian",
         reco_algo="online_gaussian",

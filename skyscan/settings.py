@@ -22,11 +22,11 @@ class SkyscanSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="SKYSCAN_")
 
-    host: str = "127.0.0.1"
+    host: str = Field(default="127.0.0.1", min_length=1)
     """Address the HTTP service listens on."""
     port: int = Field(default=8080, ge=0, le=65535)
     """TCP port; 0 picks a free port (printed on start)."""
-    database_url: str = "sqlite:///skyscan.sqlite3"
+    database_url: str = Field(default="sqlite:///skyscan.sqlite3", pattern=r"^(sqlite|postgresql)(\+\w+)?://")
     """SQLAlchemy URL of the scan store, e.g. postgresql+psycopg://user@host:5432/skyscan.
     Tables are created on start."""
     user_tokens: list[SecretStr] = Field(default_factory=list)
@@ -58,11 +58,11 @@ class SkyscanSettings(ServiceSettings):
     and is put back in the backlog (run again from the start)."""
     max_restarts: int = Field(default=3, ge=0)
     """A scan orphaned more than this many times is failed (FINISHED__*) instead of run again."""
-    known_clusters: list[str] = Field(default_factory=lambda: ["osg", "sub-2", "local"])
+    known_clusters: list[str] = Field(default_factory=lambda: ["osg", "sub-2", "local"], min_length=1)
     """Cluster names accepted in POST /scan `cluster` (SkyDriver's list by default)."""
     reco_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Options per reco algorithm passed to the scanner, e.g. {"dummy": {"delay_s": 0.01}}."""
-    logs_url_template: str = "?scan_id={scan_id}"
+    logs_url_template: str = Field(default="?scan_id={scan_id}", pattern=r"\{scan_id\}")
     """Where a scan's logs are, answered by GET /scan/{id}/logs and in its status ({scan_id} is
     replaced), e.g. "https://grafana.example/d/skyscan?var-scan={scan_id}". The default is the query
     naming the scan alone (skyscan's JSON log lines carry "scan_id"), as SkyDriver answers without
@@ -76,7 +76,7 @@ class SkyscanSettings(ServiceSettings):
     """Directory of skymap_scanner images named `skymap_scanner:<tag>` (as SkyDriver's CVMFS
     directory); its tags are the docker_tag values POST /scan accepts. Unset: the packaged list
     of skymap_scanner release tags."""
-    min_scanner_tag: str = "4.0.0"
+    min_scanner_tag: str = Field(default="4.0.0", pattern=r"^\d+\.\d+\.\d+$")
     """The oldest X.Y.Z docker_tag accepted (SkyDriver's MIN_SKYMAP_SCANNER_TAG)."""
     dummy_gate_dir: Path | None = None
     """For tests: the directory of the `dummy` reco's gate (an absolute path of an existing
@@ -116,6 +116,12 @@ class SkyscanSettings(ServiceSettings):
         }
         if shared:
             raise ValueError("user_tokens and system_tokens must differ (a token has exactly one role)")
+        if self.stale_after_s <= self.heartbeat_s:
+            raise ValueError(
+                f"stale_after_s = {self.stale_after_s:g} is not above heartbeat_s = {self.heartbeat_s:g}: "
+                "every running scan would look orphaned between two heartbeats; raise stale_after_s "
+                "(several heartbeats, e.g. 6 x heartbeat_s) or lower heartbeat_s"
+            )
         return self
 
 

@@ -8,7 +8,45 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skymist.outbox.queue import HELD_UNTIL
+from skymist.states import OutboxState
 from skymist.store.models import Alert, DeadLetter, OutboxRow
+
+#: the products whose sending makes a revision public (the GCN notice and the VOEvent)
+PUBLIC_PRODUCTS = frozenset({"notice_json", "voevent"})
+
+
+def revision_status(alert: Alert, rows: list[OutboxRow], revision: int) -> str:
+    """Whether a revision is public: ``published`` (its notice or VOEvent was sent; a mirrored GCN
+    notice's revisions: ``published (GCN)``), ``held`` (waiting for a human's approval), ``pending``
+    (due, not sent yet), ``cancelled``/``dead`` (never sent), or ``not published`` (no notice or
+    VOEvent at all: an unclassified event)."""
+    if alert.source == "gcn":
+        return "published (GCN)"
+    public = [row for row in rows if row.revision == revision and row.product in PUBLIC_PRODUCTS]
+    states = {row.state for row in public}
+    if OutboxState.SENT in states:
+        return "published"
+    waiting = [row for row in public if row.state in (OutboxState.PENDING, OutboxState.SENDING)]
+    if any(row.next_attempt_at >= HELD_UNTIL for row in waiting):
+        return "held"
+    if waiting:
+        return "pending"
+    if OutboxState.DEAD in states:
+        return "dead"
+    if OutboxState.CANCELLED in states:
+        return "cancelled"
+    return "not published"
+
+
+def published_revision(alert: Alert, rows: list[OutboxRow]) -> int | None:
+    """The newest published revision of ``alert`` (``rows``: its outbox rows), else None."""
+    published = [
+        r.revision
+        for r in alert.revisions
+        if revision_status(alert, rows, r.revision).startswith("published")
+    ]
+    return max(published, default=None)
 
 
 def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> dict[str, Any]:
@@ -38,10 +76,12 @@ def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> dict[
                 "far_per_year": r.far_per_year,
                 "energy_tev": r.energy_tev,
                 "message_version": r.message_version,
+                "status": revision_status(alert, rows, r.revision),
                 **({"details": r.details} if detail else {}),
             }
             for r in alert.revisions
         ],
+        "published_revision": published_revision(alert, rows),
         "outbox": dict(Counter(row.state.value for row in rows)),
     }
     if detail:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
-from sqlalchemy import select
-
-from skymist.alerts.release import release_revision
-from skymist.alerts.views import alert_view
-from skymist.circulars.errors import ActionError, AlertNotFoundError
 from skymist.cli.common import (
     SubParsers,
     UserError,
@@ -20,10 +16,14 @@ from skymist.cli.common import (
     run_guarded,
 )
 from skymist.states import AlertState
-from skymist.store.models import Alert
 
 
 def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.alerts.views import alert_view
+    from skymist.store.models import Alert
+
     with opened_app(args) as app, app.sessions() as session:
         stmt = select(Alert).order_by(Alert.event_time.desc(), Alert.id.desc()).limit(args.limit)
         if args.state:
@@ -32,20 +32,56 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"count": len(alerts), "alerts": alerts})
         return 0
-    header = ("NAME", "RUN_EVENT", "STREAM", "STATE", "EVENT TIME (UTC)", "RA", "DEC")
-    print("{:<17} {:<18} {:<12} {:<14} {:<27} {:>8} {:>8}".format(*header))
+    header = (
+        "NAME",
+        "RUN_EVENT",
+        "STREAM",
+        "STATE",
+        "EVENT TIME (UTC)",
+        "REV",
+        "RA",
+        "DEC",
+        "LATER REVISIONS",
+    )
+    print("{:<17} {:<18} {:<12} {:<17} {:<27} {:>3} {:>8} {:>8}  {}".format(*header))
     for a in alerts:
-        rev = a["revisions"][-1] if a["revisions"] else {}
+        rev, later = _shown_revision(a)
         print(
             f"{a['name'] or '-':<17} {str(a['run_id']) + '_' + str(a['event_id']):<18} {a['stream']:<12} "
-            f"{a['state']:<14} {a['event_time'][:26]:<27} {rev.get('ra_deg', float('nan')):8.3f} "
-            f"{rev.get('dec_deg', float('nan')):+8.3f}"
+            f"{a['state']:<17} {a['event_time'][:26]:<27} {_rev_label(a, rev):>3} "
+            f"{rev.get('ra_deg', float('nan')):8.3f} {rev.get('dec_deg', float('nan')):+8.3f}  {later}"
         )
-    print(f"{len(alerts)} alert(s)")
+    print(
+        f"{len(alerts)} alert(s); RA/Dec (J2000 deg) of the newest published revision (REV); REV 0* is "
+        "Rev 0, not published (an unclassified event, or its notice not sent yet)"
+    )
     return 0
 
 
+def _shown_revision(alert: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The revision whose position the list shows: the newest published one, else Rev 0 (never a
+    held or unsent later revision: an approximation waiting for approval is not the alert's position);
+    and a note on the later, unpublished revisions (e.g. ``1 held``)."""
+    revisions: list[dict[str, Any]] = alert["revisions"]
+    if not revisions:
+        return {}, ""
+    published = alert["published_revision"]
+    shown = next((r for r in revisions if r["revision"] == published), revisions[0])
+    later = ", ".join(
+        f"{r['revision']} {r['status']}" for r in revisions if r["revision"] > shown["revision"]
+    )
+    return shown, later
+
+
+def _rev_label(alert: dict[str, Any], rev: dict[str, Any]) -> str:
+    if not rev:
+        return "-"
+    return str(rev["revision"]) + ("" if alert["published_revision"] == rev["revision"] else "*")
+
+
 def _show(args: argparse.Namespace) -> int:
+    from skymist.alerts.views import alert_view
+
     with opened_app(args) as app, app.sessions() as session:
         view = alert_view(session, resolve_alert(session, args.alert), detail=True)
     if args.json:
@@ -56,7 +92,8 @@ def _show(args: argparse.Namespace) -> int:
     print(f"event time {view['event_time']}  source {view['source']}")
     for rev in view["revisions"]:
         print(
-            f"  rev {rev['revision']}: RA {rev['ra_deg']:.4f} Dec {rev['dec_deg']:+.4f} deg (J2000)  "
+            f"  rev {rev['revision']} ({rev['status']}): "
+            f"RA {rev['ra_deg']:.4f} Dec {rev['dec_deg']:+.4f} deg (J2000)  "
             f"err50 {rev['err50_deg']} err90 {rev['err90_deg']} deg  signalness {rev['signalness']}  "
             f"FAR {rev['far_per_year']} /yr  energy {rev['energy_tev']} TeV"
         )
@@ -68,6 +105,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
+    from skymist.alerts.release import release_revision
+    from skymist.circulars.errors import ActionError, AlertNotFoundError
+
     with opened_app(args) as app:
         try:
             outcome = release_revision(app, args.alert, by=actor(args), reason=args.reason)

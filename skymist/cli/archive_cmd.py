@@ -13,10 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skymist.archive.errors import ArchiveError
-from skymist.archive.hooks import stale_alerts
-from skymist.archive.verify import verify_record
-from skymist.archive.writer import all_alert_ids, record_folder, remove_record, write_record
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, resolve_alert, run_guarded
 
 
@@ -31,6 +27,9 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
+    from skymist.archive.errors import ArchiveError
+    from skymist.archive.writer import record_folder, remove_record, write_record
+
     report: list[dict[str, Any]] = []
     with opened_app(args) as app:
         for ref in args.alerts:
@@ -79,6 +78,10 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from skymist.archive.errors import ArchiveError
+    from skymist.archive.verify import verify_record
+    from skymist.archive.writer import record_folder
+
     with opened_app(args) as app, app.sessions() as session:
         if args.alerts:
             alerts = [resolve_alert(session, ref) for ref in args.alerts]
@@ -103,6 +106,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from skymist.archive.errors import ArchiveError
+    from skymist.archive.hooks import stale_alerts
+    from skymist.archive.writer import all_alert_ids, write_record
+
     with opened_app(args) as app:
         with app.sessions() as session:
             todo = all_alert_ids(session) if args.all else stale_alerts(app.settings, session)

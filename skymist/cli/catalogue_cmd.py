@@ -2,7 +2,9 @@
 
 skymist catalogue export --format csv|fits|votable|parquet [--all-revisions] [--output FILE]
 skymist catalogue site [--output DIR]       the static HTML catalogue (with JSON-LD)
-skymist catalogue serve [--host H --port P] the IVOA Simple Cone Search (GET /scs?RA=&DEC=&SR=)
+skymist catalogue serve [--host H --port P] a static archive without a daemon: the IVOA Simple Cone
+                                            Search (GET /scs?RA=&DEC=&SR=) and the pages (/catalogue/)
+skymist catalogue gamma refresh FILE --release NAME [--output F]   the Circular's 4FGL table from a FITS
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from skymist.archive.catalogue import FORMATS, catalogue_rows, export, snapshots
-from skymist.cli.common import SubParsers, UserError, opened_app, run_guarded
-from skymist.files import write_atomic
+from skymist.archive.formats import FORMATS
+from skymist.cli.common import SubParsers, UserError, opened_app, port_number, run_guarded
+from skymist.cli.gamma_cmd import register_gamma
 
 
 def _export(args: argparse.Namespace) -> int:
+    from skymist.archive.catalogue import catalogue_rows, export, snapshots
+    from skymist.files import write_atomic
+
     with opened_app(args) as app, app.sessions() as session:
         rows = catalogue_rows(app.settings, snapshots(session), all_revisions=args.all_revisions)
     data = export(rows, args.format)
@@ -46,10 +51,13 @@ def _site(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from skymist.archive.cone import cone_app
+    from skymist.runtime.http_app import HttpParts, create_http_app
 
+    parts = HttpParts(ops=False, cone_search=True, catalogue=True, console=False)
     with opened_app(args) as app:
-        uvicorn.run(cone_app(app.settings, app.sessions), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(  # log_config None: its lines go through the JSON log, not uvicorn's coloured one
+            create_http_app(app, parts), host=args.host, port=args.port, log_level="warning", log_config=None
+        )
     return 0
 
 
@@ -64,7 +72,12 @@ def register(sub: SubParsers) -> None:
     site = actions.add_parser("site", help="write the static HTML catalogue (regenerates what changed)")
     site.add_argument("--output", type=Path, metavar="DIR", help="default: <archive_dir>/site")
     site.set_defaults(handler=run_guarded(_site))
-    serve = actions.add_parser("serve", help="serve the IVOA Simple Cone Search (/scs) over HTTP")
+    serve = actions.add_parser(
+        "serve",
+        help="serve the cone search (/scs) and the pages (/catalogue/) without a daemon (the daemon "
+        "serves both on its HTTP port)",
+    )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8090)
+    serve.add_argument("--port", type=port_number, default=8090)
     serve.set_defaults(handler=run_guarded(_serve))
+    register_gamma(actions)  # catalogue gamma refresh FILE: the Circular's 4FGL table

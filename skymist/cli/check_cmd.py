@@ -5,32 +5,45 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pydantic import ValidationError
-
-from skybase.settings import SettingsFileError
-from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded, settings_from
-from skymist.runtime.checks import CHECKS, Probe, nagios_line, overall, run_checks
+from skymist.cli.common import (
+    NEVER_SHOWN,
+    SubParsers,
+    UserError,
+    opened_app,
+    print_json,
+    run_guarded,
+    settings_from,
+)
+from skymist.runtime.check_names import CHECK_NAMES
 
 
 def _check(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from skybase.setting_limits import error_line
+    from skybase.settings import SettingsFileError, SettingsValueError
+    from skymist.config import Settings
+    from skymist.runtime.checks import Probe, nagios_line, overall, run_checks
+
     names = None
     if args.only:
         names = [name.strip() for name in args.only.split(",") if name.strip()]
-        unknown = [name for name in names if name not in CHECKS]
+        unknown = [name for name in names if name not in CHECK_NAMES]
         if unknown or not names:
             raise UserError(
                 f"--only {args.only!r}: unknown check {', '.join(map(repr, unknown)) or '(none named)'}; "
-                f"known: {', '.join(CHECKS)}"
+                f"known: {', '.join(CHECK_NAMES)}"
             )
     try:
         settings_from(args)
     except SettingsFileError as exc:  # Nagios: a plugin that cannot run is UNKNOWN
         print(f"SKYMIST UNKNOWN - settings: {' '.join(str(exc).split())}")
         return 3
-    except ValidationError as exc:  # the message only: the value may be a secret
-        error = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in error["loc"])
-        print(f"SKYMIST UNKNOWN - setting {field}: {' '.join(error['msg'].split())}")
+    except SettingsValueError as exc:
+        print(f"SKYMIST UNKNOWN - {' '.join(str(exc).split())}")
+        return 3
+    except ValidationError as exc:  # secrets are never shown
+        print(f"SKYMIST UNKNOWN - {' '.join(error_line(exc, Settings, hidden=NEVER_SHOWN).split())}")
         return 3
     # the store may be down: that is a CRITICAL of the store check, not a command error
     with opened_app(args, check_schema=False) as app:
@@ -57,11 +70,12 @@ def register(sub: SubParsers) -> None:
         description=(
             "Run the health checks and print one summary line with perfdata "
             "(`SKYMIST CRITICAL - broker: ... | lag=0;100;1000 ...`). Checks: "
-            + ", ".join(CHECKS)
+            + ", ".join(CHECK_NAMES)
             + ". Thresholds are the check_* and heartbeat_* settings (see `skymist config`)."
         ),
     )
     parser.add_argument("--json", action="store_true", help="one JSON document with every check")
     parser.add_argument("--only", metavar="LIST", help="comma-separated checks to run (default: all)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one more line per check")
-    parser.set_defaults(handler=run_guarded(_check))
+    # its settings errors are UNKNOWN (exit 3) on stdout, as a Nagios plugin's
+    parser.set_defaults(handler=run_guarded(_check), checks_own_settings=True)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from skymist.circulars.approval import DecisionOutcome, approve, reject
-from skymist.circulars.errors import ActionError, AlertNotFoundError
-from skymist.circulars.views import alert_circulars_view
+if TYPE_CHECKING:
+    from skymist.circulars.approval import DecisionOutcome
+
 from skymist.cli.common import (
     SubParsers,
     UserError,
@@ -20,6 +21,8 @@ from skymist.cli.common import (
 
 
 def _show(args: argparse.Namespace) -> int:
+    from skymist.circulars.views import alert_circulars_view
+
     with opened_app(args) as app, app.sessions() as session:
         view = alert_circulars_view(session, resolve_alert(session, args.alert))
     if args.json:
@@ -85,6 +88,7 @@ def _edit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from skymist.circulars.editing import awaiting_draft, edit_draft
+    from skymist.circulars.errors import ActionError, AlertNotFoundError
     from skymist.circulars.text import CircularText
 
     by = actor(args)
@@ -131,6 +135,9 @@ def _print_decision(outcome: DecisionOutcome, as_json: bool) -> None:
 
 
 def _approve(args: argparse.Namespace) -> int:
+    from skymist.circulars.approval import approve
+    from skymist.circulars.errors import ActionError, AlertNotFoundError
+
     with opened_app(args) as app:
         try:
             outcome = approve(app, args.alert, by=actor(args), reason=args.reason)
@@ -141,6 +148,9 @@ def _approve(args: argparse.Namespace) -> int:
 
 
 def _reject(args: argparse.Namespace) -> int:
+    from skymist.circulars.approval import reject
+    from skymist.circulars.errors import ActionError, AlertNotFoundError
+
     with opened_app(args) as app:
         try:
             outcome = reject(app, args.alert, reason=args.reason, by=actor(args))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 from skymist.cli.common import SubParsers, opened_app, run_guarded
-from skymist.store.db import current_revision, safe_url, upgrade
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from skymist.store.db import current_revision, safe_url, upgrade
+
     with opened_app(args, check_schema=False) as app:
         upgrade(app.engine, args.revision)
         print(f"schema of {safe_url(app.engine.url)} is at revision {current_revision(app.engine)}")
@@ -16,6 +17,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
+    from skymist.store.db import current_revision
+
     with opened_app(args, check_schema=False) as app:
         print(current_revision(app.engine) or "none (run `skymist db upgrade`)")
     return 0

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-from skymist.alerts.views import dead_letter_view
+
 from skymist.cli.common import SubParsers, UserError, actor, limit, opened_app, print_json, run_guarded
-from skymist.ingest.inbox import Ingestor
-from skymist.states import DeadLetterState, check_transition
-from skymist.store.models import DeadLetter
+from skymist.states import DeadLetterState
 
 
 def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.alerts.views import dead_letter_view
+    from skymist.store.models import DeadLetter
+
     with opened_app(args) as app, app.sessions() as session:
         stmt = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(args.limit)
         if not args.all:
@@ -30,6 +34,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from skymist.alerts.views import dead_letter_view
+    from skymist.store.models import DeadLetter
+
     with opened_app(args) as app, app.sessions() as session:
         letter = session.get(DeadLetter, args.id)
         if letter is None:
@@ -44,6 +51,12 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.ingest.dead_letters import DeadLetterError, replay_letter
+    from skymist.ingest.inbox import Ingestor
+    from skymist.store.models import DeadLetter
+
     if not args.ids and not args.all:
         raise UserError("name dead-letter ids or give --all")
     with opened_app(args) as app:
@@ -58,12 +71,10 @@ def _replay(args: argparse.Namespace) -> int:
             ids = list(session.execute(stmt).scalars())
         failed = 0
         for letter_id in ids:
-            with app.sessions() as session, session.begin():
-                letter = session.get(DeadLetter, letter_id, with_for_update=True)
-                assert letter is not None
-                if letter.inbox_id is None:
-                    raise UserError(f"dead letter {letter_id} has no inbox message to replay")
-                result = ingestor.replay_stored(session, letter.inbox_id)
+            try:
+                result = replay_letter(app, ingestor, letter_id)
+            except DeadLetterError as exc:
+                raise UserError(str(exc)) from None
             failed += result.status == "dead_letter"
             print(f"{letter_id}: {result.status}: {result.summary}")
     print(f"{len(ids) - failed} replayed, {failed} still failing")
@@ -72,6 +83,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _require_open(session: Session, ids: list[int], verb: str) -> None:
     """Every named dead letter exists and is open, else a UserError naming the first that is not."""
+    from skymist.store.models import DeadLetter
+
     for letter_id in ids:
         letter = session.get(DeadLetter, letter_id)
         if letter is None:
@@ -84,35 +97,26 @@ def _require_open(session: Session, ids: list[int], verb: str) -> None:
 
 
 def _discard(args: argparse.Namespace) -> int:
+    from skymist.ingest.dead_letters import DeadLetterError, discard_letters
+
     by = actor(args)
     with opened_app(args) as app, app.sessions() as session, session.begin():
         _require_open(session, args.ids, "discarded")
-        for letter_id in args.ids:
-            letter = session.get(DeadLetter, letter_id, with_for_update=True)
-            assert letter is not None
-            letter.state = check_transition(letter.state, DeadLetterState.DISCARDED)
-            letter.reason = f"{letter.reason} [discarded by {by}: {args.reason}]"
+        try:
+            discard_letters(session, args.ids, by=by, reason=args.reason)
+        except DeadLetterError as exc:
+            raise UserError(str(exc)) from None
     print(f"{len(args.ids)} discarded")
     return 0
 
 
 def _ack(args: argparse.Namespace) -> int:
-    from sqlalchemy import func
-
-    from skymist.runtime.checks import DEAD_LETTERS_ACKED
-    from skymist.store.ops_models import OpsMark
-    from skymist.store.types import utcnow
+    from skymist.trouble import acknowledge_dead_letters
 
     by = actor(args)
     with opened_app(args) as app, app.sessions() as session, session.begin():
-        top = session.execute(select(func.coalesce(func.max(DeadLetter.id), 0))).scalar_one()
-        mark = session.get(OpsMark, DEAD_LETTERS_ACKED, with_for_update=True)
-        if mark is None:
-            mark = OpsMark(name=DEAD_LETTERS_ACKED, value=0)
-            session.add(mark)
-        before = mark.value
-        mark.value, mark.at = max(before, top), utcnow()
-    print(f"dead letters up to id {max(before, top)} acknowledged by {by} (skymist check counts newer ones)")
+        floor = acknowledge_dead_letters(session, by=by, reason=args.reason)
+    print(f"dead letters up to id {floor} acknowledged by {by} (skymist check counts newer ones)")
     return 0
 
 
@@ -139,6 +143,7 @@ def register(sub: SubParsers) -> None:
     replay.set_defaults(handler=run_guarded(_replay))
     ack = dead.add_parser("ack", help="acknowledge the dead letters so far (for `skymist check`)")
     ack.add_argument("--by", help="who (default: your login name)")
+    ack.add_argument("--reason", help="why (recorded in the audit log)")
     ack.set_defaults(handler=run_guarded(_ack))
     discard = dead.add_parser("discard", help="close dead letters that will never be replayed")
     discard.add_argument("ids", nargs="+", type=int)

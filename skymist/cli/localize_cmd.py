@@ -12,18 +12,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from skymist.alerts.errors import LocalizationError
-from skymist.alerts.refined import localize_alert
-from skymist.archive.errors import ArchiveError
-from skymist.archive.writer import write_record
-from skymist.circulars import audit
-from skymist.circulars.errors import ActionError
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, resolve_alert, run_guarded
-from skymist.reco_plans import KNOWN_RECOS
-from skymist.scans.imported import ScanImportError, import_scan
+from skymist.reco_kinds import KNOWN_RECOS
 
 
 def _localize(args: argparse.Namespace) -> int:
+    from skymist.alerts.errors import LocalizationError
+    from skymist.alerts.refined import localize_alert
+    from skymist.archive.errors import ArchiveError
+    from skymist.archive.writer import write_record
+    from skymist.circulars import audit
+    from skymist.circulars.errors import ActionError
+    from skymist.scans.imported import ScanImportError, import_scan
+
     path: Path = args.result
     if not path.is_file():
         raise UserError(f"--result {str(path)!r}: no such file")
@@ -38,7 +39,7 @@ def _localize(args: argparse.Namespace) -> int:
         with app.sessions() as session:
             alert_id = resolve_alert(session, args.alert).id
         try:
-            imported = import_scan(app, alert_id, path, by=actor)
+            imported = import_scan(app, alert_id, path, by=actor, reco_algo=args.reco)
             kind, method = KNOWN_RECOS[args.reco]
             plan = {"reco_algo": args.reco, "reco_kind": kind, "region_method": args.thresholds or method}
             outcome = localize_alert(app, alert_id, imported.result, scan_ref=imported.final.ref, plan=plan)

@@ -1,4 +1,10 @@
-"""Entry point of the ``skymist`` command: builds the parser from one module per command group."""
+"""Entry point of the ``skymist`` command: builds the parser from one module per command group.
+
+Building the parser imports only the command modules, which import their heavy libraries (the
+store, astropy, matplotlib, ...) inside their handlers: ``skymist --help`` starts at once. Before a
+command runs, the settings are loaded and checked, whatever the command: a wrong value is one line
+naming the setting, the value and what is allowed.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from skymist.cli import registry
+from skymist.cli.common import check_settings
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="store URL (overrides SKYMIST_DATABASE_URL), e.g. postgresql+psycopg://...",
     )
     parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log lines on stderr as plain text or JSON (default: json for `run` and `console`, the "
+        "services; text for every other command, whose error is one plain line)",
+    )
     # not required=True: argparse would then answer an unknown option with "COMMAND is required"
     sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=Parser
@@ -52,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.error(f"{args.command}: choose a sub-command (see `skymist {args.command} --help`)")
+    if not getattr(args, "checks_own_settings", False):
+        failed = check_settings(args)
+        if failed:
+            return failed
     result: int = handler(args)
     return result
 

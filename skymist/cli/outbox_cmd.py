@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy import select
-
-from skymist.alerts.views import outbox_view
 from skymist.cli.common import SubParsers, UserError, actor, limit, opened_app, print_json, run_guarded
-from skymist.outbox.manual import OutboxActionError, cancel_rows, retry_rows
 from skymist.states import OutboxState
-from skymist.store.models import OutboxRow
 
 
 def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.alerts.views import outbox_view
+    from skymist.store.models import OutboxRow
+
     with opened_app(args) as app, app.sessions() as session:
         stmt = select(OutboxRow).order_by(OutboxRow.id.desc()).limit(args.limit)
         if args.state:
@@ -33,6 +33,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
+    from skymist.outbox.manual import OutboxActionError, retry_rows
+
     with opened_app(args) as app:
         try:
             ids = retry_rows(app.sessions, args.ids, all_dead=args.all_dead)
@@ -43,6 +45,9 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from skymist.alerts.views import outbox_view
+    from skymist.store.models import OutboxRow
+
     with opened_app(args) as app, app.sessions() as session:
         row = session.get(OutboxRow, args.id)
         if row is None:
@@ -63,6 +68,8 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
+    from skymist.outbox.manual import OutboxActionError, cancel_rows
+
     by = actor(args)
     with opened_app(args) as app:
         try:

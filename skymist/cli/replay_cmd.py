@@ -10,20 +10,14 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-from sqlalchemy import select
+if TYPE_CHECKING:
+    from skymist.app import App
+    from skymist.ingest.inbox import IngestResult
 
-from skymist.app import App
+
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
-from skymist.ingest.inbox import IngestResult
-from skymist.outbox.dispatcher import Dispatcher
-from skymist.outbox.sinks.factory import build_sinks
-from skymist.runtime.assembly import build_app
-from skymist.runtime.replay import ReplayError, replay_files, replay_topic
-from skymist.store.db import upgrade
-from skymist.store.models import OutboxRow
 
 
 def _progress(done: int, total: int | None) -> None:
@@ -37,6 +31,10 @@ def _progress(done: int, total: int | None) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from skymist.outbox.dispatcher import Dispatcher
+    from skymist.outbox.sinks.factory import build_sinks
+    from skymist.runtime.replay import ReplayError, replay_files, replay_topic
+
     if args.topic and args.paths:
         raise UserError("give PATH... or --topic, not both")
     if not args.topic and not args.paths:
@@ -76,6 +74,12 @@ def _replay(args: argparse.Namespace) -> int:
                 results = replay_files(app, args.paths, progress=_progress)
         except ReplayError as exc:
             raise UserError(str(exc)) from None
+        if not args.dry_run:  # every recorded alert gets its record, sent or not (written before exit)
+            from skymist.archive.hooks import write_records_of
+
+            write_records_of(
+                app.outbox_hooks, [r.alert_id for r in results if r.status == "processed" and r.alert_id]
+            )
         sent = None
         if args.send:
             dispatcher = Dispatcher(app, build_sinks(app.settings))
@@ -111,6 +115,11 @@ def _replay(args: argparse.Namespace) -> int:
 def _dry_run_app(app: App, dry_run: bool) -> Iterator[App]:
     """The app itself, or for ``--dry-run`` one on a throwaway store (a migrated SQLite file that is
     deleted afterwards): the same parser, handlers and templates run; the real store is never written."""
+    from pydantic import SecretStr
+
+    from skymist.runtime.assembly import build_app
+    from skymist.store.db import upgrade
+
     if not dry_run:
         yield app
         return
@@ -125,6 +134,10 @@ def _dry_run_app(app: App, dry_run: bool) -> Iterator[App]:
 
 
 def _products(app: App) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from skymist.store.models import OutboxRow
+
     with app.sessions() as session:
         rows = session.execute(select(OutboxRow).order_by(OutboxRow.id)).scalars()
         return [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from skymist.alerts.retraction import retract
-from skymist.circulars.errors import ActionError, AlertNotFoundError
 from skymist.cli.common import SubParsers, UserError, actor, opened_app, print_json, run_guarded
 
 
 def _retract(args: argparse.Namespace) -> int:
+    from skymist.alerts.retraction import retract
+    from skymist.circulars.errors import ActionError, AlertNotFoundError
+
     with opened_app(args) as app:
         try:
             outcome = retract(app, args.alert, args.reason, by=actor(args))

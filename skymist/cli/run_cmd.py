@@ -4,48 +4,68 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
-from skymist.cli.common import SubParsers, UserError, opened_app, run_guarded
-from skymist.runtime.daemon import Daemon
-from skymist.runtime.jobs import (
-    DESCRIPTIONS,
-    UnknownJobError,
-    default_jobs,
-    make_jobs,
-    parse_jobs,
-    standard_inputs,
-)
-from skymist.store.db import upgrade
+from skymist.cli.common import SubParsers, UserError, opened_app, port_number, run_guarded
+from skymist.runtime.job_names import DESCRIPTIONS, JobName
+
+if TYPE_CHECKING:
+    from skymist.app import App
+    from skymist.runtime.http_server import HttpServer
 
 
 def _run(args: argparse.Namespace) -> int:
+    from skymist.runtime.daemon import Daemon
+    from skymist.runtime.jobs import UnknownJobError, default_jobs, make_jobs, parse_jobs, standard_inputs
+    from skymist.store.db import upgrade
+
     with opened_app(args, check_schema=not args.migrate) as app:
+        from skymist.runtime.error_reports import start_error_reports
+
+        start_error_reports(app.settings)  # Sentry, when sentry_dsn is set
         try:
             names = parse_jobs(args.jobs) if args.jobs else default_jobs(app)
         except UnknownJobError as exc:
             raise UserError(str(exc)) from None
         if args.migrate:
             upgrade(app.engine)
-        if args.metrics_port is not None:  # before the jobs: /healthz answers from the first second
-            from skymist.metrics import serve_metrics
-            from skymist.runtime.checks import Readiness
-
-            host = args.metrics_host or app.settings.metrics_host
-            try:
-                about = {"pid": os.getpid(), "jobs": [name.value for name in names]}
-                serve_metrics(app.metrics, host, args.metrics_port, Readiness(app), about)
-            except OSError as exc:
-                raise UserError(
-                    f"--metrics-port {args.metrics_port}: cannot listen on {host}:{args.metrics_port}: "
-                    f"{exc.strerror or exc} (another daemon holds it? choose another port)"
-                ) from None
+        server = _serve_http(app, args, names)  # before the jobs: /healthz answers from the first second
         try:
-            jobs = make_jobs(names, standard_inputs(app))
-        except UnknownJobError as exc:
-            raise UserError(str(exc)) from None
-        daemon = Daemon(app, jobs)
-        daemon.install_signal_handlers()
-        return daemon.run()
+            try:
+                jobs = make_jobs(names, standard_inputs(app, http=server))
+            except UnknownJobError as exc:
+                raise UserError(str(exc)) from None
+            daemon = Daemon(app, jobs)
+            daemon.install_signal_handlers()
+            return daemon.run()
+        finally:
+            if server is not None:
+                server.stop()
+
+
+def _serve_http(app: App, args: argparse.Namespace, names: list[JobName]) -> HttpServer | None:
+    """The daemon's one HTTP port (:mod:`skymist.runtime.http_app`), listening; None when it has none."""
+    from skymist.runtime.checks import Readiness
+    from skymist.runtime.http_app import HttpParts, create_http_app, http_address
+    from skymist.runtime.http_server import HttpServer
+
+    console = JobName.CONSOLE in names
+    address = http_address(app.settings, port=args.http_port, host=args.http_host, console=console)
+    parts = HttpParts.from_settings(app.settings, console=console)
+    if address is None or not parts.names():
+        return None
+    host, port = address
+    about = {"pid": os.getpid(), "jobs": [name.value for name in names], "http": parts.names()}
+    ready = Readiness(app) if parts.ops else None
+    server = HttpServer(create_http_app(app, parts, ready=ready, about=about), host, port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise UserError(
+            f"HTTP port {host}:{port}: {exc.strerror or exc} (another daemon holds it? choose another "
+            "port: --http-port, http_port)"
+        ) from None
+    return server
 
 
 def register(sub: SubParsers) -> None:
@@ -63,9 +83,17 @@ def register(sub: SubParsers) -> None:
     )
     parser.add_argument("--migrate", action="store_true", help="apply pending schema migrations first")
     parser.add_argument(
-        "--metrics-port", type=int, help="serve /metrics (Prometheus), /healthz and /readyz on PORT"
+        "--http-port",
+        "--metrics-port",
+        dest="http_port",
+        type=port_number,
+        metavar="PORT",
+        help="the daemon's one HTTP port (default: http_port): /metrics, /healthz, /readyz, /scs, "
+        "/catalogue/ and the console, each as its setting says",
     )
-    parser.add_argument("--metrics-host", help="listen address of --metrics-port (default: metrics_host)")
+    parser.add_argument(
+        "--http-host", "--metrics-host", dest="http_host", help="its listen address (default: metrics_host)"
+    )
     parser.add_argument(
         "--jobs",
         metavar="LIST",

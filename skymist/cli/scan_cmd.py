@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 
 from skymist.cli.common import SubParsers, UserError, actor, opened_app, resolve_alert, run_guarded
-from skymist.scans.actions import ScanActionError, check_scan_allowed, scan_alert
-from skymist.scans.planning import PlanError
 
 
 def _scan(args: argparse.Namespace) -> int:
+    from skymist.scans.actions import ScanActionError, check_scan_allowed, scan_alert
+    from skymist.scans.planning import PlanError
+
     with opened_app(args) as app:
         with app.sessions() as session:
             alert = resolve_alert(session, args.alert)

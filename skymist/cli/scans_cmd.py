@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy import select
-
-from skymist.alerts.views import scan_view
 from skymist.cli.common import SubParsers, UserError, actor, limit, opened_app, print_json, run_guarded
-from skymist.runtime.jobs import localize_consumer
-from skymist.scans.actions import ScanActionError, abort, check_scan_allowed, rescan
-from skymist.scans.backend import make_scanner_client
-from skymist.scans.handoff import FinalScan, Handoff
 from skymist.states import ScanState
-from skymist.store.models import Alert
-from skymist.store.scan_models import Scan, ScanProgress
 
 
 def _list(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.alerts.views import scan_view
+    from skymist.store.models import Alert
+    from skymist.store.scan_models import Scan
+
     with opened_app(args) as app, app.sessions() as session:
         stmt = (
             select(Scan, Alert.name)
@@ -44,6 +41,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.alerts.views import scan_view
+    from skymist.store.models import Alert
+    from skymist.store.scan_models import Scan, ScanProgress
+
     with opened_app(args) as app, app.sessions() as session:
         row = session.execute(
             select(Scan, Alert.name).join(Alert, Alert.id == Scan.alert_id).where(Scan.id == args.scan)
@@ -79,6 +82,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _rescan(args: argparse.Namespace) -> int:
+    from skymist.scans.actions import ScanActionError, check_scan_allowed, rescan
+    from skymist.scans.backend import make_scanner_client
+    from skymist.store.scan_models import Scan
+
     with opened_app(args) as app:
         with app.sessions() as session:
             row = session.get(Scan, args.scan)
@@ -104,6 +111,9 @@ def _rescan(args: argparse.Namespace) -> int:
 
 
 def _abort(args: argparse.Namespace) -> int:
+    from skymist.scans.actions import ScanActionError, abort
+    from skymist.scans.backend import make_scanner_client
+
     with opened_app(args) as app:
         client = make_scanner_client(app.settings)
         try:
@@ -117,6 +127,12 @@ def _abort(args: argparse.Namespace) -> int:
 
 
 def _localize(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from skymist.runtime.jobs import localize_consumer
+    from skymist.scans.handoff import FinalScan, Handoff
+    from skymist.store.scan_models import Scan
+
     with opened_app(args) as app:
         with app.sessions() as session, session.begin():
             scan = session.get(Scan, args.scan, with_for_update=True)

@@ -2,7 +2,7 @@
 
 ::
 
-    skymist skymap analyze PATH [--thresholds wilks|calibrated|hpd] [--json] [--fits DIR]
+    skymist skymap analyze PATH [--thresholds wilks|calibrated|pandel_mpe|hpd] [--json] [--fits DIR]
                                 [--png FILE] [--rev0 RA,DEC] [--event EVENT.json]
                                 [--convention legacy|current]
     skymist skymap convert IN.npz OUT.json [--event EVENT.json]
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["handle_analyze", "handle_convert", "parse_radec", "register"]
 
-_THRESHOLD_NAMES = ("wilks", "calibrated", "hpd")
+_THRESHOLD_NAMES = ("wilks", "calibrated", "pandel_mpe", "hpd")
+#: without --thresholds and without a set declared by the result: the daemon's default (skymap_thresholds)
+_DEFAULT_THRESHOLDS = "calibrated"
 
 
 def parse_radec(text: str) -> tuple[float, float]:
@@ -66,8 +68,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     analyze.add_argument(
         "--thresholds",
         choices=_THRESHOLD_NAMES,
-        default="calibrated",
-        help="wilks (2DLLH 1.39/4.61), calibrated (22.2/64.2, IceCat-1; default) or hpd (credible regions)",
+        default=None,
+        help="wilks (2DLLH 1.39/4.61), calibrated (22.2/64.2, IceCat-1), pandel_mpe (skyscan's, calibrated "
+        "on simulation) or hpd (credible regions); default: the set the result's reco declares (metadata "
+        "region_method, as the daemon applies it), else calibrated",
     )
     analyze.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     analyze.add_argument(
@@ -134,16 +138,19 @@ def _event_metadata(path: Path | None) -> ScanMetadata | None:
 
 
 def handle_analyze(args: argparse.Namespace) -> int:
-    from skymist.skymap.analysis import analyze_path
+    from skymist.skymap.analysis import analyze_scan
     from skymist.skymap.errors import SkymapInputError
     from skymist.skymap.model import PixelConvention
     from skymist.skymap.picture import ComparisonPosition, write_pdf, write_png
     from skymist.skymap.products import write_fits_products
+    from skymist.skymap.reader import read_scan
 
     try:
         metadata = _event_metadata(args.event)
         convention = PixelConvention(args.convention) if args.convention else None
-        analysis = analyze_path(args.path, args.thresholds, convention=convention, metadata=metadata)
+        scan = read_scan(args.path, convention=convention)
+        thresholds, chosen_by = _thresholds(args.thresholds, scan.metadata.region_method)
+        analysis = analyze_scan(scan, thresholds, metadata=metadata)
         comparison = ComparisonPosition(args.rev0[0], args.rev0[1]) if args.rev0 else None
         files: dict[str, Any] = {}
         if args.fits is not None:
@@ -160,6 +167,7 @@ def handle_analyze(args: argparse.Namespace) -> int:
 
     if args.json:
         doc = analysis.to_dict(with_contours=True)
+        doc["thresholds_chosen_by"] = chosen_by
         if comparison is not None:
             doc["comparison"] = {
                 "label": comparison.label,
@@ -170,8 +178,18 @@ def handle_analyze(args: argparse.Namespace) -> int:
         doc["files"] = files
         print(json.dumps(doc, allow_nan=False))
     else:
-        print(_table(analysis, comparison, files))
+        print(_table(analysis, comparison, files, chosen_by))
     return 0
+
+
+def _thresholds(given: str | None, declared: str | None) -> tuple[str, str]:
+    """The threshold set to apply and why: --thresholds, else the result's declared ``region_method`` (as
+    the daemon applies it), else the daemon's default."""
+    if given is not None:
+        return given, "--thresholds"
+    if declared:
+        return declared, "the result's metadata (region_method)"
+    return _DEFAULT_THRESHOLDS, "default (the result declares no region_method)"
 
 
 def handle_convert(args: argparse.Namespace) -> int:
@@ -195,7 +213,7 @@ def _separation_deg(analysis: SkymapAnalysis, ra_deg: float, dec_deg: float) -> 
     return math.degrees(2 * math.asin(min(1.0, math.sqrt(hav))))
 
 
-def _table(analysis: SkymapAnalysis, comparison: Any, files: dict[str, Any]) -> str:
+def _table(analysis: SkymapAnalysis, comparison: Any, files: dict[str, Any], chosen_by: str) -> str:
     meta = analysis.metadata
     tset = analysis.thresholds
     lines = [
@@ -205,7 +223,7 @@ def _table(analysis: SkymapAnalysis, comparison: Any, files: dict[str, Any]) -> 
         f"pixel convention {analysis.pixel_convention}: {analysis.pixel_convention.formula}  "
         f"({analysis.convention_reason})",
         f"event            run {meta.run_id}  event {meta.event_id}  type {meta.event_type}  mjd {meta.mjd}",
-        f"thresholds       {tset.name}: {tset.description}",
+        f"thresholds       {tset.name}: {tset.description}  (chosen by {chosen_by})",
         f"best fit         RA {analysis.ra_deg:8.3f} deg   Dec {analysis.dec_deg:+8.3f} deg   "
         f"(nside {analysis.best_fit.nside}, pixel {analysis.best_fit.pixel}, "
         f"llh {analysis.best_fit.llh:.3f})",

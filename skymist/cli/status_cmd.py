@@ -1,27 +1,21 @@
 """``skymist status``: one screen for a shifter: the daemon, lag, backlog, recent alerts, scans in
-flight, Circulars awaiting approval."""
+flight, Circulars awaiting approval. The synthetic heartbeat alerts (run ``heartbeat_run_id``, one
+every ``heartbeat_interval_s``) are counted but not listed unless ``--heartbeats``."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-import urllib.request
 from typing import Any
 
-from sqlalchemy import func, select
-
 from skymist.cli.common import SubParsers, opened_app, print_json, run_guarded
-from skymist.runtime.checks import Probe, broker_lag
-from skymist.scans.tracker import ACTIVE
 from skymist.states import CircularState, OutboxState
-from skymist.store.models import Alert, OutboxRow
-from skymist.store.product_models import Circular
-from skymist.store.scan_models import Scan
-from skymist.store.types import utcnow
 
 
 def _daemon(url: str) -> dict[str, Any]:
+    import urllib.request  # here: it loads http and email, which `skymist --help` has no need of
+
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=2) as response:
             about: dict[str, Any] = json.loads(response.read())
@@ -31,6 +25,15 @@ def _daemon(url: str) -> dict[str, Any]:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from sqlalchemy import func, select
+
+    from skymist.runtime.checks import Probe, broker_lag
+    from skymist.scans.tracker import ACTIVE
+    from skymist.store.models import Alert, OutboxRow
+    from skymist.store.product_models import Circular
+    from skymist.store.scan_models import Scan
+    from skymist.store.types import utcnow
+
     with opened_app(args) as app:
         now = utcnow()
         probe = Probe(app)
@@ -51,15 +54,20 @@ def _status(args: argparse.Namespace) -> int:
                     .group_by(OutboxRow.state)
                 )
             }
+            recent = Alert.created_at >= now - dt.timedelta(hours=24)
+            heartbeat = Alert.run_id == app.settings.heartbeat_run_id
             alerts = [
                 {"name": a.name or f"{a.run_id}_{a.event_id}", "stream": a.stream, "state": a.state.value,
                  "event_time": a.event_time.isoformat()}
                 for a in session.execute(
                     select(Alert)
-                    .where(Alert.created_at >= now - dt.timedelta(hours=24))
+                    .where(recent, *(() if args.heartbeats else (~heartbeat,)))
                     .order_by(Alert.event_time.desc())
                 ).scalars()
             ]  # fmt: skip
+            heartbeats = session.execute(
+                select(func.count()).select_from(Alert).where(recent, heartbeat)
+            ).scalar_one()
             scans = [
                 {"id": s.id, "alert_id": s.alert_id, "plan": s.plan_entry, "state": s.state.value,
                  "progress_percent": s.progress_percent, "backend_state": s.backend_state}
@@ -80,6 +88,8 @@ def _status(args: argparse.Namespace) -> int:
         "consumer_lag": lag,
         "outbox_backlog": backlog,
         "alerts_24h": alerts,
+        "heartbeats_24h": heartbeats,
+        "heartbeats_listed": bool(args.heartbeats),
         "scans_in_flight": scans,
         "circulars_awaiting_approval": circulars,
     }
@@ -95,7 +105,13 @@ def _status(args: argparse.Namespace) -> int:
         f"lag      {lag if isinstance(lag, str) else (', '.join(f'{k} {v}' for k, v in lag.items()) or '0')}"
     )
     print(f"outbox   {', '.join(f'{k} {v}' for k, v in backlog.items()) or 'nothing waiting'}")
-    print(f"alerts (24 h): {len(alerts)}")
+    if args.heartbeats:
+        print(f"alerts (24 h): {len(alerts)}, heartbeats included ({heartbeats})")
+    else:
+        hidden = (
+            f" (and {heartbeats} heartbeat(s), not listed: --heartbeats lists them)" if heartbeats else ""
+        )
+        print(f"alerts (24 h): {len(alerts)}{hidden}")
     for a in alerts:
         print(f"  {a['name']:<24} {a['stream']:<13} {a['state']:<18} {a['event_time'][:19]}")
     print(f"scans in flight: {len(scans)}")
@@ -109,9 +125,18 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def register(sub: SubParsers) -> None:
-    parser = sub.add_parser("status", help="one screen: daemon, lag, backlog, alerts, scans, Circulars")
+    parser = sub.add_parser(
+        "status",
+        help="one screen: daemon, lag, backlog, alerts, scans, Circulars",
+        description="One screen for a shifter: the daemon, consumer lag, outbox backlog, the last 24 h "
+        "of alerts (heartbeats counted, listed only with --heartbeats), scans in flight, Circulars "
+        "awaiting approval.",
+    )
     parser.add_argument(
         "--metrics-url", default="http://127.0.0.1:9465", help="the daemon's HTTP port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--heartbeats", action="store_true", help="list the synthetic heartbeat alerts too (counted always)"
     )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.set_defaults(handler=run_guarded(_status))

@@ -4,6 +4,11 @@ It starts a Kafka-protocol broker inside this process (librdkafka's mock cluster
 in a work folder, produces a handful of realistic alerts (plus one bare event and one malformed
 message), runs the very daemon code over them, and prints what came out: the alerts, the notices
 and VOEvents read back from the broker (also written to files), and the Slack messages (printed).
+
+The work folder is the demo's own (:mod:`skymist.runtime.demo_folder`: a folder it did not make is
+never deleted unless forced); its files are explained at the end and in its ``README.txt``. The
+output goes through one :class:`~skymist.runtime.line_output.LineWriter`: the daemon's threads
+(Slack on the console) and the progress lines never share a line.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import json
 import random
 import re
 import secrets
-import shutil
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +36,9 @@ from skymist.files import path_inside
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.runtime.assembly import build_app
 from skymist.runtime.daemon import Daemon
+from skymist.runtime.demo_folder import legend_lines, prepare_demo_folder
 from skymist.runtime.jobs import default_jobs, make_jobs, standard_inputs
+from skymist.runtime.line_output import line_writer
 from skymist.runtime.scanner_process import ScannerProcess
 from skymist.runtime.simulate import alert_batch, draw_alert, event_message
 from skymist.scans.tracker import ACTIVE
@@ -54,6 +61,31 @@ class DemoResult:
 
 def _say(out: TextIO, text: str) -> None:
     print(text, file=out, flush=True)
+
+
+def skymist_command() -> list[str]:
+    """The ``skymist`` command as it can be run from anywhere: the absolute path of the script that
+    runs now, or the one beside this interpreter (a venv's ``bin/``, not necessarily on PATH), else
+    ``python -m skymist.cli.main``."""
+    invoked = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if invoked is not None and invoked.name == "skymist" and invoked.is_file():
+        return [str(invoked.absolute())]
+    script = Path(sys.executable).with_name("skymist")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "skymist.cli.main"]
+
+
+def _revision(value: bytes, suffix: str) -> int | None:
+    """The revision a read-back notice (``record_number``) or VOEvent (``Rev`` Param) is of."""
+    try:
+        if suffix.endswith(".json"):
+            number = json.loads(value).get("record_number")
+            return number if isinstance(number, int) else None
+        found = re.search(rb'<Param\s+name="Rev"\s+value="(\d+)"', value)
+        return int(found.group(1)) if found else None
+    except (ValueError, AttributeError):
+        return None
 
 
 def _read_back(bootstrap: str, topic: str, folder: Path, suffix: str) -> list[Path]:
@@ -82,9 +114,15 @@ def _read_back(bootstrap: str, topic: str, folder: Path, suffix: str) -> list[Pa
             if error.code() == KafkaError._PARTITION_EOF:
                 remaining.discard(message.partition())
             continue
-        key = re.sub(r"[^A-Za-z0-9._-]", "_", (message.key() or b"message").decode(errors="replace"))
-        path = path_inside(folder, f"{key}.{message.partition()}-{message.offset()}{suffix}")
-        path.write_bytes(message.value() or b"")
+        key = re.sub(r"[^A-Za-z0-9_-]", "_", (message.key() or b"message").decode(errors="replace"))
+        value = message.value() or b""
+        revision = _revision(value, suffix)
+        place = f"{message.partition()}-{message.offset()}"
+        name = f"{key}.rev{revision}{suffix}" if revision is not None else f"{key}.{place}{suffix}"
+        path = path_inside(folder, name)
+        if path.exists():  # a second copy of one revision on the broker: kept, named by its place
+            path = path_inside(folder, f"{key}.rev{revision}.{place}{suffix}")
+        path.write_bytes(value)
         paths.append(path)
     consumer.close()
     return sorted(paths)
@@ -105,12 +143,17 @@ def _scan_line(app: App) -> str:
 
 
 def run_demo(
-    folder: Path, n_alerts: int = 5, out: TextIO = sys.stdout, timeout_s: float = 300.0
+    folder: Path,
+    n_alerts: int = 5,
+    out: TextIO = sys.stdout,
+    timeout_s: float = 300.0,
+    *,
+    force: bool = False,
 ) -> DemoResult:
-    folder = folder.resolve()
-    if folder.exists():
-        shutil.rmtree(folder)
-    (folder / "products").mkdir(parents=True)
+    """Run the demo in ``folder`` (see :func:`prepare_demo_folder` for which folders it may delete:
+    ``force`` allows any but a few); raises DemoFolderError before anything runs if it may not."""
+    folder = prepare_demo_folder(folder, force=force)
+    out = line_writer(out)
     configure_logging("skymist", "ERROR")
     _say(out, f"SkyMist demo: work folder {folder}")
 
@@ -158,7 +201,7 @@ def _run(
         scan_tick_s=0.5,
         scan_poll_realtime_s=1.0,
         public_base_url=(folder / "skymaps").as_uri(),
-        # the online-Gaussian scans of the demo are true Gaussians: Wilks' thresholds give their coverage
+        # online_gaussian's llh is shaped so that Wilks' levels draw its calibrated 50% / 90% regions
         skymap_thresholds="wilks",
     )
     app = build_app(settings)
@@ -262,10 +305,16 @@ def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: Tex
         _say(out, f"{'refined (Rev 1)' if refined else 'prompt'} notice ({shown.name}):")
         _say(out, json.dumps(json.loads(shown.read_bytes()), indent=2))
     _show_refined(app, out)
+    _say(out, f"files in {folder} (also in its README.txt):")
+    for line in legend_lines():
+        _say(out, line)
+    base = [*skymist_command(), "--database-url", f"sqlite:///{folder / 'skymist-demo.sqlite'}"]
+    _say(out, "Inspect with:")
+    for command in (["alerts", "list"], ["circular", "list"], ["scans", "list"]):
+        _say(out, "  " + shlex.join([*base, *command]))
     _say(
         out,
-        f"done: {len(alerts)} events recorded, {sent} products sent, {len(letters)} dead letter(s). "
-        f"Inspect with: skymist --database-url sqlite:///{folder / 'skymist-demo.sqlite'} alerts list",
+        f"done: {len(alerts)} events recorded, {sent} products sent, {len(letters)} dead letter(s).",
     )
     app.close()
     return DemoResult(len(alerts), sent, len(letters), folder)

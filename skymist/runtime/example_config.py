@@ -1,10 +1,10 @@
 """The complete example settings file (``deploy/skymist.toml.example``), generated from the settings'
 own docstrings: ``skymist config --example`` writes it, and a test keeps the file equal to it.
 
-Every setting is listed with its docstring as comments. Values are the production choices of
-:data:`PRODUCTION` where an operator must decide, else the defaults; secrets are never written in
-the file (they go into the root-owned env file as ``SKYMIST_<NAME>``) and settings without a value
-are shown commented out.
+Every setting is listed with its docstring and what it allows as comments. Values are the
+production choices of :data:`PRODUCTION` where an operator must decide, else the defaults; secrets
+are never written in the file (they go into the root-owned env file as ``SKYMIST_<NAME>``) and
+settings without a value are shown commented out.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def example_toml() -> str:
         doc = " ".join((info.description or "").split())
         secret = "SecretStr" in str(info.annotation)
         lines += [f"# {part}" for part in textwrap.wrap(doc, 98)]
+        lines += [f"# {part}" for part in textwrap.wrap(f"Allowed: {Settings.allowed(name)}.", 98)]
         value = PRODUCTION.get(name, getattr(defaults, name, None))
         if secret and name != "database_url":
             lines.append(f"# SECRET: set SKYMIST_{name.upper()} in skymist.env")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from skymist.app import App
 from skymist.ingest.inbox import Ingestor, IngestResult, RawMessage
@@ -108,7 +108,15 @@ def replay_topic(
         raise ReplayError("give exactly one of --from-offset and --from-time")
     consumer = _replay_consumer(app)
     try:
-        metadata = consumer.list_topics(topic, timeout=10)
+        try:
+            metadata = consumer.list_topics(topic, timeout=10)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            reason = error.str() if isinstance(error, KafkaError) else str(exc)
+            raise ReplayError(
+                f"cannot read topic {topic!r}: Kafka at {app.settings.kafka_bootstrap_servers} did not "
+                f"answer ({reason}); is Kafka up? check kafka_bootstrap_servers"
+            ) from None
         described = metadata.topics.get(topic)
         if described is None or described.error is not None or not described.partitions:
             raise ReplayError(f"topic {topic!r} does not exist on {app.settings.kafka_bootstrap_servers}")

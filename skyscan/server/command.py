@@ -119,18 +119,22 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from skybase.logs import configure_logging
-    from skybase.settings import SettingsFileError
+    from skybase.setting_limits import error_line
+    from skybase.settings import SettingsFileError, SettingsValueError
     from skyscan.server.app import create_app
     from skyscan.server.reason import ReasonPhrase
-    from skyscan.settings import load_settings
+    from skyscan.settings import SkyscanSettings, load_settings
 
     overrides: dict[str, Any] = {
         name: getattr(args, name) for name in _OPTIONS if getattr(args, name, None) is not None
     }
     try:
         settings = load_settings(args.config, **overrides)
-    except (ValidationError, SettingsFileError) as exc:
-        print(f"skyscan serve: invalid settings: {exc}", file=sys.stderr)
+    except ValidationError as exc:  # one line: the setting, its value (never a token's), what is allowed
+        print(f"skyscan serve: error: {error_line(exc, SkyscanSettings)}", file=sys.stderr)
+        return 2
+    except (SettingsFileError, SettingsValueError) as exc:
+        print(f"skyscan serve: error: {exc}", file=sys.stderr)
         return 2
     configure_logging("skyscan", settings.log_level, repeat_interval_s=settings.log_repeat_interval_s)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
