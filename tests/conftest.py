@@ -34,6 +34,7 @@ SERIAL_FILES = (
     "tests/chaos/",
     "tests/console/test_console_browser.py",
     "tests/console/test_console_browser_sessions.py",
+    "tests/console/test_console_trouble_browser.py",
     "tests/ops/test_heartbeat.py",
     "tests/test_daemon.py",
 )

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skymist.alerts.delivery import cited_notice_unsent
 from skymist.alerts.hold import cancel_held, release_held
 from skymist.app import App
 from skymist.circulars import audit
@@ -79,14 +80,53 @@ def awaiting_draft(session: Session, alert: Alert) -> Circular:
     )
 
 
+def refusal(session: Session, alert: Alert) -> str | None:
+    """Why the alert's Circular must not be approved yet, or None: the Rev 0 notice it cites was
+    queued and never sent (subscribers would read a Circular about a notice they never got)."""
+    row = cited_notice_unsent(session, alert.id)
+    if row is None:
+        return None
+    return (
+        f"the Rev 0 GCN notice the Circular cites was never sent (outbox row {row.id}, {row.state.value}"
+        f"{', queued ' + row.created_at.strftime('%Y-%m-%d %H:%M:%S UTC') if row.created_at else ''})"
+    )
+
+
 def approve(
-    app: App, alert_ref: str | int, *, by: str | None = None, reason: str | None = None
+    app: App,
+    alert_ref: str | int,
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+    require_cited_sent: bool = False,
+    override: str | None = None,
 ) -> DecisionOutcome:
-    """Approve the alert's draft: queue its submission and release the notices held for it."""
+    """Approve the alert's draft: queue its submission and release the notices held for it.
+
+    With ``require_cited_sent`` the approval is refused (:class:`CircularError`, the reason named)
+    while the Rev 0 notice the Circular cites was never sent, unless ``override`` gives a written
+    reason; the override is audited (``circular_approval_override``) beside the approval."""
     actor = audit.actor_name(by)
+    why_override = " ".join((override or "").split()) or None
     with app.sessions() as session, session.begin():
         alert = alert_by_ref(session, alert_ref, lock=True)
         draft = awaiting_draft(session, alert)
+        refused = refusal(session, alert) if require_cited_sent else None
+        if refused is not None and why_override is None:
+            raise CircularError(
+                f"approval refused: {refused}. A shifter may approve anyway with a written reason (override)"
+            )
+        if refused is not None:
+            audit.record(
+                session,
+                actor=actor,
+                action="circular_approval_override",
+                subject_kind="circular",
+                subject_id=draft.id,
+                alert_id=alert.id,
+                reason=why_override,
+                details={"refusal": refused},
+            )
         now = utcnow()
         draft.state = check_transition(draft.state, CircularState.APPROVED)
         draft.approved_by, draft.approved_at, draft.updated_at = actor, now, now

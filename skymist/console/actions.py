@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from skymist.alerts.delivery import undelivered_before
 from skymist.alerts.release import held_revision, release_revision
 from skymist.alerts.retraction import retract
-from skymist.circulars.approval import approve, reject
+from skymist.circulars.approval import approve, refusal, reject
 from skymist.circulars.editing import awaiting_draft, edit_draft, parse_edited
 from skymist.circulars.text import CircularText
 from skymist.console.context import Console
@@ -35,7 +36,7 @@ from skymist.outbox.manual import cancel_rows, retry_rows
 from skymist.scans.actions import check_scan_allowed, rescan
 from skymist.scans.backend import make_scanner_client
 from skymist.states import OutboxState
-from skymist.store.models import OutboxRow
+from skymist.store.models import Alert, OutboxRow
 from skymist.store.scan_models import Scan
 
 
@@ -49,6 +50,10 @@ class Review:
 
     lines: list[str]
     diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
+    #: products of the alert not delivered yet, named on the confirmation page
+    undelivered: list[str] = field(default_factory=list)
+    #: why the action is refused unless overridden with a written reason (the form asks for one)
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Request:
     reason: str
     text: str  # the edited Circular (edit)
     user: str
+    override: str = ""  # the written reason to approve although the cited notice was never sent
 
 
 @dataclass(frozen=True)
@@ -92,12 +98,30 @@ def _review_approve(req: Request) -> Review:
     held = held_revision(req.console.app, req.alert_id)
     if held is not None:
         lines.append(f"The held Rev {held} notice and VOEvent are released with it.")
-    return Review(lines)
+    app = req.console.app
+    with app.sessions() as session:
+        draft = awaiting_draft(app, str(req.alert_id))
+        missing = undelivered_before(session, app.settings, req.alert_id, draft.revision, req.console.clock())
+        alert = session.get(Alert, req.alert_id)
+        refused = refusal(session, alert) if alert is not None else None
+    undelivered = [f"Rev {p.revision} {p.product}: {p.describe()} (outbox row {p.id})" for p in missing]
+    return Review(lines, undelivered=undelivered, refusal=refused)
 
 
 def _perform_approve(req: Request) -> str:
-    out = approve(req.console.app, req.alert_id, by=req.user, reason=_reason(req))
-    return f"Circular {out.circular_id} approved by {out.by}: submission queued (outbox row {out.outbox_id})"
+    out = approve(
+        req.console.app,
+        req.alert_id,
+        by=req.user,
+        reason=_reason(req),
+        require_cited_sent=True,
+        override=req.override or None,
+    )
+    overridden = " (override: the cited notice was not sent)" if req.override.strip() else ""
+    return (
+        f"Circular {out.circular_id} approved by {out.by}{overridden}: submission queued "
+        f"(outbox row {out.outbox_id})"
+    )
 
 
 def _review_reject(req: Request) -> Review:

@@ -9,7 +9,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from skymist.app import App
-from skymist.console import forms, login, pages, static
+from skymist.console import forms, login, pages, static, trouble_page
 from skymist.console.auth import ForbiddenError, LoginRequiredError
 from skymist.console.context import Console, page_environment
 from skymist.console.login_cookie import LoginCookies
@@ -71,4 +71,5 @@ def create_console(app: App) -> FastAPI:
     api.include_router(static.router)
     api.include_router(pages.router)
     api.include_router(forms.router)
+    api.include_router(trouble_page.router)
     return api

@@ -53,7 +53,11 @@ class Principal:
 def _lookup(request: Request) -> Principal | None:
     console = console_of(request)
     now = console.clock()
-    data = sessions.find(console.app.sessions, console.app.settings, request.cookies.get(COOKIE), now)
+    # the pages' background polls (live.json, status.json) are not use: an unattended page goes idle
+    polled = request.url.path.endswith(".json")
+    data = sessions.find(
+        console.app.sessions, console.app.settings, request.cookies.get(COOKIE), now, touch=not polled
+    )
     if data is not None and due(console, data, now):
         data = recheck(console, data, now)
     if data is None:

@@ -12,6 +12,7 @@ from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from skymist.app import App
+from skymist.console.banner import HealthBanner
 from skymist.console.login_cookie import LoginCookies
 from skymist.console.oidc import OidcClient
 from skymist.store.types import utcnow
@@ -39,6 +40,7 @@ class Console:
     pages: Environment
     oidc: OidcClient | None = None
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    health: HealthBanner = field(default_factory=HealthBanner)
 
     @property
     def local_login(self) -> bool:

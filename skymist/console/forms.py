@@ -57,6 +57,7 @@ def _request(
         reason=fields.get("reason", ""),
         text=fields.get("text", ""),
         user=who.name,
+        override=fields.get("override", ""),
     )
 
 

@@ -13,7 +13,16 @@ from skymist.circulars.errors import AlertNotFoundError
 from skymist.circulars.lookup import alert_by_ref
 from skymist.console.auth import page_user
 from skymist.console.responses import console_of, page
-from skymist.console.views import SKYMAP_FILES, alert_detail, alert_rows, label, scan_live, skymap_path
+from skymist.console.views import (
+    SKYMAP_FILES,
+    alert_detail,
+    alert_rows,
+    attention_key,
+    attention_order,
+    label,
+    scan_live,
+    skymap_path,
+)
 from skymist.files import PathOutsideRootError, path_inside
 from skymist.runtime.checks import Probe, overall, run_checks
 from skymist.store.db import one_snapshot
@@ -43,24 +52,54 @@ def home() -> Response:
     return RedirectResponse("/alerts", status_code=303)
 
 
-@router.get("/alerts")
-def alerts(request: Request) -> Response:
-    page_user(request)
-    with console_of(request).app.sessions() as session:
+#: the alert list's orders (``?sort=``)
+SORTS = {"time": "newest event first", "attention": "needs attention first"}
+
+
+def _rows(request: Request) -> list[dict[str, Any]]:
+    console = console_of(request)
+    with console.app.sessions() as session:
         one_snapshot(session)
-        rows = alert_rows(session)
+        return alert_rows(session, console.app.settings, console.clock())
+
+
+@router.get("/alerts")
+def alerts(request: Request, sort: str = "time") -> Response:
+    page_user(request)
+    if sort not in SORTS:
+        raise HTTPException(400, f"sort = {sort!r}: one of {', '.join(SORTS)}")
+    rows = _rows(request)
+    if sort == "attention":
+        rows.sort(key=attention_order)
     return page(
-        request, "alerts.html.j2", alerts=rows, live_url="/alerts/live.json", live_every_ms=_every_ms(request)
+        request,
+        "alerts.html.j2",
+        alerts=rows,
+        sort=sort,
+        sorts=SORTS,
+        attention=attention_key(rows),
+        live_url="/alerts/live.json",
+        live_every_ms=_every_ms(request),
     )
 
 
 @router.get("/alerts/live.json")
 def alerts_live(request: Request) -> dict[str, Any]:
     page_user(request)
-    with console_of(request).app.sessions() as session:
-        one_snapshot(session)
-        rows = alert_rows(session)
-    return {"scans": [scan for row in rows for scan in row["scans"]]}
+    rows = _rows(request)
+    return {
+        "scans": [scan for row in rows for scan in row["scans"]],
+        "attention": attention_key(rows),
+        "banner": console_of(request).health.get(console_of(request).app),
+    }
+
+
+@router.get("/status.json")
+def status_json(request: Request) -> dict[str, Any]:
+    """What every page's script polls: the health banner."""
+    page_user(request)
+    console = console_of(request)
+    return {"banner": console.health.get(console.app)}
 
 
 @router.get("/alerts/{alert_id}")
@@ -91,7 +130,8 @@ def alert_live(request: Request, alert_id: int) -> dict[str, Any]:
 
     with console.app.sessions() as session:
         scans = session.execute(select(Scan).where(Scan.alert_id == alert_id).order_by(Scan.id)).scalars()
-        return {"scans": [scan_live(scan) for scan in scans]}
+        live = [scan_live(scan) for scan in scans]
+    return {"scans": live, "banner": console.health.get(console.app)}
 
 
 @router.get("/alerts/{alert_id}/outbox/{row_id}/bytes")
@@ -158,6 +198,7 @@ def health(request: Request) -> Response:
         results = run_checks(probe)
     finally:
         probe.close()
+    console.health.remember(results)  # the banner says what this page says
     return page(
         request, "health.html.j2", status=overall(results).name, checks=[r.to_dict() for r in results]
     )

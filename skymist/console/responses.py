@@ -36,6 +36,9 @@ def page(request: Request, template: str, status_code: int = 200, **variables: A
     flash = who.session.flash if who is not None else None
     if who is not None and flash:
         sessions.clear_flash(console.app.sessions, who.session.key, flash)
+    if who is not None:  # every page of a logged-in user: the health banner, kept fresh by the script
+        variables.setdefault("banner", console.health.get(console.app))
+        variables.setdefault("live_every_ms", round(console.app.settings.console_live_refresh_s * 1000))
     html = console.pages.get_template(template).render(
         user=who,
         csrf=who.session.csrf if who is not None else "",

@@ -23,7 +23,7 @@ class ConsoleServer:
         self.port = settings.console_port if port is None else port
         config = uvicorn.Config(
             create_console(app), host=self.host, port=self.port, log_level="warning", access_log=False,
-            lifespan="off",
+            lifespan="off", log_config=None,  # its lines go through the JSON log, not uvicorn's own
         )  # fmt: skip
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

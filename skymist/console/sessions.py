@@ -105,9 +105,15 @@ def create(
 
 
 def find(
-    sessions: sessionmaker[Session], settings: Settings, token: str | None, now: dt.datetime
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    token: str | None,
+    now: dt.datetime,
+    *,
+    touch: bool = True,
 ) -> SessionData | None:
-    """The live session of a cookie's value, else None (an ended one is deleted)."""
+    """The live session of a cookie's value, else None (an ended one is deleted). ``touch=False``:
+    the request is not use (a page's background poll), so an unattended page still goes idle."""
     if not token or len(token) > 200:
         return None
     key = key_of(token)
@@ -119,7 +125,7 @@ def find(
         if row.expires_at <= now or row.last_seen_at <= now - idle:
             session.delete(row)
             return None
-        if (now - row.last_seen_at).total_seconds() >= min(
+        if touch and (now - row.last_seen_at).total_seconds() >= min(
             TOUCH_EVERY_S, settings.console_session_idle_s / 4
         ):
             session.execute(

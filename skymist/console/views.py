@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skymist.alerts.delivery import Delivery, delivery_of, minutes
 from skymist.alerts.views import scan_view
 from skymist.circulars.text import CircularText
 from skymist.config import Settings
@@ -84,7 +86,58 @@ def scan_live(scan: Scan) -> dict[str, Any]:
     }
 
 
-def alert_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+def _delivery(delivery: Delivery | None) -> dict[str, Any]:
+    """An alert's delivery state as the list shows it: each revision's products with their state."""
+    if delivery is None:
+        return {
+            "revisions": [],
+            "oldest": None,
+            "oldest_s": None,
+            "late": False,
+            "critical": False,
+            "dead": 0,
+        }
+    oldest = delivery.oldest_undelivered_s
+    return {
+        "revisions": [
+            {
+                "name": name,
+                "products": [
+                    {"id": p.id, "product": p.product, "state": p.state, "text": p.describe(), "late": p.late}
+                    for p in products
+                ],
+            }
+            for name, products in delivery.revisions()
+        ],
+        "oldest": minutes(oldest) if oldest is not None else None,
+        "oldest_s": oldest,
+        "late": delivery.late,
+        "critical": delivery.critical,
+        "dead": delivery.dead,
+    }
+
+
+def attention_key(rows: list[dict[str, Any]]) -> str:
+    """What the list's script compares to know the delivery state changed (ages left out: they grow)."""
+    parts = []
+    for row in rows:
+        states = ",".join(
+            f"{p['id']}={p['state']}" for rev in row["delivery"]["revisions"] for p in rev["products"]
+        )
+        parts.append(f"{row['id']}:{int(row['delivery']['late'])}:{states}")
+    return hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()[:16]  # whatever the order
+
+
+def attention_order(row: dict[str, Any]) -> tuple[int, int, int, float]:
+    """Sort key of "needs attention" (ascending): dead products, then late ones, a Circular awaiting
+    approval, the oldest undelivered product first; among equals the list's order (newest first)."""
+    d = row["delivery"]
+    return (-int(d["dead"] > 0), -int(d["late"]), -int(row["awaiting_approval"]), -(d["oldest_s"] or 0.0))
+
+
+def alert_rows(
+    session: Session, settings: Settings, now: dt.datetime, limit: int = 200
+) -> list[dict[str, Any]]:
     alerts = list(
         session.execute(
             select(Alert).order_by(Alert.event_time.desc(), Alert.id.desc()).limit(limit)
@@ -103,6 +156,7 @@ def alert_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
             )
         ).scalars()
     )
+    deliveries = delivery_of(session, settings, ids, now)
     rows = []
     for alert in alerts:
         revs = {r.revision: r for r in alert.revisions}
@@ -119,6 +173,7 @@ def alert_rows(session: Session, limit: int = 200) -> list[dict[str, Any]]:
                 "rev1": _revision(max(refined, key=lambda r: r.revision)) if refined else None,
                 "scans": scans.get(alert.id, []),
                 "awaiting_approval": alert.id in awaiting,
+                "delivery": _delivery(deliveries.get(alert.id)),
             }
         )
     return rows
@@ -177,8 +232,34 @@ def _localization(settings: Settings, loc: Localization) -> dict[str, Any]:
     }
 
 
+def scan_outcome(session: Session, scan: Scan) -> tuple[str | None, int | None]:
+    """(reconstruction, revision made) of a scan as the store records them: the localization made
+    from the scan names the revision it produced, and that revision the algorithm (for an imported
+    scan, ``localize --reco``'s, which the scan's plan lacks), with the import's format."""
+    loc = session.execute(
+        select(Localization)
+        .where(Localization.alert_id == scan.alert_id, Localization.scan_ref.startswith(f"scan:{scan.id}:"))
+        .order_by(Localization.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    made = loc.revision if loc is not None else None
+    algo = scan.plan.get("reco_algo")
+    if made is not None:
+        rev = session.execute(
+            select(AlertRevision).where(
+                AlertRevision.alert_id == scan.alert_id, AlertRevision.revision == made
+            )
+        ).scalar_one_or_none()
+        algo = ((rev.details or {}).get("reco_algo") if rev is not None else None) or algo
+    imported = scan.plan.get("imported")
+    if isinstance(imported, dict):
+        algo = f"{algo or 'unknown'}, imported {imported.get('format') or 'scan'}"
+    return algo, made
+
+
 def _scan(session: Session, scan: Scan, alert_label: str) -> dict[str, Any]:
     view = scan_view(scan, alert_label)
+    view["reco_algo"], view["made_revision"] = scan_outcome(session, scan)
     history = [
         {
             "at": _when(p.at),

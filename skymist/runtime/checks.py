@@ -24,14 +24,14 @@ from skymist.app import App
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.scans.backend import make_scanner_client
 from skymist.scans.tracker import ACTIVE
-from skymist.states import DeadLetterState, HeartbeatState, OutboxState
+from skymist.states import HeartbeatState, OutboxState
 from skymist.store.db import code_revision, current_revision
-from skymist.store.models import DeadLetter, InboxMessage, OutboxRow
-from skymist.store.ops_models import Heartbeat, OpsMark
+from skymist.store.models import InboxMessage, OutboxRow
+from skymist.store.ops_models import Heartbeat
 from skymist.store.scan_models import Scan
 from skymist.store.types import utcnow
-
-DEAD_LETTERS_ACKED = "dead_letters_acked"
+from skymist.trouble import DEAD_LETTERS_ACKED as DEAD_LETTERS_ACKED  # where it was always found
+from skymist.trouble import TroubleKind, read_trouble
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -252,7 +252,7 @@ def check_outbox(probe: Probe) -> CheckResult:
                 OutboxRow.next_attempt_at < HELD_UNTIL,
             )
         ).scalar_one()
-        dead = session.execute(select(func.count()).where(OutboxRow.state == OutboxState.DEAD)).scalar_one()
+        dead = read_trouble(session, settings, limit=0).open(TroubleKind.OUTBOX_DEAD)
     age = (now - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
     status = max(
         graded(age, settings.check_outbox_age_warning_s, settings.check_outbox_age_critical_s),
@@ -276,16 +276,33 @@ def check_outbox(probe: Probe) -> CheckResult:
 
 def check_dead_letters(probe: Probe) -> CheckResult:
     with probe.session() as session:
-        acked = session.get(OpsMark, DEAD_LETTERS_ACKED)
-        floor = acked.value if acked is not None else 0
-        count = session.execute(
-            select(func.count()).where(DeadLetter.state == DeadLetterState.OPEN, DeadLetter.id > floor)
-        ).scalar_one()
+        count = read_trouble(session, probe.app.settings, limit=0).open(TroubleKind.DEAD_LETTER)
     status = Status.WARNING if count else Status.OK
     hint = " (skymist dead-letter list; acknowledge with skymist dead-letter ack)" if count else ""
     return CheckResult(
         "dead_letters", status, f"{count} new dead letter(s){hint}", (Perf("dead_letters", count, "", 1),)
     )
+
+
+#: what the ``trouble`` check counts (dead letters and dead outbox rows have checks of their own)
+_TROUBLE_COUNTED = {
+    TroubleKind.HANDOFF_FAILED: "failed hand-off(s)",
+    TroubleKind.SCAN_FAILED: "failed scan(s)",
+    TroubleKind.ARCHIVE: "archive warning(s)",
+    TroubleKind.INPUT_STREAM: "input stream warning(s)",
+}
+
+
+def check_trouble(probe: Probe) -> CheckResult:
+    """Failed hand-offs and scans, archive and input-stream warnings not yet acknowledged (WARNING)."""
+    with probe.session() as session:
+        record = read_trouble(session, probe.app.settings, limit=0)
+    counts = {kind: record.open(kind) for kind in _TROUBLE_COUNTED}
+    total = sum(counts.values())
+    parts = [f"{n} {_TROUBLE_COUNTED[kind]}" for kind, n in counts.items() if n]
+    summary = (", ".join(parts) + " to look at (console /trouble)") if parts else "nothing unacknowledged"
+    perf = tuple(Perf(f"trouble_{kind.value}", n, "", 1) for kind, n in counts.items())
+    return CheckResult("trouble", Status.WARNING if total else Status.OK, summary, perf)
 
 
 def check_scans(probe: Probe) -> CheckResult:
@@ -420,6 +437,7 @@ CHECKS: dict[str, Callable[[Probe], CheckResult]] = {
     "outbox": check_outbox,
     "dead_letters": check_dead_letters,
     "scans": check_scans,
+    "trouble": check_trouble,
     "scanner": check_scanner,
     "heartbeat": check_heartbeat,
     "loopback": check_loopback,
@@ -427,7 +445,7 @@ CHECKS: dict[str, Callable[[Probe], CheckResult]] = {
 }
 
 #: checks that read the store (UNKNOWN when the store check failed)
-NEEDS_STORE = frozenset({"input", "outbox", "dead_letters", "scans", "heartbeat", "loopback"})
+NEEDS_STORE = frozenset({"input", "outbox", "dead_letters", "scans", "trouble", "heartbeat", "loopback"})
 
 
 def run_checks(probe: Probe, names: Iterable[str] | None = None) -> list[CheckResult]:
