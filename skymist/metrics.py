@@ -1,4 +1,4 @@
-"""The daemon's metrics (prometheus-client) and its HTTP port: ``/metrics``, ``/healthz``, ``/readyz``.
+"""The daemon's metrics (prometheus-client) and their HTTP routes: ``/metrics``, ``/healthz``, ``/readyz``.
 
 :class:`Metrics` keeps the small API the rest of the code calls, ``inc(name, n)`` and ``snapshot()``,
 backed by Prometheus counters (``skymist_<name>_total``), and adds the gauges and histograms the
@@ -8,10 +8,9 @@ registry (no global state: two apps in one test process never mix their numbers)
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -111,43 +110,29 @@ class Metrics:
         return generate_latest(self.registry).decode()
 
 
-def serve_metrics(
-    metrics: Metrics,
-    host: str,
-    port: int,
-    ready: Readiness | None = None,
-    about: dict[str, object] | None = None,
-) -> ThreadingHTTPServer:
-    """Serve ``/metrics``, ``/healthz`` (the process answers, with ``about``: pid, jobs) and
-    ``/readyz`` (``ready()``: store and broker reachable) in a daemon thread; returns the server
-    (``server_address`` has the port)."""
+def ops_router(
+    metrics: Metrics, ready: Readiness | None = None, about: dict[str, object] | None = None
+) -> Any:
+    """``/metrics`` (Prometheus), ``/healthz`` (the process answers, with ``about``: pid, jobs) and
+    ``/readyz`` (``ready()``: store and broker reachable; 503 when not) as a FastAPI router, for the
+    daemon's HTTP application (:mod:`skymist.runtime.http_app`)."""
+    from fastapi import APIRouter
+    from fastapi.responses import JSONResponse, Response
 
-    class _Handler(BaseHTTPRequestHandler):
-        def _reply(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    router = APIRouter()
 
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0].rstrip("/")
-            if path == "/metrics":
-                self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
-            elif path == "/healthz":
-                body = json.dumps({"status": "alive", **(about or {})}) + "\n"
-                self._reply(200, body.encode(), "application/json")
-            elif path == "/readyz":
-                ok, reason = ready() if ready is not None else (True, "no readiness probe")
-                body = json.dumps({"status": "ready" if ok else "not ready", "reason": reason}) + "\n"
-                self._reply(200 if ok else 503, body.encode(), "application/json")
-            else:
-                self.send_error(404, "served: /metrics, /healthz, /readyz")
+    @router.get("/metrics")
+    def scrape() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
+    @router.get("/healthz")
+    def alive() -> Response:
+        return JSONResponse({"status": "alive", **(about or {})})
 
-    server = ThreadingHTTPServer((host, port), _Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
-    return server
+    @router.get("/readyz")
+    def readiness() -> Response:  # a plain def: FastAPI runs the (blocking) probe in its thread pool
+        ok, reason = ready() if ready is not None else (True, "no readiness probe")
+        body = {"status": "ready" if ok else "not ready", "reason": reason}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router

@@ -2,16 +2,17 @@
 
 "Near" means the alert's **90% region** overlaps the cone, not that its best fit lies within SR:
 a localized alert's region is the pixels of its flat skymap inside the 90% threshold (its
-``thresholds``), a prompt-only alert's the 90% error circle. SR = 0 asks which regions contain the
-position. The response says so in its DESCRIPTION and in an INFO element.
+``thresholds``), a prompt-only alert's the 90% error circle, both as MOCs
+(:mod:`skymist.archive.regions`, the files of the records); the cone is a MOC too, and a region is
+matched when the two intersect. SR = 0 asks which regions contain the position. The response says so
+in its DESCRIPTION and in an INFO element.
 
-Served standalone by ``skymist catalogue serve``; :func:`cone_router` is the same endpoint as a
-FastAPI router, for mounting on the daemon's HTTP server (``app.include_router(cone_router(...))``).
+The SCS protocol (parameters, errors, the route) is :mod:`skymist.archive.scs` and
+:mod:`skymist.archive.vo_routes`; the VOTable is written by :mod:`skymist.archive.votable`.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from skymist.archive.catalogue import catalogue_rows, snapshots
+from skymist.archive.regions import CONE_ORDER, alert_moc, circle_moc
 from skymist.archive.snapshot import AlertSnapshot
 from skymist.config import Settings
 from skymist.store.models import Alert
@@ -33,68 +35,45 @@ MATCH_RULE = (
     "inside the 90% threshold of a localized alert, or the 90% error circle of a prompt-only alert. "
     "The distance of the best fit from the position is given, but is not the criterion."
 )
-CIRCLE_NSIDE = 256
 
 
 @dataclass(frozen=True)
 class AlertRegion:
     name: str
-    nside: int
-    pixels: NDArray[np.int64]  # sorted RING indices inside the 90% region
+    moc: Any  # the 90% region (a mocpy MOC)
     row: dict[str, Any]
 
+    @property
+    def nside(self) -> int:
+        return 1 << int(self.moc.max_order)
 
-def _flat_region(loc: Any) -> tuple[int, NDArray[np.int64]]:
-    from skymist.skymap.fits_flat import read_flat_fits
+    @property
+    def pixels(self) -> NDArray[np.int64]:
+        """The region's sorted RING pixels at :attr:`nside`."""
+        import healpy as hp
 
-    flat = read_flat_fits(loc["flat_fits_path"])
-    ts = flat.values
-    if loc["thresholds"] == "hpd":
-        finite = np.isfinite(ts)
-        weight = np.where(finite, np.exp(-np.where(finite, ts, 0.0) / 2.0), 0.0)
-        order = np.argsort(np.where(finite, ts, np.inf), kind="stable")
-        cumulative = np.cumsum(weight[order]) / weight.sum()
-        inside = order[: int(np.searchsorted(cumulative, 0.9)) + 1]
-        return flat.nside, np.sort(inside).astype(np.int64)
-    with np.errstate(invalid="ignore"):
-        inside = np.flatnonzero(ts <= float(loc["level_90"]))
-    return flat.nside, inside.astype(np.int64)
-
-
-def _circle_region(ra_deg: float, dec_deg: float, radius_deg: float) -> tuple[int, NDArray[np.int64]]:
-    import healpy as hp
-
-    vec = hp.ang2vec(ra_deg, dec_deg, lonlat=True)
-    pixels = hp.query_disc(CIRCLE_NSIDE, vec, math.radians(radius_deg), inclusive=False)
-    centre = hp.ang2pix(CIRCLE_NSIDE, ra_deg, dec_deg, lonlat=True)
-    return CIRCLE_NSIDE, np.union1d(pixels, [centre]).astype(np.int64)
+        nested = np.asarray(self.moc.flatten(), dtype=np.int64)
+        return np.sort(np.asarray(hp.nest2ring(self.nside, nested), dtype=np.int64))
 
 
 def build_regions(settings: Settings, snaps: list[AlertSnapshot]) -> list[AlertRegion]:
     regions = []
     for snap in snaps:
-        [row] = catalogue_rows(settings, [snap])
-        rev = snap.revisions[-1]
-        loc = snap.localization_of(rev.revision)
-        if loc is not None:
-            nside, pixels = _flat_region(loc)
-        elif rev.err90_deg is not None:
-            nside, pixels = _circle_region(rev.ra_deg, rev.dec_deg, rev.err90_deg)
-        else:
+        moc = alert_moc(snap, 90)
+        if moc is None:
             continue
-        regions.append(AlertRegion(snap.label, nside, pixels, row))
+        [row] = catalogue_rows(settings, [snap])
+        regions.append(AlertRegion(snap.label, moc, row))
     return regions
 
 
-def overlaps(region: AlertRegion, ra_deg: float, dec_deg: float, sr_deg: float) -> bool:
-    import healpy as hp
+def intersecting(regions: list[AlertRegion], moc: Any) -> list[AlertRegion]:
+    """The regions that share a cell with ``moc``."""
+    return [r for r in regions if not r.moc.intersection(moc).empty()]
 
-    cone: Any = np.array([hp.ang2pix(region.nside, ra_deg, dec_deg, lonlat=True)], dtype=np.int64)
-    if sr_deg > 0:
-        vec = hp.ang2vec(ra_deg, dec_deg, lonlat=True)
-        cone = np.union1d(hp.query_disc(region.nside, vec, math.radians(sr_deg), inclusive=False), cone)
-    hits = np.isin(np.asarray(cone, dtype=np.int64), region.pixels, assume_unique=False)
-    return bool(hits.any())
+
+def overlaps(region: AlertRegion, ra_deg: float, dec_deg: float, sr_deg: float) -> bool:
+    return bool(intersecting([region], circle_moc(ra_deg, dec_deg, sr_deg, CONE_ORDER)))
 
 
 def _separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
@@ -103,78 +82,52 @@ def _separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 
-_UCDS = {
-    "NAME": "ID_MAIN",
-    "RA": "POS_EQ_RA_MAIN",
-    "DEC": "POS_EQ_DEC_MAIN",
-    "DISTANCE": "POS_ANG_DIST_GENERAL",
-}
+#: the columns of each SCS verbosity (``VERB``; 2 when not given); VERB=3 gives every column
+VERB_COLUMNS: dict[int, tuple[str, ...]] = {
+    1: ("NAME", "RA", "DEC", "DISTANCE"),
+    2: (
+        "NAME", "RA", "RA_ERR_PLUS", "RA_ERR_MINUS", "DEC", "DEC_ERR_PLUS", "DEC_ERR_MINUS",
+        "RA_FULL_RANGE", "DISTANCE", "START", "EVENTMJD", "I3TYPE", "ENERGY", "FAR", "SIGNAL", "AREA_90",
+        "REVISION", "RETRACTED", "DOI",
+    ),
+}  # fmt: skip
 
 
-def _votable_bytes(table: Any, infos: list[tuple[str, str]], description: str) -> bytes:
-    from astropy.io.votable.tree import Info
-    from astropy.io.votable.tree import VOTableFile as VOTable
-
-    votable = VOTable.from_table(table)
-    resource = votable.resources[0]
-    resource.description = description
-    for name, value in infos:
-        resource.infos.append(Info(name=name, value=value))
-    for field in resource.tables[0].fields:
-        if field.name in _UCDS:
-            field.ucd = _UCDS[field.name]
-    out = io.BytesIO()
-    votable.to_xml(out)
-    return out.getvalue()
-
-
-def error_votable(message: str) -> bytes:
-    """An SCS error answer: INFO QUERY_STATUS = ERROR with the message."""
-    text = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        '<VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n'
-        f'  <RESOURCE type="results">\n    <INFO name="QUERY_STATUS" value="ERROR">{text}</INFO>\n'
-        "  </RESOURCE>\n</VOTABLE>\n"
-    ).encode()
-
-
-def search_votable(regions: list[AlertRegion], ra_deg: float, dec_deg: float, sr_deg: float) -> bytes:
-    from astropy.table import Table
-
+def search_table(
+    regions: list[AlertRegion], ra_deg: float, dec_deg: float, sr_deg: float, verb: int = 2
+) -> Any:
+    """The alerts whose 90% region the cone overlaps, as an astropy table of the catalogue's columns
+    (``VERB_COLUMNS[verb]``, every one for 3) plus ``DISTANCE`` of the best fit from the position."""
     from skymist.archive.catalogue import catalogue_table
 
-    matched = [r for r in regions if overlaps(r, ra_deg, dec_deg, sr_deg)]
+    matched = intersecting(regions, circle_moc(ra_deg, dec_deg, sr_deg, CONE_ORDER))
     table = catalogue_table([r.row for r in matched])
     distances = [_separation_deg(ra_deg, dec_deg, r.row["RA"], r.row["DEC"]) for r in matched]
     table["DISTANCE"] = np.array(distances, dtype=np.float64)
     table["DISTANCE"].unit = "deg"
     table["DISTANCE"].description = "Distance of the best fit from the position (not the match criterion)"
-    table = Table(table, masked=True)
+    table["DISTANCE"].meta["ucd"] = "pos.angDistance"
+    if verb in VERB_COLUMNS:
+        table = table[list(VERB_COLUMNS[verb])]
+    return table
+
+
+def search_votable(
+    regions: list[AlertRegion], ra_deg: float, dec_deg: float, sr_deg: float, verb: int = 2
+) -> bytes:
+    """The cone search's answer: a VOTable 1.4 of :func:`search_table`, saying how it matched."""
+    from skymist.archive.votable import table_votable
+
     infos = [
         ("QUERY_STATUS", "OK"),
         ("MATCH_CRITERION", "cone overlaps the 90% region"),
         ("RA", f"{ra_deg}"),
         ("DEC", f"{dec_deg}"),
         ("SR", f"{sr_deg}"),
+        ("VERB", f"{verb}"),
     ]
-    return _votable_bytes(table, infos, MATCH_RULE)
-
-
-def parse_position(ra: str | None, dec: str | None, sr: str | None) -> tuple[float, float, float]:
-    """RA, DEC, SR of a query; a ValueError names the parameter and the value."""
-    values = []
-    for name, text, low, high in (("RA", ra, 0.0, 360.0), ("DEC", dec, -90.0, 90.0), ("SR", sr, 0.0, 180.0)):
-        if text is None or text == "":
-            raise ValueError(f"{name} is missing (SCS needs RA, DEC and SR in decimal degrees)")
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{name} = {text!r}: not a number (decimal degrees)") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise ValueError(f"{name} = {text!r}: outside [{low:g}, {high:g}] deg")
-        values.append(value)
-    return values[0], values[1], values[2]
+    table = search_table(regions, ra_deg, dec_deg, sr_deg, verb)
+    return table_votable(table, description=MATCH_RULE, infos=infos, resource_name="cone_search")
 
 
 class RegionCache:
@@ -196,35 +149,3 @@ class RegionCache:
                 self._regions = build_regions(self.settings, snapshots(session))
                 self._mark = mark
             return self._regions
-
-
-def cone_router(settings: Settings, sessions: sessionmaker[Session]) -> Any:
-    from fastapi import APIRouter, Query
-    from fastapi.responses import Response
-
-    cache = RegionCache(settings, sessions)
-    router = APIRouter()
-    media = "text/xml"
-
-    @router.get("/scs")
-    def scs(
-        ra: str | None = Query(None, alias="RA"),
-        dec: str | None = Query(None, alias="DEC"),
-        sr: str | None = Query(None, alias="SR"),
-    ) -> Response:
-        try:
-            ra_deg, dec_deg, sr_deg = parse_position(ra, dec, sr)
-        except ValueError as exc:
-            return Response(error_votable(str(exc)), media_type=media)
-        return Response(search_votable(cache.regions(), ra_deg, dec_deg, sr_deg), media_type=media)
-
-    return router
-
-
-def cone_app(settings: Settings, sessions: sessionmaker[Session]) -> Any:
-    """The standalone FastAPI application of ``skymist catalogue serve``."""
-    from fastapi import FastAPI
-
-    app = FastAPI(title="SkyMist alert cone search", description=MATCH_RULE)
-    app.include_router(cone_router(settings, sessions))
-    return app

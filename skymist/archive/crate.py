@@ -1,8 +1,17 @@
 """The RO-Crate metadata (``ro-crate-metadata.json``) of a record, made with ``rocrate`` (ro-crate-py).
 
-The root dataset carries the schema.org description of the alert (DOI as ``identifier``); every
-payload file is a ``File`` entity with its media type, size, sha256 and what it is. Dates come from
-the store, never from the clock, so the same store state gives the same bytes.
+RO-Crate 1.3 (the ``rocrate`` package's default: ``conformsTo`` and ``@context`` name 1.3). The root
+dataset carries the schema.org description of the alert (:mod:`skymist.archive.schemaorg`): its DOI
+as an ``identifier`` ``PropertyValue`` (Science On Schema.org's form), the licence, the publisher and
+creator (an ``Organization``: ``archive_publisher``, its ROR ``archive_publisher_ror`` as ``@id``, its
+``url`` and a ``ContactPoint`` with ``circular_contact``, the realtime point of contact), the
+citations (IceCat-1's DOI URL, the Circulars), the published revisions (``workExample``), the sky
+position (``spatialCoverage``) and the numbers (``variableMeasured``). RO-Crate's JSON-LD is
+flattened: every nested object of the schema.org document becomes a contextual entity of its own,
+referenced by ``@id``. Every payload file is a ``File`` entity with its media type, size, sha256 and
+what it is. Dates come from the store, never from the clock, so the same store state gives the same
+bytes. Only schema.org terms are used (besides RO-Crate's own ``conformsTo``); the tests check them
+against the vocabulary ro-crate-py ships.
 """
 
 from __future__ import annotations
@@ -12,27 +21,33 @@ from typing import TYPE_CHECKING, Any
 
 from skymist.archive.datacite_meta import _iso
 from skymist.archive.snapshot import AlertSnapshot
+from skymist.config import Settings
 
 if TYPE_CHECKING:
     from skymist.archive.record import RecordFile
 
-#: root-dataset properties taken over from the schema.org document
+#: root-dataset properties taken over from the schema.org document (nested objects flattened)
 _ROOT_KEYS = (
     "name",
     "description",
-    "identifier",
     "url",
-    "license",
     "keywords",
     "temporalCoverage",
+    "dateCreated",
     "version",
     "creativeWorkStatus",
-    "citation",
+    "isAccessibleForFree",
+    "measurementTechnique",
+    "spatialCoverage",
+    "variableMeasured",
+    "workExample",
 )
+#: names of the contextual entities made from nested objects without an ``@id`` of their own
+_LOCAL_IDS = {"spatialCoverage": "#sky-position", "variableMeasured": "#measured"}
 
 
 def crate_metadata(
-    snap: AlertSnapshot, dataset: dict[str, Any], files: Sequence[RecordFile]
+    settings: Settings, snap: AlertSnapshot, dataset: dict[str, Any], files: Sequence[RecordFile]
 ) -> dict[str, Any]:
     from rocrate.rocrate import ROCrate
 
@@ -40,11 +55,58 @@ def crate_metadata(
     root = crate.root_dataset
     for key in _ROOT_KEYS:
         if key in dataset:
-            root[key] = dataset[key]
+            root[key] = _single(_flat(crate, dataset[key], _LOCAL_IDS.get(key, f"#{key}")))
     root["datePublished"] = dataset.get("datePublished", _iso(snap.created_at))
-    publisher = crate.add(_organization(crate, dataset["publisher"]["name"]))
+    doi_url = str(dataset["identifier"])
+    root["identifier"] = _entity(  # Science On Schema.org's form, as RO-Crate 1.3 recommends
+        crate,
+        "#doi",
+        {
+            "@type": "PropertyValue",
+            "name": "DOI of the alert record",
+            "propertyID": "https://registry.identifiers.org/registry/doi",
+            "value": "doi:" + doi_url.removeprefix("https://doi.org/"),
+            "url": doi_url,
+        },
+    )
+    root["license"] = _entity(
+        crate,
+        dataset["license"],
+        {
+            "@type": "CreativeWork",
+            "name": "Licence of the record",
+            "description": f"The record is published under the licence at {dataset['license']}.",
+            "url": dataset["license"],
+        },
+    )
+    contact = _entity(
+        crate,
+        "#contact",
+        {
+            "@type": "ContactPoint",
+            "name": "IceCube realtime alert point of contact",
+            "contactType": "realtime alerts",
+            "email": settings.circular_contact,
+        },
+    )
+    publisher = _entity(
+        crate,
+        settings.archive_publisher_ror or "#publisher",
+        {
+            "@type": "Organization",
+            "name": dataset["publisher"]["name"],
+            "url": str(settings.archive_publisher_url),
+            "contactPoint": contact,
+        },
+    )
     root["publisher"] = publisher
     root["creator"] = publisher
+    root["citation"] = _single(
+        [
+            _entity(crate, url, {"@type": "CreativeWork", "name": _citation_name(url), "url": url})
+            for url in dataset.get("citation", [])
+        ]
+    )
     for f in sorted(files, key=lambda f: f.path):
         crate.add_file(
             f.path,
@@ -62,7 +124,39 @@ def crate_metadata(
     return document
 
 
-def _organization(crate: Any, name: str) -> Any:
+def _citation_name(url: str) -> str:
+    if url.startswith("https://gcn.nasa.gov/circulars/"):
+        return f"GCN Circular {url.rsplit('/', 1)[-1]}"
+    if url.startswith("https://doi.org/10.3847/"):
+        return "IceCat-1: the IceCube Event Catalog of Alert Tracks (Abbasi et al. 2023, ApJS 269, 25)"
+    return url
+
+
+def _single(value: Any) -> Any:
+    """A list of one as its one value (RO-Crate 1.3's compact JSON-LD)."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def _entity(crate: Any, identifier: str, properties: dict[str, Any]) -> dict[str, str]:
+    """Add a contextual entity (once per ``@id``) and return its reference."""
     from rocrate.model.contextentity import ContextEntity
 
-    return ContextEntity(crate, "#publisher", properties={"@type": "Organization", "name": name})
+    if crate.get(identifier) is None:
+        crate.add(ContextEntity(crate, identifier, properties=properties))
+    return {"@id": identifier}
+
+
+def _flat(crate: Any, value: Any, local_id: str) -> Any:
+    """``value`` with every nested object (one with ``@type``) made a contextual entity: the object's
+    own ``@id``, else ``local_id`` (``-<n>`` added for the items of a list)."""
+    if isinstance(value, list):
+        return _single([_flat(crate, item, f"{local_id}-{n}") for n, item in enumerate(value, start=1)])
+    if not isinstance(value, dict) or "@type" not in value:
+        return value
+    identifier = str(value.get("@id", local_id))
+    properties = {
+        key: _single(_flat(crate, item, f"{local_id}-{key}"))
+        for key, item in value.items()
+        if key not in ("@id", "@context")
+    }
+    return _entity(crate, identifier, properties)

@@ -2,8 +2,10 @@
 
 The alert's DOI (``doi_prefix/doi_suffix_pattern``) is the concept; every public revision N is a
 version with DOI ``<concept>.rN``: versions are linked ``IsNewVersionOf`` / ``IsPreviousVersionOf``,
-each ``IsVersionOf`` the concept (which ``HasVersion`` each). The VOEvent IVORNs, the GCN notice
-and the Circular (when its number is known) are related identifiers. A retraction marks every
+each ``IsVersionOf`` the concept (which ``HasVersion`` each). The GCN notice and the Circular (when
+its number is known) are related identifiers (``URL``), IceCat-1 is one by its DOI; the VOEvent's
+IVORN is named in a description, DataCite having no identifier type for it (:func:`_ivorn_descriptions`).
+A retraction marks every
 version: the title says ``RETRACTED``, a description says why and a ``Withdrawn`` date says when.
 
 Validated with the JSON schema the ``datacite`` package ships (:func:`validate_datacite`).
@@ -25,6 +27,8 @@ SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 SCHEMA_FILE = "schemas/datacite-v4.5.json"
 ICECAT1_DOI = "10.7910/DVN/SCRUCD"
 ICECAT1_BIBCODE = "2023ApJS..269...25A"
+#: IceCat-1, Abbasi et al. 2023, ApJS 269, 25 (arXiv:2304.01174): the paper's DOI
+ICECAT1_PAPER_DOI = "10.3847/1538-4365/acfa95"
 
 
 def alert_doi(settings: Settings, snap: AlertSnapshot) -> str:
@@ -38,6 +42,11 @@ def version_doi(settings: Settings, snap: AlertSnapshot, revision: int) -> str:
 
 def landing_url(settings: Settings, snap: AlertSnapshot) -> str:
     return f"{settings.catalogue_base_url.rstrip('/')}/{snap.folder}.html"
+
+
+def record_file_url(settings: Settings, snap: AlertSnapshot, path: str) -> str:
+    """The public URL of a file of the alert's record (``path`` under the bag's ``data/``)."""
+    return f"{settings.catalogue_base_url.rstrip('/')}/{snap.folder}/data/{path}"
 
 
 def _iso(when: dt.datetime) -> str:
@@ -109,19 +118,33 @@ def _retraction(snap: AlertSnapshot) -> tuple[list[dict[str, str]], list[dict[st
     return descriptions, dates
 
 
+def _ivorn_descriptions(snap: AlertSnapshot, revision: int) -> list[dict[str, str]]:
+    """The revision's VOEvent IVORN, as a description.
+
+    Not a related identifier: DataCite 4.5's ``relatedIdentifierType`` is a closed list (Appendix 1)
+    with no type for a URI in general. ``URL`` is documented as a web address
+    (``scheme://domain:port/path``, something a browser fetches) and ``URN`` as ``urn:<NID>:<NSS>``;
+    an IVORN (``ivo://nasa.gsfc.gcn/AMON#...``) is neither: it is resolved by the IVOA registry and
+    VOEvent brokers, not by HTTP. Typed ``URL``, DataCite's consumers took it for a broken link.
+    """
+    if snap.stream not in STREAM_INFO:
+        return []
+    ivorn = ivorn_for(snap.stream, snap.event_time, snap.run_id, snap.event_id, revision)
+    return [{"description": f"VOEvent IVORN of revision {revision}: {ivorn}", "descriptionType": "Other"}]
+
+
+def _icecat1_related() -> dict[str, str]:
+    return {
+        "relatedIdentifier": ICECAT1_PAPER_DOI,
+        "relatedIdentifierType": "DOI",
+        "relationType": "References",
+        "resourceTypeGeneral": "JournalArticle",
+    }
+
+
 def _gcn_related(snap: AlertSnapshot, revision: int) -> list[dict[str, str]]:
     related: list[dict[str, str]] = []
     if snap.stream in STREAM_INFO:
-        related.append(
-            {
-                "relatedIdentifier": ivorn_for(
-                    snap.stream, snap.event_time, snap.run_id, snap.event_id, revision
-                ),
-                "relatedIdentifierType": "URL",
-                "relationType": "IsDerivedFrom",
-                "resourceTypeGeneral": "Text",
-            }
-        )
         folder = "notices_amon_icecube_cascade" if snap.stream == "CASCADE" else "notices_amon_g_b"
         related.append(
             {
@@ -169,13 +192,7 @@ def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord)
             }
         )
     related += _gcn_related(snap, rev.revision)
-    related.append(
-        {
-            "relatedIdentifier": ICECAT1_BIBCODE,
-            "relatedIdentifierType": "bibcode",
-            "relationType": "References",
-        }
-    )
+    related.append(_icecat1_related())
     gone_descriptions, gone_dates = _retraction(snap)
     dates = [{"date": _iso(snap.event_time), "dateType": "Collected", "dateInformation": "event time (UTC)"}]
     dates.append({"date": _iso(rev.created_at), "dateType": "Created"})
@@ -204,6 +221,7 @@ def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord)
                 "description": f"Sky position (coverage): {_position_text(snap, rev)}",
                 "descriptionType": "TechnicalInfo",
             },
+            *_ivorn_descriptions(snap, rev.revision),
             *gone_descriptions,
         ],
         "relatedIdentifiers": related,
@@ -226,13 +244,7 @@ def concept_record(settings: Settings, snap: AlertSnapshot) -> dict[str, Any]:
     latest = versions[-1] if versions else (snap.revisions[-1] if snap.revisions else None)
     if latest is not None:
         related += _gcn_related(snap, latest.revision)
-    related.append(
-        {
-            "relatedIdentifier": ICECAT1_BIBCODE,
-            "relatedIdentifierType": "bibcode",
-            "relationType": "References",
-        }
-    )
+    related.append(_icecat1_related())
     gone_descriptions, gone_dates = _retraction(snap)
     descriptions = [
         {
@@ -250,6 +262,7 @@ def concept_record(settings: Settings, snap: AlertSnapshot) -> dict[str, Any]:
                 "descriptionType": "TechnicalInfo",
             }
         )
+        descriptions += _ivorn_descriptions(snap, latest.revision)
     return {
         "doi": doi,
         "prefix": settings.doi_prefix,

@@ -160,6 +160,18 @@ class AfterSent:
         self.note(session, rows, now)
 
 
+def write_records_of(hooks: OutboxHooks, alert_ids: Sequence[int]) -> None:
+    """Hand alerts just recorded (a message ingested or replayed: a new alert or a new revision) to
+    the record writer, so that every recorded alert has its record whether or not anything of it is
+    ever sent (``archive_enabled``; written in the writer's thread, like the records after sends)."""
+    ids = sorted(set(alert_ids))
+    if not ids:
+        return
+    for hook in hooks.after_sent:
+        if isinstance(hook, AfterSent) and hook.settings.archive_enabled:
+            hook.writer.submit(ids)
+
+
 def flush_records(hooks: OutboxHooks, timeout_s: float = 120.0) -> bool:
     """Wait for the record writes the sends so far asked for (before a command exits)."""
     done = True

@@ -2,12 +2,13 @@
 
 Payload layout (under the bag's ``data/``, which is also the RO-Crate's root)::
 
-    ro-crate-metadata.json                 RO-Crate 1.1 (schema.org JSON-LD) describing every file
+    ro-crate-metadata.json                 RO-Crate 1.3 (schema.org JSON-LD) describing every file
     record.json                            the index: alert, revisions, what each file is, send times
     input/inbox-<id>.json                  the raw message bytes exactly as consumed
     products/<outbox id>-<product>.<ext>   every product's exact bytes as sent
     scans/scan-<id>-final.json             the final scan result verbatim; -partial.json the latest partial
     skymaps/<file>                         flat and multi-order FITS, PNG, PDF (as the store's sha256 says)
+    regions/localization-<id>-<50|90>.moc.fits  the 50% and 90% regions as IVOA MOC 2.0 FITS
     localizations/localization-<id>.json   the localization numbers
     audit.json                             the audit log of human actions
     metadata/datacite.json                 DataCite record of the alert (concept DOI)
@@ -27,6 +28,7 @@ from typing import Any
 from skymist.archive.crate import crate_metadata
 from skymist.archive.datacite_meta import alert_doi, concept_record, version_record
 from skymist.archive.errors import ArchiveError
+from skymist.archive.regions import CREDIBILITIES, localization_moc, moc_fits, region_path
 from skymist.archive.schemaorg import dataset_jsonld
 from skymist.archive.snapshot import AlertSnapshot
 from skymist.config import Settings
@@ -38,6 +40,8 @@ _EXTENSIONS = {
     "text/plain": "txt",
     "application/vnd.api+json": "json",
 }
+#: the roles of the files offered as downloads (schema.org ``distribution``, the catalogue page)
+DOWNLOAD_ROLES = ("skymap", "region", "localization")
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,14 @@ def _skymap_file(path_text: str, sha256: str, alert: str) -> bytes:
 
 def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
     files: list[RecordFile] = []
-    index: dict[str, Any] = {"inputs": [], "sent": [], "scans": [], "localizations": [], "skymaps": []}
+    index: dict[str, Any] = {
+        "inputs": [],
+        "sent": [],
+        "scans": [],
+        "localizations": [],
+        "skymaps": [],
+        "regions": [],
+    }
     for msg in snap.inputs:
         path = f"input/inbox-{msg.id}.json"
         files.append(
@@ -203,6 +214,26 @@ def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
                     "sha256": loc[f"{kind}_sha256"],
                 }
             )
+        for credibility in CREDIBILITIES:  # after the skymaps: the flat map's sha256 is checked
+            region = region_path(loc["id"], credibility)
+            files.append(
+                RecordFile(
+                    region,
+                    moc_fits(localization_moc(loc, credibility)),
+                    "application/fits",
+                    "region",
+                    f"{credibility}% region of localization {loc['id']} (IVOA MOC 2.0)",
+                )
+            )
+            index["regions"].append(
+                {
+                    "file": region,
+                    "localization_id": loc["id"],
+                    "revision": loc["revision"],
+                    "credibility": credibility,
+                    "sha256": files[-1].sha256,
+                }
+            )
     audit = [
         {
             "id": a.id,
@@ -248,9 +279,7 @@ def record_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:
                     f"DataCite 4.5 record of revision {rev.revision}",
                 )
             )
-    downloads = [
-        (f.path, f.media_type, f.sha256, len(f.data)) for f in files if f.role in ("skymap", "localization")
-    ]
+    downloads = [(f.path, f.media_type, f.sha256, len(f.data)) for f in files if f.role in DOWNLOAD_ROLES]
     dataset = dataset_jsonld(settings, snap, downloads)
     metadata.append(
         RecordFile(
@@ -299,7 +328,7 @@ def record_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:
     body.append(
         RecordFile("record.json", canonical_json(record_index), "application/json", "index", "record index")
     )
-    crate = crate_metadata(snap, dataset, body)
+    crate = crate_metadata(settings, snap, dataset, body)
     body.append(
         RecordFile(
             "ro-crate-metadata.json",

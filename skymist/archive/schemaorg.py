@@ -1,9 +1,18 @@
 """schema.org ``Dataset`` JSON-LD of an alert (embedded in its HTML page, the root of its RO-Crate).
 
 Dataset search engines need ``name`` and ``description``; the DOI is the ``identifier``, the
-revisions are ``hasVersion`` entries, the files ``distribution`` entries with their checksums, the
-numbers ``variableMeasured``. The sky position is described as additional properties
-(``spatialCoverage`` is for places on Earth).
+published revisions (each with its version DOI) are ``workExample`` entries (schema.org has no
+``hasVersion``: a version is an "instance or realization of the concept of this creative work"), the
+files ``distribution`` entries with their checksums, the numbers ``variableMeasured``; ``citation``
+is IceCat-1's DOI URL and the Circulars' URLs.
+
+The sky position (:func:`sky_position`): ``spatialCoverage`` is a ``Place``, as Google's Dataset
+guidelines ask, but one without ``geo``: ``GeoCoordinates`` and ``GeoShape`` are WGS 84 places on
+Earth, and a right ascension / declination given as longitude / latitude would put the alert on a
+map of the Earth. The ``Place`` is named and described in words (which the guidelines accept), links
+the 90% region's MOC as its map (``hasMap``), and carries the IVOA coordinates as
+``additionalProperty`` values identified by their IVOA UCDs (``pos.eq.ra;meta.main``, ...) in the
+ICRS frame.
 """
 
 from __future__ import annotations
@@ -12,13 +21,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from skymist.archive.datacite_meta import (
-    ICECAT1_BIBCODE,
+    ICECAT1_PAPER_DOI,
     _iso,
     _stream_title,
     alert_doi,
     landing_url,
+    record_file_url,
     version_doi,
 )
+from skymist.archive.regions import region_path
 from skymist.archive.snapshot import AlertSnapshot
 from skymist.config import Settings
 
@@ -62,6 +73,50 @@ def _measured(snap: AlertSnapshot) -> list[dict[str, Any]]:
     return out
 
 
+def sky_position(settings: Settings, snap: AlertSnapshot) -> dict[str, Any] | None:
+    """The ``Place`` of the alert's latest revision on the sky (None before any revision)."""
+    if not snap.revisions:
+        return None
+    rev = snap.revisions[-1]
+    loc = snap.localization_of(rev.revision)
+    ra, dec = (loc["ra_deg"], loc["dec_deg"]) if loc is not None else (rev.ra_deg, rev.dec_deg)
+    ra = float(ra) % 360.0
+    coordinates: list[tuple[str, str, float | None, str]] = [
+        ("right ascension (ICRS)", "pos.eq.ra;meta.main", ra, "deg"),
+        ("declination (ICRS)", "pos.eq.dec;meta.main", float(dec), "deg"),
+    ]
+    if loc is not None:
+        region = f"the 90% region ({float(loc['area_90_deg2']):.2f} sq. deg) of the sky scan"
+        coordinates.append(("area of the 90% region", "phys.angArea", float(loc["area_90_deg2"]), "deg2"))
+    elif rev.err90_deg is not None:
+        region = f"the 90% error circle of radius {rev.err90_deg:.2f} deg"
+        coordinates.append(("radius of the 90% error circle", "pos.angResolution", rev.err90_deg, "deg"))
+    else:
+        region = "no error region"
+    place: dict[str, Any] = {
+        "@type": "Place",
+        "name": f"Sky position of {snap.label}: RA {ra:.4f} deg, Dec {float(dec):+.4f} deg (ICRS)",
+        "description": (
+            f"A region of the celestial sphere, not of the Earth: best fit RA {ra:.4f} deg, Dec "
+            f"{float(dec):+.4f} deg (ICRS, J2000), {region}."
+        ),
+        "additionalProperty": [
+            {
+                "@type": "PropertyValue",
+                "name": name,
+                "propertyID": ucd,
+                "value": round(value, 6),
+                "unitText": unit,
+            }
+            for name, ucd, value, unit in coordinates
+            if value is not None
+        ],
+    }
+    if loc is not None:
+        place["hasMap"] = record_file_url(settings, snap, region_path(loc["id"], 90))
+    return place
+
+
 def dataset_jsonld(
     settings: Settings, snap: AlertSnapshot, files: Sequence[tuple[str, str, str, int]] = ()
 ) -> dict[str, Any]:
@@ -100,15 +155,17 @@ def dataset_jsonld(
         "version": str(snap.revisions[-1].revision) if snap.revisions else "0",
         "measurementTechnique": "IceCube realtime event selection and HEALPix likelihood sky scan",
         "variableMeasured": _measured(snap),
-        "citation": [ICECAT1_BIBCODE]
+        "citation": [doi_url(ICECAT1_PAPER_DOI)]
         + [
             f"https://gcn.nasa.gov/circulars/{n}"
             for n in sorted(set(snap.circular_numbers.values()), key=int)
         ],
-        "hasVersion": [
-            {
-                "@type": "Dataset",
+        "workExample": [
+            {  # a CreativeWork, not a Dataset: RO-Crate would take a Dataset for a data entity of the crate
+                "@type": "CreativeWork",
                 "@id": doi_url(version_doi(settings, snap, r.revision)),
+                "name": f"{snap.label}, revision {r.revision}",
+                "identifier": doi_url(version_doi(settings, snap, r.revision)),
                 "version": str(r.revision),
             }
             for r in snap.published_revisions()
@@ -122,7 +179,7 @@ def dataset_jsonld(
             {
                 "@type": "DataDownload",
                 "name": name,
-                "contentUrl": f"{base}/{snap.folder}/data/{name}",
+                "contentUrl": record_file_url(settings, snap, name),
                 "encodingFormat": media,
                 "sha256": sha,
                 "contentSize": f"{size} B",
@@ -130,6 +187,9 @@ def dataset_jsonld(
             for name, media, sha, size in files
         ],
     }
+    place = sky_position(settings, snap)
+    if place is not None:
+        document["spatialCoverage"] = place
     if snap.retracted:
         document["creativeWorkStatus"] = "Retracted"
     first = snap.first_sent(snap.revisions[0].revision) if snap.revisions else None

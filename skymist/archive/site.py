@@ -1,8 +1,14 @@
 """The static HTML catalogue, written beside the records in ``archive_dir`` (one folder to mirror):
 
     index.html          sortable table of every alert, a sky map of all 90% regions, the downloads
-    <alert>.html        numbers, picture, revisions, the record's files with sha256, how to cite
+    <alert>.html        numbers, picture, regions (MOC), revisions, the record's files, how to cite
     catalogue.<ext>     the exports (csv, fits, vot, parquet)
+    catalogue-coverage.moc.fits   the union of every alert's 90% region (IVOA MOC 2.0)
+
+The pages link the records' files relatively (``<alert>/data/<file>``): beside the records in the
+archive they are the records' own files; a site written anywhere else (``skymist catalogue site
+--output DIR``) gets a copy of every record's files (the bag, as the archive holds it) beside its
+pages, so that the exported folder is whole on its own.
 
 Every page embeds its schema.org JSON-LD (a ``Dataset`` per alert, a ``DataCatalog`` for the index).
 Jinja with autoescape on; only files whose bytes changed are written (atomically), so regenerating
@@ -25,9 +31,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
+from skymist.archive import sky_svg
+from skymist.archive.bag import tag_files
 from skymist.archive.catalogue import EXTENSIONS, FORMATS, catalogue_rows, export, snapshots
 from skymist.archive.datacite_meta import _stream_title, alert_doi, landing_url, version_doi
-from skymist.archive.record import RecordFile, record_files
+from skymist.archive.record import DOWNLOAD_ROLES, RecordFile, record_files
+from skymist.archive.regions import CREDIBILITIES, alert_moc, moc_fits, region_path, union
 from skymist.archive.schemaorg import dataset_jsonld, doi_url
 from skymist.archive.snapshot import AlertSnapshot, take_snapshot
 from skymist.config import Settings
@@ -35,9 +44,9 @@ from skymist.files import PathOutsideRootError, path_inside, write_atomic
 
 log = logging.getLogger(__name__)
 CATALOGUE_NAME = "SkyMist alert catalogue"
-WIDTH, HEIGHT = 720, 360  # sky map: 2 px per degree
 COLOURS = ("#f2cc60", "#ff7b72", "#7ee787", "#79c0ff", "#d2a8ff", "#ffa657")
-MAP_NSIDE = 64
+#: the catalogue's coverage: every alert's 90% region (beside the exports)
+COVERAGE_FILE = "catalogue-coverage.moc.fits"
 
 
 @dataclass
@@ -89,6 +98,12 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _relative(settings: Settings, url: str) -> str:
+    """A record file's public URL as a link relative to the pages (which lie beside the records)."""
+    base = f"{settings.catalogue_base_url.rstrip('/')}/"
+    return url[len(base) :] if url.startswith(base) else url
+
+
 def _texts(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     for key in (
@@ -109,73 +124,36 @@ def _texts(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _x(ra_deg: float) -> float:
-    return round((360.0 - ra_deg % 360.0) * WIDTH / 360.0, 2)
-
-
-def _y(dec_deg: float) -> float:
-    return round((90.0 - dec_deg) * HEIGHT / 180.0, 2)
-
-
 def _region_shape(snap: AlertSnapshot, row: dict[str, Any], colour: str) -> dict[str, Any]:
-    """The alert's 90% region on the equirectangular map: pixels (nside 64) or the error circle."""
-    import healpy as hp
-    import numpy as np
+    """The alert's 90% region on the Mollweide sky map (skymist.archive.sky_svg): its pixels, or the
+    error circle of an alert without a skymap."""
+    from skymist.archive.regions import region_pixels
 
-    from skymist.archive.cone import _flat_region
-
+    x, y = sky_svg.point(row["RA"], row["DEC"])
     shape: dict[str, Any] = {
         "name": snap.label,
         "href": f"{snap.label}.html",
         "colour": colour,
-        "x": _x(row["RA"]),
-        "y": _y(row["DEC"]),
-        "rects": [],
-        "circle": None,
+        "x": x,
+        "y": y,
+        "polygons": [],
     }
     loc = snap.localization_of(snap.revisions[-1].revision)
     if loc is None:
         rev = snap.revisions[-1]
         if rev.err90_deg is not None:
-            stretch = 1.0 / max(math.cos(math.radians(rev.dec_deg)), 1e-3)
-            shape["circle"] = {
-                "cx": _x(rev.ra_deg),
-                "cy": _y(rev.dec_deg),
-                "rx": round(rev.err90_deg * stretch * 2, 2),
-                "ry": round(rev.err90_deg * 2, 2),
-            }
+            shape["polygons"] = sky_svg.circle_polygons(rev.ra_deg, rev.dec_deg, rev.err90_deg)
         return shape
-    nside, pixels = _flat_region(loc)
-    nested = hp.ring2nest(nside, pixels)
-    coarse = np.unique(nested // (nside // MAP_NSIDE) ** 2)
-    size = math.degrees(math.sqrt(hp.nside2pixarea(MAP_NSIDE)))
-    ras, decs = hp.pix2ang(MAP_NSIDE, coarse, nest=True, lonlat=True)
-    for ra, dec in zip(ras, decs, strict=True):
-        width = size / max(math.cos(math.radians(dec)), 1e-3)
-        shape["rects"].append(
-            {
-                "x": round(_x(ra + width / 2), 2),
-                "y": round(_y(dec + size / 2), 2),
-                "w": round(width * 2, 2),
-                "h": round(size * 2, 2),
-            }
-        )
+    shape["polygons"] = sky_svg.pixel_polygons(*region_pixels(loc, 90))
     return shape
-
-
-def _grid() -> list[dict[str, float]]:
-    lines = [{"x1": _x(ra), "y1": 0.0, "x2": _x(ra), "y2": float(HEIGHT)} for ra in range(0, 360, 30)]
-    lines += [{"x1": 0.0, "y1": _y(dec), "x2": float(WIDTH), "y2": _y(dec)} for dec in range(-60, 90, 30)]
-    return lines
 
 
 def _alert_page(env: Environment, settings: Settings, snap: AlertSnapshot, files: list[RecordFile]) -> bytes:
     [row] = catalogue_rows(settings, [snap])
-    downloads = [
-        (f.path, f.media_type, f.sha256, len(f.data)) for f in files if f.role in ("skymap", "localization")
-    ]
+    downloads = [(f.path, f.media_type, f.sha256, len(f.data)) for f in files if f.role in DOWNLOAD_ROLES]
     pngs = [f for f in files if f.role == "skymap" and f.path.endswith(".png")]
     revisions = []
+    registered = {r.revision for r in snap.published_revisions()}  # those with a DataCite record
     for rev in snap.revisions:
         sent = snap.first_sent(rev.revision)
         revisions.append(
@@ -185,7 +163,7 @@ def _alert_page(env: Environment, settings: Settings, snap: AlertSnapshot, files
                 "dec": _fmt(rev.dec_deg),
                 "err90": _fmt(rev.err90_deg),
                 "sent": sent.strftime("%Y-%m-%d %H:%M:%S UTC") if sent else "not sent",
-                "doi": version_doi(settings, snap, rev.revision),
+                "doi": version_doi(settings, snap, rev.revision) if rev.revision in registered else None,
             }
         )
     year = snap.event_time.year
@@ -201,6 +179,7 @@ def _alert_page(env: Environment, settings: Settings, snap: AlertSnapshot, files
         stream_title=_stream_title(snap),
         retraction_reason=snap.retraction_reason or "",
         picture=f"{snap.folder}/data/{pngs[-1].path}" if pngs else None,
+        regions=_region_links(snap, files),
         revisions=revisions,
         files=[
             {"name": f.path, "href": f"{snap.folder}/data/{f.path}", "size": len(f.data), "sha256": f.sha256}
@@ -209,6 +188,22 @@ def _alert_page(env: Environment, settings: Settings, snap: AlertSnapshot, files
         citation=citation,
     )
     return html.encode()
+
+
+def _region_links(snap: AlertSnapshot, files: list[RecordFile]) -> list[dict[str, str]]:
+    """The links to the latest localization's region MOCs (none for a prompt-only alert)."""
+    loc = snap.localization_of(snap.revisions[-1].revision)
+    if loc is None:
+        return []
+    present = {f.path for f in files}
+    return [
+        {
+            "label": f"{credibility}% region",
+            "href": f"{snap.folder}/data/{region_path(loc['id'], credibility)}",
+        }
+        for credibility in CREDIBILITIES
+        if region_path(loc["id"], credibility) in present
+    ]
 
 
 def _index_page(
@@ -258,14 +253,15 @@ def _index_page(
         ("Signalness", "number"),
         ("Rev", "number"),
         ("Retracted", "text"),
+        ("90% region", "text"),
     ]
     html = env.get_template("catalogue/index.html.j2").render(
         title=CATALOGUE_NAME,
         catalogue_name=CATALOGUE_NAME,
         jsonld=script_json(jsonld),
-        rows=[_texts(row) for row in rows],
+        rows=[{**_texts(row), "moc_href": _relative(settings, row["MOC_90_URL"])} for row in rows],
         shapes=shapes,
-        grid_lines=_grid(),
+        sky=sky_svg.frame(),
         columns=[{"label": label, "kind": kind} for label, kind in columns],
         downloads=[
             {"href": name, "label": f"{name} ({len(data)} bytes)", "sha256": hashlib.sha256(data).hexdigest()}
@@ -300,6 +296,28 @@ def write_alert_page(
     return outcome
 
 
+def _exported(settings: Settings, folder: Path) -> bool:
+    """True when the site is written outside the archive (it then needs the records' files)."""
+    return folder.resolve() != settings.archive_root.resolve()
+
+
+def _copy_record(
+    settings: Settings, outcome: SiteOutcome, snap: AlertSnapshot, files: list[RecordFile]
+) -> None:
+    """The alert's record (payload and bag tag files, the bytes the archive holds) under
+    ``<folder>/<alert>/``, where the pages link its files."""
+    identifier = alert_doi(settings, snap) if snap.public else None
+    bag = [(f"data/{f.path}", f.data) for f in files]
+    bag += tag_files(snap, files, identifier, settings.archive_publisher)
+    for rel, data in bag:
+        try:
+            target = path_inside(outcome.folder, f"{snap.folder}/{rel}")
+        except PathOutsideRootError as exc:
+            log.warning("catalogue file refused", extra={"alert": snap.label[:80], "reason": str(exc)})
+            continue
+        _put(outcome, target, data)
+
+
 def write_site(
     settings: Settings,
     sessions: sessionmaker[Session],
@@ -314,6 +332,8 @@ def write_site(
         snaps = snapshots(session)
         rows = catalogue_rows(settings, snaps)
         exports = {f"catalogue.{EXTENSIONS[fmt]}": export(rows, fmt) for fmt in FORMATS}
+        exports[COVERAGE_FILE] = moc_fits(union(m for m in map(alert_moc, snaps) if m is not None))
+        copies = _exported(settings, outcome.folder)
         for name, data in exports.items():
             _put(outcome, outcome.folder / name, data)
         for snap in snaps:
@@ -324,7 +344,10 @@ def write_site(
             if path is None:
                 continue
             full = take_snapshot(session, snap.id)  # with its bytes: the files and their sha256
-            page = _alert_page(env, settings, full, record_files(settings, full))
+            files = record_files(settings, full)
+            if copies:
+                _copy_record(settings, outcome, full, files)
+            page = _alert_page(env, settings, full, files)
             _put(outcome, path, page)
             outcome.pages += 1
     _put(outcome, outcome.folder / "index.html", _index_page(env, settings, snaps, exports))

@@ -78,7 +78,7 @@ def _index_problems(folder: Path) -> list[str]:
     except ValueError as exc:
         return [f"{index_path}: not JSON ({exc})"]
     named: list[str] = [index.get("audit_file", "audit.json"), *index.get("metadata_files", [])]
-    for key in ("inputs", "sent", "localizations", "skymaps"):
+    for key in ("inputs", "sent", "localizations", "skymaps", "regions"):
         named += [entry["file"] for entry in index.get(key, [])]
     for scan in index.get("scans", []):
         named += [scan[k] for k in ("final_file", "partial_file") if k in scan]

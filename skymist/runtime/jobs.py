@@ -14,21 +14,21 @@ metrics    bring the gauges and latency histograms up to date; tell shifters of 
 heartbeat  a synthetic test alert through the prompt path every ``heartbeat_interval_s``, its
            notices read back from the output topics and compared byte for byte (loopback)
 archive    complete archive records behind the store; regenerate the HTML catalogue
-console    the shifters' web console on ``console_host:console_port`` (when ``console_enabled``)
+console    the shifters' web console (when ``console_enabled``), on the daemon's one HTTP port
+           (:mod:`skymist.runtime.http_app`)
 =========  ===================================================================================
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -40,10 +40,14 @@ from skymist.ingest.inbox import Ingestor, IngestResult
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.base import Sink
 from skymist.outbox.sinks.factory import build_sinks
+from skymist.runtime.job_names import JobName as JobName  # where the daemon's callers find it
 from skymist.scans.backend import make_scanner_client
 from skymist.scans.handoff import FinalScan, FinalScanConsumer, Handoff
 from skymist.scans.tracker import ScanTracker
 from skymist.store.scan_models import Scan
+
+if TYPE_CHECKING:
+    from skymist.runtime.http_server import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -51,30 +55,6 @@ HANDOFF_INTERVAL_S = 2.0
 #: how long a stopping daemon goes on writing the archive records of its last sends (the rest, and a
 #: backlog, are the ``archive`` job's sweep's at the next start)
 RECORDS_FLUSH_S = 10.0
-
-
-class JobName(enum.StrEnum):
-    INGEST = "ingest"
-    DISPATCH = "dispatch"
-    SCANS = "scans"
-    HANDOFF = "handoff"
-    METRICS = "metrics"
-    HEARTBEAT = "heartbeat"
-    ARCHIVE = "archive"
-    CONSOLE = "console"
-
-
-#: one line per job, for ``--help`` and the logs
-DESCRIPTIONS: dict[JobName, str] = {
-    JobName.INGEST: "consume the realtime topics, record every message, run the handlers",
-    JobName.DISPATCH: "send every queued product (Kafka, Slack, Circulars, files)",
-    JobName.SCANS: "track the scans on the scanner backend",
-    JobName.HANDOFF: "hand final scans to the skymap step (Rev 1 products)",
-    JobName.METRICS: "keep the gauges and latency histograms up to date; tell shifters of outages",
-    JobName.HEARTBEAT: "send a synthetic test alert every heartbeat_interval_s and read its notices back",
-    JobName.ARCHIVE: "complete the archive records behind the store, regenerate the HTML catalogue",
-    JobName.CONSOLE: "serve the shifters' web console (console_host:console_port)",
-}
 
 
 class UnknownJobError(ValueError):
@@ -150,6 +130,7 @@ class IngestJob(_ThreadJob):
     def __init__(self, app: App, consumer: Any, wake: Doorbell) -> None:
         super().__init__()
         self.wake = wake
+        self.hooks = app.outbox_hooks
         self.stream = StreamConsumer(
             consumer,
             Ingestor(app),
@@ -160,8 +141,12 @@ class IngestJob(_ThreadJob):
         )
 
     def _after(self, results: list[IngestResult]) -> None:
+        from skymist.archive.hooks import write_records_of
+
         if any(result.outbox_rows for result in results):
             self.wake.set()
+        # every recorded alert gets its archive record, whether or not anything of it is ever sent
+        write_records_of(self.hooks, [r.alert_id for r in results if r.status == "processed" and r.alert_id])
         for result in results:
             if result.status == "dead_letter":
                 log.warning(
@@ -339,6 +324,8 @@ class JobInputs:
     wake: Doorbell = field(default_factory=lambda: Doorbell())
     #: consumers of the heartbeat job, from the settings it routes by (its own group ids)
     make_heartbeat_consumer: Callable[[Settings], Any] = kafka_clients.make_consumer
+    #: the daemon's HTTP server when it serves the console (the console job then watches it)
+    http: HttpServer | None = None
 
 
 def _ingest(inputs: JobInputs) -> Job:
@@ -389,8 +376,28 @@ def _archive(inputs: JobInputs) -> Job:
     return ScheduledJob(JobName.ARCHIVE, interval_s, lambda: sweep.sweep(stop=halt), halt=halt)
 
 
+class ServedConsoleJob:
+    """The console mounted on the daemon's HTTP server (started before the jobs, stopped after
+    them): the job reports the server's failure, so the daemon stops when the port does."""
+
+    name = JobName.CONSOLE
+
+    def __init__(self, server: HttpServer) -> None:
+        self.server = server
+
+    def start(self) -> None:
+        return
+
+    def stop(self) -> None:
+        return
+
+    def failure(self) -> BaseException | None:
+        return self.server.failure()
+
+
 class ConsoleJob:
-    """The web console in the daemon's process: uvicorn in its own thread."""
+    """The web console alone on ``console_host:console_port``: uvicorn in its own thread (jobs made
+    without the daemon's HTTP server)."""
 
     name = JobName.CONSOLE
 
@@ -410,6 +417,8 @@ class ConsoleJob:
 
 
 def _console(inputs: JobInputs) -> Job:
+    if inputs.http is not None:
+        return ServedConsoleJob(inputs.http)
     return ConsoleJob(inputs.app)
 
 
@@ -445,13 +454,19 @@ def make_jobs(names: Iterable[JobName], inputs: JobInputs) -> list[Job]:
 
 
 def standard_inputs(
-    app: App, *, console: TextIO | None = None, make_consumer: Callable[[], Any] | None = None
+    app: App,
+    *,
+    console: TextIO | None = None,
+    make_consumer: Callable[[], Any] | None = None,
+    http: HttpServer | None = None,
 ) -> JobInputs:
-    """The production clients, from the settings (Slack on ``console`` when given: the demo)."""
+    """The production clients, from the settings (Slack on ``console`` when given: the demo; the
+    console job watches ``http`` when the daemon's HTTP server serves it)."""
     settings = app.settings
     return JobInputs(
         app=app,
         make_consumer=make_consumer or (lambda: kafka_clients.make_consumer(settings)),
         make_sinks=lambda: build_sinks(settings, console=console),
         make_scanner=lambda: make_scanner_client(settings),
+        http=http,
     )

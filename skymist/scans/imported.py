@@ -61,8 +61,11 @@ def _as_skyreader_json(path: Path, data: bytes, meta: ScanMetadata) -> tuple[byt
     return data, "skyreader-json"
 
 
-def import_scan(app: App, alert_id: int, path: Path, *, by: str) -> ImportedScan:
-    """Store ``path`` as the final scan of alert ``alert_id`` and make the alert ``localized_pending``."""
+def import_scan(
+    app: App, alert_id: int, path: Path, *, by: str, reco_algo: str | None = None
+) -> ImportedScan:
+    """Store ``path`` as the final scan of alert ``alert_id`` (made by ``reco_algo`` when known) and
+    make the alert ``localized_pending``."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     entry = f"imported-{sha[:12]}"
@@ -101,6 +104,7 @@ def import_scan(app: App, alert_id: int, path: Path, *, by: str) -> ImportedScan
             plan={
                 "imported": {"file": path.name, "format": source_format, "sha256": sha, "by": by},
                 "name": entry,
+                **({"reco_algo": reco_algo} if reco_algo else {}),
             },
             priority=0,
             state=ScanState.FINAL,

@@ -77,3 +77,37 @@ def test_localize_refuses_a_file_that_is_no_scan(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "neither skyreader JSON nor a legacy NPZ" in err[0] and str(bad) in err[0]
+
+
+def test_a_replayed_alert_never_sent_has_its_record(
+    app_factory: Any,
+    database_url: str,
+    shared_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``skymist replay`` without ``--send``: nothing goes out, yet the recorded alert has its record
+    (no ``archive backfill`` needed)."""
+    import json
+
+    from sqlalchemy import select
+
+    from skymist.states import OutboxState
+    from skymist.store.models import OutboxRow
+    from tests.helpers import envelope, real_event
+
+    app = app_factory(**settings_for(tmp_path))
+    monkeypatch.setenv("SKYMIST_DATA_DIR", str(app.settings.data_dir))
+    message = tmp_path / "IceCube-220524A.json"
+    message.write_text(json.dumps(envelope(real_event(shared_dir))))
+    assert main(["--database-url", database_url, "replay", str(message)]) == 0
+    assert "processed 1" in capsys.readouterr().out
+    with app.sessions() as session:
+        states = set(session.execute(select(OutboxRow.state)).scalars())
+    assert states and OutboxState.SENT not in states  # queued, nothing sent
+    folder = app.settings.archive_root / "IceCube-220524A"
+    assert verify_record(folder) == []
+    index = json.loads((folder / "data" / "record.json").read_bytes())
+    assert index["sent"] == [] and [r["revision"] for r in index["revisions"]] == [0]
+    assert len(index["inputs"]) == 1  # the message replayed, its bytes as consumed

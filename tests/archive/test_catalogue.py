@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.io import fits
 from astropy.io.votable import parse_single_table
+from astropy.table import Table
 from sqlalchemy import select
 
 from skymist.cli.main import main
+from skymist.console.views import alert_detail
 from skymist.ingest.inbox import Ingestor
-from skymist.store.product_models import AuditEntry
+from skymist.store.models import Alert
+from skymist.store.product_models import AuditEntry, Localization
 from skymist.store.scan_models import Scan
 from tests.archive.support import drain, settings_for
 from tests.helpers import envelope, raw, real_event
@@ -79,6 +83,17 @@ def test_localize_real_scan_then_export_gives_icecat1_row(
     assert row["RUNID"] == "136662" and row["EVENTID"] == "35405932" and row["RETRACTED"] == "False"
     assert row["DOI"] == "10.5072/icecube.alert.136662.35405932"
     assert row["SKYMAP_FITS_URL"].endswith("multiorder.fits.gz")
+    # the scan's real algorithm (localize --reco's default) and origin, as the store records them
+    assert row["RECO_ALGO"] == "splinempe (imported legacy-npz scan)"
+    with app.sessions() as session:
+        alert = session.execute(select(Alert).where(Alert.name == "IceCube-220524A")).scalar_one()
+        [scan_row] = alert_detail(session, app.settings, alert)["scans"]
+        loc = session.execute(select(Localization).where(Localization.alert_id == alert.id)).scalar_one()
+    assert (scan_row["reco_algo"], scan_row["revision"], scan_row["made_revision"]) == (
+        "splinempe, imported legacy-npz",
+        0,
+        1,
+    )
     assert len(rows) == 2 and rows[next(n for n in rows if n != "IceCube-220524A")]["REVISION"] == "0"
 
     assert main([*cli, "catalogue", "export", "--format", "csv", "--all-revisions"]) == 0
@@ -95,12 +110,36 @@ def test_localize_real_scan_then_export_gives_icecat1_row(
         header = hdus["ALERTS"].header
         ra_col = header["TTYPE7"]
         assert ra_col == "RA" and header["TUNIT7"] == "deg" and "Right ascension" in header["TCOMM7"]
+        assert header["TUCD7"] == "pos.eq.ra;meta.main" and header["TUCD1"] == "meta.id;meta.main"
         assert header["TUNIT17"] == "deg2"
-    votable = parse_single_table(str(tmp_path / "c.vot"))
-    field = next(f for f in votable.fields if f.name == "AREA_90")
-    assert str(field.unit) == "deg2" and "90% region" in field.description
+    # every number as stored (not IceCat-1's 0.01 deg), read by astropy with every warning an error
+    stored = {
+        "RA": loc.ra_deg,
+        "DEC": loc.dec_deg,
+        "RA_ERR_PLUS": loc.ra_plus_90_deg,
+        "RA_ERR_MINUS": loc.ra_minus_90_deg,
+        "DEC_ERR_PLUS": loc.dec_plus_90_deg,
+        "DEC_ERR_MINUS": loc.dec_minus_90_deg,
+        "AREA_90": loc.area_90_deg2,
+    }
+    assert round(loc.ra_deg, 2) != loc.ra_deg  # the check below can tell a rounded value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_fits = Table.read(tmp_path / "c.fits", hdu="ALERTS")
+        votable = parse_single_table(str(tmp_path / "c.vot"), verify="exception")
+    from_votable = votable.to_table()
     parquet = pq.read_table(tmp_path / "c.parquet")
     values = parquet.to_pydict()
-    assert abs(values["AREA_90"][values["NAME"].index("IceCube-220524A")] - 9.34) < 1e-9
+    for table in (from_fits, from_votable):
+        [i] = [n for n, name in enumerate(table["NAME"]) if str(name) == "IceCube-220524A"]
+        assert {k: float(table[k][i]) for k in stored} == stored
+        assert str(table["RA"].unit) == "deg" and str(table["AREA_90"].unit) == "deg2"
+        assert not bool(table["RA_FULL_RANGE"][i])
+    i = values["NAME"].index("IceCube-220524A")
+    assert {k: values[k][i] for k in stored} == stored
+    assert all(f.ucd for f in votable.fields), [f.name for f in votable.fields if not f.ucd]
+    field = next(f for f in votable.fields if f.name == "AREA_90")
+    assert str(field.unit) == "deg2" and "90% region" in field.description and field.ucd == "phys.angArea"
+    assert next(f for f in votable.fields if f.name == "DEC").ucd == "pos.eq.dec;meta.main"
     meta = parquet.schema.metadata[b"table_meta_yaml"].decode()
     assert "unit: deg2" in meta and "Area of the 90% region" in meta

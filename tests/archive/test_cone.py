@@ -14,7 +14,8 @@ import requests
 
 from skymist.alerts.refined import localize_alert
 from skymist.archive.catalogue import snapshots
-from skymist.archive.cone import build_regions, cone_app
+from skymist.archive.cone import build_regions
+from skymist.runtime.http_app import HttpParts, create_http_app
 from tests.archive.support import drain, settings_for
 from tests.archive.test_catalogue import replay_real_alerts
 from tests.refine.support import mark_localization_pending
@@ -46,7 +47,8 @@ def test_pyvo_cone_search_returns_the_alerts_whose_regions_contain_the_position(
     inside = (float(ra_pix[far]), float(dec_pix[far]))
     assert np.hypot((inside[0] - 47.2) * np.cos(np.radians(-3.28)), inside[1] + 3.28) > 2.0
 
-    with ServedApp(cone_app(app.settings, app.sessions)) as served:
+    parts = HttpParts(ops=False, cone_search=True, catalogue=False, console=False)
+    with ServedApp(create_http_app(app, parts)) as served:
         service = pyvo.dal.SCSService(f"{served.url}/scs")
         assert names(service, 47.2, -3.28, 0.1) == ["IceCube-220524A"]
         assert names(service, *inside, 0.01) == ["IceCube-220524A"]
@@ -60,4 +62,7 @@ def test_pyvo_cone_search_returns_the_alerts_whose_regions_contain_the_position(
         answer = service.search(pos=(47.2, -3.28), radius=0.1)
         assert "90% region" in str(answer.votable.resources[0].description)
         bad = requests.get(f"{served.url}/scs", params={"RA": "abc", "DEC": "0", "SR": "1"}, timeout=10)
-        assert 'value="ERROR"' in bad.text and "RA = 'abc'" in bad.text
+        assert 'name="Error"' in bad.text and "abc" in bad.text and "not a number" in bad.text
+        with pytest.raises(pyvo.dal.DALQueryError) as caught:  # the server's message, as pyvo reads it
+            service.search(pos=(47.2, -3.28), radius=181.0)
+        assert str(caught.value).startswith("SR = ") and "outside [0, 180] deg" in str(caught.value)

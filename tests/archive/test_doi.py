@@ -79,8 +79,15 @@ def test_doi_draft_then_findable_versions_linked_retraction_marked(
     assert {("HasVersion", f"{CONCEPT}.r0"), ("HasVersion", f"{CONCEPT}.r1")} <= relations(
         datacite.dois[CONCEPT]
     )
-    ivorns = [i for t, i in relations(r1) if i.startswith("ivo://nasa.gsfc.gcn/AMON#ICECUBE_BRONZE_Event")]
-    assert len(ivorns) == 1 and ivorns[0].endswith("_136662_035405932_1")
+    # the VOEvent's IVORN is no related identifier (DataCite has no type for an ivo:// URI; it is no
+    # URL): a description names it; IceCat-1 is referenced by its DOI
+    for record in (r0, r1, datacite.dois[CONCEPT]):
+        assert not [i for _t, i in relations(record) if i.startswith("ivo://")]
+        assert {r["relatedIdentifierType"] for r in record["relatedIdentifiers"]} <= {"DOI", "URL"}
+        assert ("References", "10.3847/1538-4365/acfa95") in relations(record)
+    ivorns = [d["description"] for d in r1["descriptions"] if "ivo://" in d["description"]]
+    assert len(ivorns) == 1 and ivorns[0].startswith("VOEvent IVORN of revision 1: ivo://nasa.gsfc.gcn/AMON#")
+    assert ivorns[0].endswith("_136662_035405932_1")
     assert "47.20" in next(
         d["description"] for d in r1["descriptions"] if d["descriptionType"] == "TechnicalInfo"
     )

@@ -14,6 +14,7 @@ from skymist.archive.datacite_meta import validate_datacite
 from skymist.archive.verify import verify_record
 from skymist.cli.main import main
 from tests.archive.support import full_alert, hashes, settings_for
+from tests.support.rocrate_check import RO_CRATE_TERMS, crate_problems, non_schema_org_terms
 
 
 @pytest.mark.slow
@@ -51,6 +52,20 @@ def test_record_written_by_hooks_verifies_and_rebuilds_byte_for_byte(
     assert verify_record(folder) == []
     for name in ("datacite.json", "datacite-r0.json", "datacite-r1.json"):
         assert validate_datacite(json.loads((folder / "data" / "metadata" / name).read_bytes())) == []
+    # RO-Crate 1.3 for the community validator (offline), schema.org terms only
+    assert crate_problems(folder) == []
+    crate = json.loads((folder / "data" / "ro-crate-metadata.json").read_bytes())
+    assert crate["@context"] == "https://w3id.org/ro/crate/1.3/context"
+    assert non_schema_org_terms(crate, RO_CRATE_TERMS) == []
+    dataset = json.loads((folder / "data" / "metadata" / "schemaorg.jsonld").read_bytes())
+    assert non_schema_org_terms(dataset) == []
+    assert dataset["citation"][0] == "https://doi.org/10.3847/1538-4365/acfa95"  # IceCat-1
+    place = dataset["spatialCoverage"]
+    assert place["@type"] == "Place" and "geo" not in place  # the sky, not the Earth
+    coordinates = {p["propertyID"]: p["value"] for p in place["additionalProperty"]}
+    assert coordinates["pos.eq.ra;meta.main"] == pytest.approx(47.2, abs=0.01)
+    assert coordinates["pos.eq.dec;meta.main"] == pytest.approx(-3.28, abs=0.01)
+    assert place["hasMap"].endswith("/IceCube-220524A/data/regions/localization-1-90.moc.fits")
 
     written = hashes(folder)
     shutil.rmtree(folder)

@@ -13,10 +13,13 @@ from typing import Any
 
 import html5lib
 import pytest
+import requests
 from pyld import jsonld
 
 from skymist.alerts.refined import localize_alert
 from skymist.archive.site import write_site
+from skymist.archive.verify import verify_record
+from skymist.cli.main import main
 from tests.archive.support import drain, settings_for
 from tests.archive.test_catalogue import replay_real_alerts
 from tests.refine.support import mark_localization_pending
@@ -149,3 +152,93 @@ class _Rows(HTMLParser):
             self.names.append(found.get("data-name") or "")
         if tag == "g" and found.get("class") == "region":
             self.regions.append(found.get("data-name") or "")
+
+
+@pytest.mark.slow
+def test_exported_site_is_whole_in_chromium(
+    app_factory: Any,
+    database_url: str,
+    shared_dir: Path,
+    tmp_path: Path,
+    real_scan_json: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``catalogue site --output DIR`` outside the archive: every page opened in headless Chromium
+    loads every image with no 4xx in the network log, and every file a page links is there."""
+    from starlette.staticfiles import StaticFiles
+
+    from tests.console.browser import chromium as browser_session
+    from tests.support.http_server import ServedApp
+
+    app = app_factory(**settings_for(tmp_path))
+    monkeypatch.setenv("SKYMIST_DATA_DIR", str(app.settings.data_dir))
+    replay_real_alerts(app, shared_dir)
+    mark_localization_pending(app, 1)
+    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
+    drain(app)
+    export = tmp_path / "exported-site"
+    assert main(["--database-url", database_url, "catalogue", "site", "--output", str(export)]) == 0
+    pages = sorted(p.name for p in export.glob("*.html"))
+    assert len(pages) == 3 and "index.html" in pages
+    assert verify_record(export / "IceCube-220524A") == []  # the record's bag, copied whole
+
+    with ServedApp(StaticFiles(directory=export)) as served, browser_session() as browser:
+        failed: list[str] = []
+        links: set[str] = set()
+        pictures = 0
+        for name in pages:
+            page = browser.new_page()
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.on("requestfailed", lambda r: failed.append(f"failed {r.url}"))
+            page.goto(f"{served.url}/{name}", wait_until="load")
+            images = page.evaluate(
+                "Array.from(document.images)"
+                ".map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
+            )
+            assert all(loaded for _src, loaded in images), (name, images)
+            pictures += len(images)
+            hrefs = page.evaluate(  # (the sky map's links are SVG <a>: their href is no string)
+                "Array.from(document.querySelectorAll('a[href]'))"
+                ".map(a => new URL(a.getAttribute('href'), document.baseURI).href)"
+            )
+            links.update(h for h in hrefs if h.startswith(served.url))
+            page.close()
+        assert failed == []
+        assert pictures >= 1  # IceCube-220524A's skymap picture
+        assert any(link.endswith(".moc.fits") for link in links)  # the region MOCs, linked
+        for link in sorted(links):  # every file a page links (not loaded by the browser) is there
+            assert requests.get(link, timeout=30).status_code == 200, link
+
+
+@pytest.mark.slow
+def test_alert_page_links_only_the_version_dois_that_have_a_datacite_record(
+    app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes
+) -> None:
+    import dataclasses
+
+    from skymist.archive.record import record_files
+    from skymist.archive.site import _alert_page, _environment
+    from skymist.archive.snapshot import take_snapshot
+
+    app = app_factory(**settings_for(tmp_path))
+    replay_real_alerts(app, shared_dir)
+    mark_localization_pending(app, 1)
+    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
+    drain(app)
+    with app.sessions() as session:
+        snap = take_snapshot(session, 1)
+    concept = "10.5072/icecube.alert.136662.35405932"
+
+    def page_of(snapshot: Any) -> tuple[str, list[str]]:
+        files = record_files(app.settings, snapshot)
+        datacite = sorted(f.path for f in files if f.path.startswith("metadata/datacite-r"))
+        return _alert_page(_environment(), app.settings, snapshot, files).decode(), datacite
+
+    html, datacite = page_of(snap)
+    assert datacite == ["metadata/datacite-r0.json", "metadata/datacite-r1.json"]
+    assert f"https://doi.org/{concept}.r0" in html and f"https://doi.org/{concept}.r1" in html
+    # Rev 1 recorded but not (yet) published: no DataCite record of it, so no link to its DOI
+    held = dataclasses.replace(snap, sent=tuple(p for p in snap.sent if p.revision != 1))
+    html, datacite = page_of(held)
+    assert datacite == ["metadata/datacite-r0.json"]
+    assert f"https://doi.org/{concept}.r0" in html and f"{concept}.r1" not in html

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from skymist.archive.verify import verify_record
 from skymist.cli.main import main
 from skymist.outbox.sinks.circulars import SINK_CIRCULARS
 from skymist.runtime.assembly import build_app
@@ -17,12 +18,14 @@ from skymist.states import AlertState, CircularState, OutboxState, ScanState
 from skymist.store.models import Alert, OutboxRow
 from skymist.store.product_models import Circular
 from skymist.store.scan_models import Scan
+from tests.archive.support import records_complete
 from tests.conftest import MockKafka, make_settings
 from tests.helpers import read_topic
 from tests.refine.circulars_api import CircularsApiStandIn
 from tests.scans.conftest import scan_settings
 from tests.support.daemon import DaemonProcess
 from tests.support.gcn_schema import notice_validator
+from tests.support.rocrate_check import crate_problems
 from tests.support.skyscan_service import Service
 from tests.waiting import wait_for
 
@@ -112,6 +115,7 @@ def test_alert_to_approved_circular(
             with app.sessions() as session:
                 rows = session.execute(select(OutboxRow.state).where(OutboxRow.sink == SINK_CIRCULARS)).all()
             assert [state for (state,) in rows] == [OutboxState.SENT]
+            wait_for(lambda: records_complete(settings), 60, "every alert's archive record written")
             assert daemon.terminate() == 0
         finally:
             daemon.close()
@@ -121,3 +125,10 @@ def test_alert_to_approved_circular(
         assert post["subject"].startswith(f"{name} - IceCube observation of a high-energy neutrino candidate")
         assert "draft" not in post["subject"].lower()
         assert f"{rev1['ra']:.2f}" in post["body"]
+    # every record the daemon wrote is an RO-Crate 1.3 for the community validator (REQUIRED and
+    # RECOMMENDED, offline: the JSON-LD context from the installed ro-crate-py)
+    records = sorted(p for p in settings.archive_root.iterdir() if (p / "bagit.txt").is_file())
+    assert name in [p.name for p in records]
+    for folder in records:
+        assert verify_record(folder) == [], folder
+        assert crate_problems(folder) == [], folder

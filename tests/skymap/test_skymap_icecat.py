@@ -115,3 +115,40 @@ def test_cli_convert_then_analyze(real_npz: Path, tmp_path: Path, capsys: pytest
     capsys.readouterr()
     assert skymist_main(["skymap", "analyze", str(out), "--json"]) == 0
     check_icecat(json.loads(capsys.readouterr().out))
+
+
+def test_analyze_applies_the_thresholds_the_result_declares(
+    real_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A result whose reco declares ``region_method`` is analysed with that set, as the daemon does;
+    --thresholds still overrides it, and a result that declares none gets the daemon's default."""
+    plain = tmp_path / "plain.json"
+    assert skymist_main(["skymap", "convert", str(real_npz), str(plain)]) == 0
+    document = json.loads(plain.read_text())
+    for layer in document.values():
+        layer["metadata"]["region_method"] = "wilks"
+    declared = tmp_path / "declared.json"
+    declared.write_text(json.dumps(document))
+    capsys.readouterr()
+
+    def analyse(*argv: str) -> dict[str, object]:
+        assert skymist_main(["skymap", "analyze", *argv, "--json"]) == 0
+        doc: dict[str, object] = json.loads(capsys.readouterr().out)
+        return doc
+
+    by_result = analyse(str(declared))
+    assert by_result["thresholds"]["name"] == "wilks"  # type: ignore[index]
+    assert by_result["thresholds_chosen_by"] == "the result's metadata (region_method)"
+    overridden = analyse(str(declared), "--thresholds", "calibrated")
+    assert overridden["thresholds_chosen_by"] == "--thresholds"
+    check_icecat(overridden)
+    default = analyse(str(plain))
+    assert default["thresholds_chosen_by"] == "default (the result declares no region_method)"
+    check_icecat(default)
+    wilks_area = by_result["region_90"]["area_deg2"]  # type: ignore[index]
+    assert wilks_area < AREA_90 / 2  # 2 dllh <= 4.61 instead of 64.2: a much smaller region
+    for layer in document.values():
+        layer["metadata"]["region_method"] = "nonsense"
+    declared.write_text(json.dumps(document))
+    assert skymist_main(["skymap", "analyze", str(declared)]) == 2
+    assert "nonsense" in capsys.readouterr().err
