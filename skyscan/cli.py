@@ -27,7 +27,9 @@ fits run on workers, in this process or on any machine through RabbitMQ."""
 SCAN_DESCRIPTION = """\
 Scan one event without the service and write the result in skyreader's JSON format.
 
-The event is an i3live realtime message (JSON: _id, service, varname, value, ...). The scan fits
+The event is an i3live realtime message (JSON: _id, service, varname, value, ...; a legacy HESE
+message, whose value.data is the list of frames, is read from its frames as IceCube's scanner reads
+it: ids and time from I3EventHeader, the online SplineMPE from the P frame). The scan fits
 every pixel of the first nside, then refines around the best pixel at each next nside (NSIDE:E:
 the E pixels nearest the best fit are split into NESTED children), re-refining whenever the best
 pixel moves, until nothing new is generated. Progress (pixels done/generated per nside) goes to
@@ -40,9 +42,10 @@ Recos:
                    from its 10th iteration, a pixel still that far above the online direction's
                    -ln L and coming down too slowly to reach it stops its search; 0 never
                    gives up).
-  online_gaussian  approximation: a 2-D Gaussian around the online SplineMPE direction, errors
-                   widened to a floor (--reco-option floor_r90_deg=0.5). Right place, realistic
-                   size; not a fit.
+  online_gaussian  approximation: regions around the online SplineMPE direction whose 50%/90%
+                   radii are calibrated on how far IceCube's online positions lay from its refined
+                   ones for public Gold/Bronze alerts (skyscan calibrate-online); fixed radii with
+                   --reco-option r50_deg=0.6 --reco-option r90_deg=1.7. Not a fit.
   dummy            random llh per pixel (lifecycle tests); options delay_s, cpu_work, seed,
                    first_delivery_delay_s, fail_deliveries."""
 
@@ -355,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     from skyscan.commands import add_commands  # event inspect, simulate, calibrate
 
     add_commands(sub)
+
+    from skyscan.photonics.command import add_tables_command  # tables build, tables info
+
+    add_tables_command(sub)
 
     worker = sub.add_parser(
         "worker",

@@ -1,4 +1,4 @@
-"""The ``event``, ``simulate`` and ``calibrate`` subcommands of ``skyscan`` (registered by the CLI)."""
+"""The ``event``, ``simulate``, ``calibrate`` and ``calibrate-online`` subcommands of ``skyscan``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from typing import Any
 INSPECT_DESCRIPTION = """\
 Decode a realtime message's IceTray frames (plain Python: safe unpickler, frame CRC-32C, I3SuperDST,
 masks, I3Particles), apply the online cleaning, and print one JSON report: frames, pulses before and
-after cleaning beside the message's npulses/nch/qtot, and the online fits decoded from the P frame
-beside value.data.reco. --png draws the event (DOMs sized by charge, coloured by time)."""
+after cleaning beside the message's npulses/nch/qtot (matches_message: equal once rounded to the 5
+decimals IceCube's messages carry), and the online fits decoded from the P frame beside value.data.reco.
+A legacy HESE message (value.data is the frame list) is read from its frames: ids and time from
+I3EventHeader (legacy_message: true; it states no counts, so matches_message is null).
+--png draws the event (DOMs sized by charge, coloured by time)."""
 
 
 SIMULATE_DESCRIPTION = """\
@@ -25,6 +28,13 @@ CALIBRATE_DESCRIPTION = """\
 For each simulated event, 2 Delta llh at the true direction and the best fit's error; the 50%% / 90%%
 quantiles over the first N events are the thresholds, stored with their provenance; coverage and median
 angular error (per energy band) are measured on the remaining events. Prints the threshold set."""
+
+CALIBRATE_ONLINE_DESCRIPTION = """\
+Calibrate online_gaussian's 50%% / 90%% radii on public data: how far IceCube's online positions (Rev 0
+GCN notices) lay from its refined positions, for the Gold/Bronze alerts of the shipped sample
+(skyscan/data/online_offsets_gcn.csv; rebuild it with scripts/build_online_offsets.py). Every third
+alert in run order is held out and measures coverage. Prints the calibration record (JSON); --output
+also writes it (the shipped record is skyscan/data/online_gaussian_calibration.json)."""
 
 
 def _positive(text: str) -> int:
@@ -45,7 +55,7 @@ def _non_negative(text: str) -> int:
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``event inspect``, ``simulate`` and ``calibrate`` to the ``skyscan`` subparsers."""
+    """Add ``event inspect``, ``simulate``, ``calibrate`` and ``calibrate-online`` to ``skyscan``."""
     event = sub.add_parser("event", help="look inside an event message's IceTray frames")
     event_sub = event.add_subparsers(dest="event_command", metavar="ACTION", required=True)
     inspect = event_sub.add_parser(
@@ -89,6 +99,20 @@ def add_commands(sub: Any) -> None:
         help="per-event outcomes, reused when present (default DIR/outcomes.jsonl)",
     )
     calibrate.set_defaults(handler=_cmd_calibrate)
+
+    online = sub.add_parser(
+        "calibrate-online",
+        help="calibrate online_gaussian's radii on public Rev 0 / refined alert positions",
+        description=CALIBRATE_ONLINE_DESCRIPTION,
+    )
+    online.add_argument(
+        "--sample",
+        type=Path,
+        metavar="OFFSETS.csv",
+        help="another sample in the same columns (default: the shipped one)",
+    )
+    online.add_argument("--output", type=Path, metavar="CALIBRATION.json", help="also write the record here")
+    online.set_defaults(handler=_cmd_calibrate_online)
 
 
 def _fail(command: str, message: str) -> int:
@@ -175,4 +199,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         return _fail("calibrate", str(exc))
     args.output.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
+    return 0
+
+
+def _cmd_calibrate_online(args: argparse.Namespace) -> int:
+    from skyscan.online_calibration import calibrate
+
+    try:
+        text = args.sample.read_text(encoding="utf-8") if args.sample else None
+        record = calibrate(text)
+    except OSError as exc:
+        return _fail("calibrate-online", f"--sample {args.sample}: {exc.strerror or exc}")
+    except ValueError as exc:
+        return _fail("calibrate-online", str(exc))
+    document = json.dumps(record, indent=1) + "\n"
+    if args.output:
+        try:
+            args.output.write_text(document)
+        except OSError as exc:
+            return _fail("calibrate-online", f"--output {args.output}: {exc.strerror or exc}")
+    print(document, end="")
     return 0

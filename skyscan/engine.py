@@ -33,6 +33,7 @@ import numpy as np
 
 from scanner_client.models import EventMetadata
 from skybase.event import RealtimeEvent
+from skybase.i3.legacy_message import current_form
 from skybase.states import checked
 from skyscan.pixels import (
     NsideProgression,
@@ -119,7 +120,7 @@ _TRANSITIONS: dict[ScanPhase, frozenset[ScanPhase]] = {
 def event_metadata(event: Mapping[str, Any], *, is_real_event: bool = True) -> dict[str, Any]:
     """``{run_id, event_id, event_type, mjd, is_real_event}`` of an i3live message (SkyDriver's
     ``manifest.event_metadata``); raises :class:`skybase.event.EventFormatError` naming a bad field."""
-    return _metadata(RealtimeEvent.read(event), is_real_event).model_dump()
+    return _metadata(RealtimeEvent.read(current_form(event)), is_real_event).model_dump()
 
 
 def _metadata(event: RealtimeEvent, is_real_event: bool) -> EventMetadata:
@@ -171,7 +172,7 @@ class _Scan:
             self.progression = NsideProgression(tuple((int(n), int(e)) for n, e in request.nsides))
             threshold = check_predictive_threshold(request.predictive_scanning_threshold)
             self.timeout_s = _check_time_limit(request.max_pixel_reco_time)
-            event = RealtimeEvent.read(request.event)
+            event = RealtimeEvent.read(current_form(request.event))  # legacy messages: from their frames
             reco = get_reco(request.reco_algo)
             self.reco = reco
             self.setup = reco.prepare(event, request.reco_options)

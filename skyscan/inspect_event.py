@@ -20,6 +20,7 @@ import numpy as np
 from skybase.i3.cleaning import CleanedPulses, clean
 from skybase.i3.event import EventFrames
 from skybase.i3.geometry import Geometry
+from skybase.i3.legacy_message import current_form, is_legacy
 from skybase.i3.particle import Particle
 from skybase.i3.pulses import PulseSeries
 
@@ -48,7 +49,28 @@ def _particle(p: Particle) -> dict[str, Any]:
     }
 
 
+#: IceCube's i3live messages write every number with at most 5 decimals (qtot 2745.52501, zen 1.51078):
+#: a count matches when the decoded one, rounded so, equals the message's
+MESSAGE_DECIMALS = 5
+
+
+def matches_message(cleaned: CleanedPulses, data: Mapping[str, Any]) -> bool | None:
+    """Whether the cleaned pulses give the message's ``npulses``, ``nch`` and ``qtot`` as IceCube writes them
+    (None when the message states none of them: the legacy HESE message)."""
+    stated = {k: data.get(k) for k in ("npulses", "nch", "qtot")}
+    if all(v is None for v in stated.values()):
+        return None
+    return (
+        cleaned.npulses == stated["npulses"]
+        and cleaned.nch == stated["nch"]
+        and isinstance(stated["qtot"], int | float)
+        and round(cleaned.qtot, MESSAGE_DECIMALS) == stated["qtot"]
+    )
+
+
 def inspect_message(message: Mapping[str, Any]) -> tuple[dict[str, Any], EventFrames, CleanedPulses]:
+    legacy = is_legacy(message)
+    message = current_form(message)
     data = message["value"]["data"]
     frames = EventFrames.from_message(message)
     split = frames.split_pulses()
@@ -59,6 +81,7 @@ def inspect_message(message: Mapping[str, Any]) -> tuple[dict[str, Any], EventFr
         "run_id": data.get("run_id"),
         "event_id": data.get("event_id"),
         "version": message["value"].get("version"),
+        "legacy_message": legacy,  # value.data was the frame list: ids, time and fits read from the frames
         "frames": [
             {
                 "stream": letter,
@@ -74,11 +97,7 @@ def inspect_message(message: Mapping[str, Any]) -> tuple[dict[str, Any], EventFr
             **_pulse_summary(cleaned.pulses),
             "on_interpolated_doms": int(interpolated.sum()),
             "message": {k: data.get(k) for k in ("npulses", "nch", "qtot")},
-            "matches_message": (
-                cleaned.npulses == data.get("npulses")
-                and cleaned.nch == data.get("nch")
-                and round(cleaned.qtot, 2) == data.get("qtot")
-            ),
+            "matches_message": matches_message(cleaned, data),
         },
         "online_fits": {key: _particle(p) for key, p in sorted(frames.particles().items())},
         "message_reco": {

@@ -6,7 +6,8 @@
 - :mod:`.superdst`, :mod:`.masks`, :mod:`.particle`, :mod:`.objects`: the classes decoded;
 - :mod:`.event`: one message's frames together, pulse maps resolved through their masks;
 - :mod:`.geometry`: IC86 DOM positions and the layered ice table (package data);
-- :mod:`.cleaning`: the online pulse cleaning (SeededRT, time window, DeepCore out).
+- :mod:`.cleaning`: the online pulse cleaning (SeededRT, time window, DeepCore out);
+- :mod:`.legacy_message`: the legacy message (``value.data`` is the frame list) in the current shape.
 
 Nothing here imports ``skymist`` or ``skyscan``.
 """

@@ -20,8 +20,9 @@ RecoKind = Literal["reconstruction", "approximation"]
 #: what a public text says an approximation is, by algorithm (the Circular, notice and VOEvent)
 _NOT_A_FIT = "; not a reconstruction of the detector data"
 APPROXIMATION_WORDS: dict[str, str] = {
-    "online_gaussian": "a Gaussian around the online direction with the online fit's uncertainties"
-    + _NOT_A_FIT,
+    "online_gaussian": "a region around the online direction sized from how far IceCube's online positions"
+    " lay from its published offline positions for 47 public Gold/Bronze alerts of 2019-2022; its 90%"
+    " region held the offline position of 21 of 23 further alerts" + _NOT_A_FIT,
     "dummy": "random values for exercising the scan lifecycle" + _NOT_A_FIT,
     "crash_dummy": "random values for exercising the scan lifecycle" + _NOT_A_FIT,
     "pandel_mpe": "a fit of the event's pulses whose 90% regions held 88% of simulated events, checked"

@@ -34,7 +34,7 @@ from skymist.alerts.reco import RecoIdentity, identify
 from skymist.alerts.refined_products import RefinedSlackVars, revision_rows, slack_row
 from skymist.alerts.rows import insert_revision
 from skymist.app import App
-from skymist.circulars.catalogue import CatalogueMatch, crossmatch, load_catalogue
+from skymist.circulars.catalogue import CatalogueMatch, crossmatch, gamma_catalogue
 from skymist.circulars.context import TRACK_PURITY, track_vars
 from skymist.circulars.drafts import queue_awaiting_message, render_circular, store_draft, supersede_awaiting
 from skymist.files import path_inside
@@ -200,10 +200,9 @@ def localize_alert(
         region_method=reco.region_method,
     )
     settings = app.settings
-    catalogue = (
-        crossmatch(analysis, load_catalogue(settings.gamma_catalogue_path), settings.gamma_catalogue_name)
-        if settings.gamma_catalogue_path is not None
-        else None
+    # the shipped 4FGL-DR4 table unless gamma_catalogue_path names another
+    catalogue = crossmatch(
+        analysis, gamma_catalogue(settings.gamma_catalogue_path), settings.gamma_catalogue_name
     )
     try:
         folder = folder_name(facts.name, facts.run_id, facts.event_id)

@@ -1,25 +1,24 @@
-"""``online_gaussian``: an honest approximation of a scan for events whose detector data can't be read.
+"""``online_gaussian``: an approximation of a scan, centred on the online direction, sized from public data.
 
-A real pixel fit needs the event's pulses, which travel as IceTray frames that only IceCube's software
-decodes. What the realtime message does carry in plain JSON is the online reconstruction: the SplineMPE
-direction (``value.data.reco.splinempe``: ``zen``, ``azi`` in the detector frame) and its uncertainties
-(``cr_zen``, ``cr_azi``, radians). This algorithm turns those into a likelihood on the sky:
+A real pixel fit needs the event's pulses. What the realtime message carries in plain JSON is the online
+reconstruction: the SplineMPE direction (``value.data.reco.splinempe``: ``zen``, ``azi`` in the detector
+frame) and its bootstrap uncertainty ``bs_est``. This algorithm turns those into a likelihood on the sky:
 
 - the online direction is converted to J2000 at ``value.data.eventtime``
-  (:func:`skybase.sky.detector_to_j2000`: observed place at the detector, then mean J2000), which
-  reproduces the published Revision 0 positions;
-- the uncertainty is a 2-D Gaussian whose axes follow the detector's zenith and azimuth directions on the
-  sky (sigma_zen = ``cr_zen``, sigma_azi = ``cr_azi`` * sin(zenith)), each widened to a floor set by
-  ``floor_r90_deg`` (default 0.5 deg: the radius that contains 90 % of a circular Gaussian, i.e. sigma =
-  r90 / sqrt(2 ln 10)), because Cramer-Rao errors of a single online fit are optimistic;
-- the llh of a pixel is the Gaussian's -ln(probability density per steradian) at the pixel centre, with the
-  offset measured in the azimuthal-equidistant projection around the online direction. So
-  2 * (llh - llh_min) is exactly the Gaussian's chi-square with 2 degrees of freedom: Wilks' 1.39 / 4.61
-  contours are its 50 % / 90 % regions.
+  (:func:`skybase.sky.detector_to_j2000`), which reproduces the published Revision 0 positions;
+- the size of its regions is calibrated on how far IceCube's online positions lay from its refined
+  positions for public Gold/Bronze alerts (:mod:`skyscan.online_calibration`: the 50% and 90% radii grow
+  with the Rev 0 radius GCN would publish for the event, ``w`` from ``bs_est``); the online fit's own
+  Cramer-Rao errors (``cr_zen``, ``cr_azi``, about 0.1-0.2 deg) are far too small and are not used;
+- the llh of a pixel at angular distance d from the online direction is
+  ``0.5 * 4.61 * (d / r90) ** k + log_norm`` with ``k = ln(4.61 / 1.39) / ln(r90 / r50)``: 2 * (llh - llh_min)
+  is 1.39 at r50 and 4.61 at r90, so the Wilks levels that the result declares (``region_method: wilks``)
+  draw exactly the calibrated 50% / 90% circles. ``log_norm`` makes exp(-llh) a probability density per
+  steradian (flat-sky normalisation). For k = 2 it is a circular Gaussian; the calibrated k is near 1,
+  the offsets' tail being longer than a Gaussian's.
 
-What it is not: a fit of the event's light. Energies, vertex and time are NaN. The skymaps have a
-realistic size and lie in the right place, which is what demos and the pipeline downstream need; the
-result's metadata names the algorithm so nobody takes them for a real scan.
+What it is not: a fit of the event's light. Energies, vertex and time are NaN; the result's metadata names
+the algorithm and its kind (``approximation``) so nobody takes it for a reconstruction.
 """
 
 from __future__ import annotations
@@ -31,23 +30,25 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from skybase.event import ONLINE_RECO_KEY, EventFormatError, OnlineTrackFit, RealtimeEvent
+from skybase.event import ONLINE_RECO_KEY, RealtimeEvent
 from skybase.sky import detector_to_j2000
+from skyscan.online_calibration import load_calibration, prompt_err90_deg
 from skyscan.recos.base import (
     PixelFit,
     PixelSeed,
     Reco,
     RecoKind,
+    RecoOptionError,
     Setup,
     float_option,
     reject_unknown_options,
 )
 
-_OPTIONS = ("floor_r90_deg",)
-#: a circular 2-D Gaussian holds 90 % of its probability within this many sigmas
-R90_IN_SIGMAS = math.sqrt(2.0 * math.log(10.0))
-#: finite-difference step (rad) used to find the sky directions of the detector's zenith and azimuth axes
-_AXIS_STEP = 1e-5
+#: options: fixed radii instead of the calibrated ones (both or neither)
+_OPTIONS = ("r50_deg", "r90_deg")
+#: the Wilks levels of 2 Delta llh (2 dof) that skymist's ``wilks`` threshold set applies
+WILKS_50 = 1.39
+WILKS_90 = 4.61
 
 Vector = npt.NDArray[np.float64]
 
@@ -57,89 +58,88 @@ def unit_vector(ra: float, dec: float) -> Vector:
     return np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
 
 
-def _uncertainties(online: OnlineTrackFit) -> tuple[float, float]:
-    """``cr_zen``, ``cr_azi``: optional in the message, needed here."""
-    if online.cr_zen is None or online.cr_azi is None:
-        key = "cr_zen" if online.cr_zen is None else "cr_azi"
-        raise EventFormatError(
-            "required field is missing: the Gaussian's width comes from it",
-            f"value.data.reco.{ONLINE_RECO_KEY}.{key}",
+def shape_exponent(r50: float, r90: float) -> float:
+    """k such that 4.61 (d / r90)^k is 1.39 at d = r50."""
+    if not 0.0 < r50 < r90:
+        raise ValueError(f"online_gaussian: need 0 < r50 < r90, got r50 = {r50!r}, r90 = {r90!r}")
+    return math.log(WILKS_90 / WILKS_50) / math.log(r90 / r50)
+
+
+def log_normalisation(r90: float, exponent: float) -> float:
+    """ln Z, Z = the integral over the plane of exp(-c d^k) = 2 pi Gamma(2/k) / (k c^(2/k)), with
+    c = 0.5 * 4.61 / r90^k (radians): llh = c d^k + ln Z makes exp(-llh) a density per steradian."""
+    c = 0.5 * WILKS_90 / r90**exponent
+    k = exponent
+    return math.log(2.0 * math.pi) + math.lgamma(2.0 / k) - math.log(k) - (2.0 / k) * math.log(c)
+
+
+def _radii(options: Mapping[str, Any], width_deg: float) -> tuple[float, float, str]:
+    given = [key for key in _OPTIONS if key in options]
+    if given and len(given) != len(_OPTIONS):
+        raise RecoOptionError(
+            f"reco_options of 'online_gaussian': give both r50_deg and r90_deg, or neither (got {given})"
         )
-    return online.cr_zen, online.cr_azi
+    if given:
+        r50 = float_option("online_gaussian", options, "r50_deg", 0.0, minimum=1e-6)
+        r90 = float_option("online_gaussian", options, "r90_deg", 0.0, minimum=1e-6)
+        if r90 <= r50:
+            raise RecoOptionError(
+                f"reco_options of 'online_gaussian': r90_deg {r90!r} must exceed r50_deg {r50!r}"
+            )
+        return r50, r90, "reco_options"
+    calibration = load_calibration()
+    r50, r90 = calibration.radii_deg(width_deg)
+    return r50, r90, str(calibration.record["name"])
 
 
 class OnlineGaussianReco(Reco):
     name: ClassVar[str] = "online_gaussian"
     #: no fit of the detector's light: a stand-in for a scan
     kind: ClassVar[RecoKind] = "approximation"
-    #: its llh is a chi-square with 2 degrees of freedom: Wilks' levels are its exact 50% / 90% regions
+    #: its llh is shaped so that Wilks' levels draw exactly its calibrated 50% / 90% circles
     region_method: ClassVar[str] = "wilks"
     description: ClassVar[str] = (
-        "approximation: 2-D Gaussian around the online SplineMPE direction with its cr_zen/cr_azi errors "
-        "widened to a floor; no fit of detector data (energies, vertex, time are NaN)"
+        "approximation: regions around the online SplineMPE direction, sized from how far IceCube's online "
+        "positions lay from its offline ones for public Gold/Bronze alerts; no fit of detector data "
+        "(energies, vertex, time are NaN)"
     )
 
-    def __init__(
-        self, centre: Vector, zen_axis: Vector, azi_axis: Vector, sigma_zen: float, sigma_azi: float
-    ):
+    def __init__(self, centre: Vector, r90: float, exponent: float):
         self.centre = centre
-        self.zen_axis = zen_axis
-        self.azi_axis = azi_axis
-        self.sigma_zen = sigma_zen
-        self.sigma_azi = sigma_azi
-        self.log_norm = math.log(2.0 * math.pi * sigma_zen * sigma_azi)
+        self.coefficient = 0.5 * WILKS_90 / r90**exponent
+        self.exponent = exponent
+        self.log_norm = log_normalisation(r90, exponent)
 
     @classmethod
     def prepare(cls, event: RealtimeEvent, options: Mapping[str, Any]) -> Setup:
         reject_unknown_options(cls.name, options, _OPTIONS)
-        floor_r90 = float_option(cls.name, options, "floor_r90_deg", 0.5)
         online = event.require_online()
-        zenith, azimuth = online.zen, online.azi
-        zenith_error, azimuth_error = _uncertainties(online)
-        when = event.event_time
-        ra0, dec0 = detector_to_j2000(zenith, azimuth, when)
-        centre = unit_vector(math.radians(ra0), math.radians(dec0))
-        # the sky directions in which the detector's zenith and azimuth grow, at the event's time
-        ra_z, dec_z = detector_to_j2000(zenith + _AXIS_STEP, azimuth, when)
-        zen_axis = unit_vector(math.radians(ra_z), math.radians(dec_z)) - centre
-        zen_axis -= centre * float(zen_axis @ centre)
-        zen_axis /= float(np.linalg.norm(zen_axis))
-        azi_axis = np.cross(centre, zen_axis)
-        ra_a, dec_a = detector_to_j2000(zenith, azimuth + _AXIS_STEP, when)
-        if float((unit_vector(math.radians(ra_a), math.radians(dec_a)) - centre) @ azi_axis) < 0.0:
-            azi_axis = -azi_axis
-        floor_sigma = math.radians(floor_r90) / R90_IN_SIGMAS
+        ra0, dec0 = detector_to_j2000(online.zen, online.azi, event.event_time)
+        width = prompt_err90_deg(online.bs_est)
+        r50, r90, origin = _radii(options, width)
         return {
             "ra_deg": ra0,
             "dec_deg": dec0,
-            "centre": centre.tolist(),
-            "zen_axis": zen_axis.tolist(),
-            "azi_axis": azi_axis.tolist(),
-            "sigma_zen": max(zenith_error, floor_sigma),
-            "sigma_azi": max(azimuth_error * math.sin(zenith), floor_sigma),
-            "floor_r90_deg": floor_r90,
+            "centre": unit_vector(math.radians(ra0), math.radians(dec0)).tolist(),
+            "rev0_err90_deg": width,
+            "width_from": "bs_est" if online.bs_est is not None else "GCN's floor (no bs_est in the message)",
+            "r50_deg": r50,
+            "r90_deg": r90,
+            "exponent": shape_exponent(r50, r90),
+            "radii_from": origin,
             "source": f"value.data.reco.{ONLINE_RECO_KEY}",
         }
 
     @classmethod
     def from_setup(cls, setup: Mapping[str, Any]) -> OnlineGaussianReco:
-        sigmas = (float(setup["sigma_zen"]), float(setup["sigma_azi"]))
-        if not all(math.isfinite(s) and s > 0.0 for s in sigmas):
-            raise ValueError(f"online_gaussian setup: sigmas must be positive, got {sigmas!r}")
-        return cls(
-            np.asarray(setup["centre"], dtype=np.float64),
-            np.asarray(setup["zen_axis"], dtype=np.float64),
-            np.asarray(setup["azi_axis"], dtype=np.float64),
-            *sigmas,
-        )
+        r90, exponent = float(setup["r90_deg"]), float(setup["exponent"])
+        if not (math.isfinite(r90) and r90 > 0.0 and math.isfinite(exponent) and exponent > 0.0):
+            raise ValueError(
+                f"online_gaussian setup: r90_deg and exponent must be positive, got {r90!r}, {exponent!r}"
+            )
+        return cls(np.asarray(setup["centre"], dtype=np.float64), math.radians(r90), exponent)
 
     def fit(self, seed: PixelSeed) -> PixelFit:
         pixel = unit_vector(seed.ra, seed.dec)
-        along_zen = float(pixel @ self.zen_axis)
-        along_azi = float(pixel @ self.azi_axis)
-        # azimuthal-equidistant offset: true angular distance, split by position angle
-        distance = math.atan2(math.hypot(along_zen, along_azi), float(pixel @ self.centre))
-        angle = math.atan2(along_azi, along_zen)
-        d_zen = distance * math.cos(angle) / self.sigma_zen
-        d_azi = distance * math.sin(angle) / self.sigma_azi
-        return PixelFit(llh=0.5 * (d_zen * d_zen + d_azi * d_azi) + self.log_norm)
+        distance = math.atan2(float(np.linalg.norm(np.cross(pixel, self.centre))), float(pixel @ self.centre))
+        return PixelFit(llh=self.coefficient * distance**self.exponent + self.log_norm)

@@ -13,6 +13,7 @@ import pytest
 
 from skymist.alerts.context import ProductContext
 from skymist.alerts.products import NOTICE_TEMPLATE, render_voevent
+from skymist.alerts.reco import RecoIdentity
 from skymist.alerts.refined_products import SLACK_REFINED_TEMPLATE, RefinedSlackVars, revision_rows
 from skymist.alerts.retraction import SLACK_RETRACTION_TEMPLATE, RetractionSlackVars
 from skymist.circulars.catalogue import CatalogueMatch, CatalogueSource
@@ -37,6 +38,10 @@ PNG_URL = "https://roc.example.org/public/alerts/IceCube-220524A/IceCube-220524A
 SUBJECT = re.compile(
     r"^IceCube-\d{6}[A-Z]+ - IceCube observation of a high-energy neutrino candidate track-like event$"
 )
+
+
+#: what the public texts say of skyscan's calibrated approximation
+ONLINE_GAUSSIAN_WORDS = RecoIdentity("online_gaussian", "approximation", "wilks", "plan entry").words
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +82,7 @@ def approximate_rev1_context(**overrides: Any) -> ProductContext:
         supersedes_revision=0,
         reco_algo="online_gaussian",
         reco_kind="approximation",
-        reco_words="online_gaussian (an approximation: a Gaussian around the online direction with the "
-        "online fit's uncertainties; not a reconstruction of the detector data)",
+        reco_words=ONLINE_GAUSSIAN_WORDS,
     )
     values.update(overrides)
     approximate: ProductContext = product_context(**values)
@@ -292,15 +296,15 @@ def test_circular_of_an_approximation_never_says_refined() -> None:
         dec_deg=-3.52,
         systematic_included=False,
         reco_approximation=True,
-        reco_words="online_gaussian (an approximation: a Gaussian around the online direction with the "
-        "online fit's uncertainties; not a reconstruction of the detector data)",
+        reco_words=ONLINE_GAUSSIAN_WORDS,
     )
     circular = render_circular(Renderer(), CircularKind.TRACK, approximate)
     assert_circular_rules(circular)
     body = circular.body.lower()
     assert "online_gaussian" in body and "approximat" in body
     assert "refined to" not in body and "more sophisticated reconstruction" not in body
-    assert "systematic uncertainties included" not in body and "statistical only" in body
+    assert "systematic uncertainties included" not in body
+    assert "precise" not in body and "psf" not in body and "90% containment of the approximation" in body
     assert_golden("track_circular_approximation.txt", circular.as_file())
 
 

@@ -13,7 +13,7 @@ import pytest
 from skybase.event import EventFormatError, RealtimeEvent
 from skybase.sky import angular_distance_deg
 from skyscan.recos import PixelSeed, RecoOptionError, UnknownRecoError, get_reco
-from skyscan.recos.online_gaussian import R90_IN_SIGMAS
+from skyscan.recos.online_gaussian import WILKS_50, WILKS_90
 
 REV0_RA, REV0_DEC = 138.6545, 0.1418
 
@@ -104,9 +104,6 @@ def test_missing_event_fields_are_named(bronze_event: dict[str, Any]) -> None:
     with pytest.raises(EventFormatError, match=r"^value\.data\.event_id: required field is missing"):
         RealtimeEvent.read(broken)
     broken["value"]["data"]["event_id"] = 1
-    broken["value"]["data"]["reco"]["splinempe"]["cr_azi"] = None
-    with pytest.raises(EventFormatError, match=r"^value\.data\.reco\.splinempe\.cr_azi: required field"):
-        get_reco("online_gaussian").prepare(RealtimeEvent.read(broken), {})
     del broken["value"]["data"]["reco"]["splinempe"]
     event = RealtimeEvent.read(broken)
     with pytest.raises(EventFormatError, match=r"^value\.data\.reco\.splinempe: required field is missing"):
@@ -125,31 +122,56 @@ def test_online_gaussian_peaks_at_the_published_rev0_position(bronze_event: dict
     assert all(math.isnan(v) for v in (fit.E_in, fit.E_tot, fit.X, fit.Y, fit.Z, fit.T))
 
 
-@pytest.mark.parametrize("floor_r90_deg", [0.5, 2.0])
-def test_online_gaussian_two_delta_llh_is_a_chi_square(
-    bronze_event: dict[str, Any], floor_r90_deg: float
+@pytest.mark.parametrize("radii", [None, (0.5, 2.0)])
+def test_online_gaussian_wilks_levels_draw_its_circles(
+    bronze_event: dict[str, Any], radii: tuple[float, float] | None
 ) -> None:
-    """With the floor dominating, the Gaussian is circular: 2*dllh = (r/sigma)^2 in every direction, and
-    the floor's 90 % radius sits exactly at Wilks' 90 % level for 2 dof (4.61)."""
+    """In every direction 2*dllh is Wilks' 1.39 at the 50% radius and 4.61 at the 90% radius (calibrated or
+    given), so the Wilks regions the result declares are exactly those circles."""
     reco_cls = get_reco("online_gaussian")
-    setup = reco_cls.prepare(RealtimeEvent.read(bronze_event), {"floor_r90_deg": floor_r90_deg})
-    sigma_deg = floor_r90_deg / R90_IN_SIGMAS
-    assert math.degrees(setup["sigma_zen"]) == pytest.approx(sigma_deg, rel=1e-9)  # cr_zen 0.00402 < floor
+    options = {} if radii is None else {"r50_deg": radii[0], "r90_deg": radii[1]}
+    setup = reco_cls.prepare(RealtimeEvent.read(bronze_event), options)
+    r50, r90 = setup["r50_deg"], setup["r90_deg"]
+    if radii is not None:
+        assert (r50, r90, setup["radii_from"]) == (*radii, "reco_options")
     reco = reco_cls.from_setup(setup)
     ra0, dec0 = setup["ra_deg"], setup["dec_deg"]
     best = reco.fit(seed_at(ra0, dec0)).llh
-    assert best == pytest.approx(math.log(2 * math.pi * math.radians(sigma_deg) ** 2))  # -ln(peak density)
     for angle in np.linspace(0, 360, 13):
-        two_dllh = 2 * (reco.fit(seed_at(*offset(ra0, dec0, floor_r90_deg, float(angle)))).llh - best)
-        assert two_dllh == pytest.approx(2 * math.log(10), rel=1e-4)  # 4.605
+        for radius, level in ((r50, WILKS_50), (r90, WILKS_90)):
+            two_dllh = 2 * (reco.fit(seed_at(*offset(ra0, dec0, radius, float(angle)))).llh - best)
+            assert two_dllh == pytest.approx(level, rel=1e-4)
 
 
-def test_online_gaussian_keeps_errors_larger_than_the_floor(bronze_event: dict[str, Any]) -> None:
+def test_online_gaussian_is_a_probability_density(bronze_event: dict[str, Any]) -> None:
+    """exp(-llh) integrates to 1 over the sphere (a flat-sky normalisation: the regions are a few deg)."""
+    reco_cls = get_reco("online_gaussian")
+    setup = reco_cls.prepare(RealtimeEvent.read(bronze_event), {})
+    reco = reco_cls.from_setup(setup)
+    ra0, dec0 = setup["ra_deg"], setup["dec_deg"]
+    distances = np.linspace(0.0, 60.0, 6001)  # deg; the density is ~1e-17 of its peak at 60 deg
+    llh = [reco.fit(seed_at(*offset(ra0, dec0, float(d), 30.0))).llh for d in distances]
+    density = np.exp(-np.array(llh))
+    total = np.trapezoid(density * 2 * np.pi * np.sin(np.radians(distances)), np.radians(distances))
+    assert total == pytest.approx(1.0, abs=0.01)
+
+
+def test_online_gaussian_width_is_gcns_rev0_radius(bronze_event: dict[str, Any]) -> None:
+    """The radii grow with the Rev 0 radius GCN publishes for the event (41.53' for run 138632, from bs_est);
+    without bs_est, GCN's floor (30.80')."""
+    reco_cls = get_reco("online_gaussian")
+    setup = reco_cls.prepare(RealtimeEvent.read(bronze_event), {})
+    assert setup["rev0_err90_deg"] * 60 == pytest.approx(41.53, abs=0.01)
+    assert setup["width_from"] == "bs_est"
     wide = copy.deepcopy(bronze_event)
-    wide["value"]["data"]["reco"]["splinempe"]["cr_zen"] = math.radians(2.0)
-    setup = get_reco("online_gaussian").prepare(RealtimeEvent.read(wide), {})
-    assert math.degrees(setup["sigma_zen"]) == pytest.approx(2.0)
-    assert math.degrees(setup["sigma_azi"]) == pytest.approx(0.5 / R90_IN_SIGMAS)
+    wide["value"]["data"]["reco"]["splinempe"]["bs_est"] = math.radians(2.0)
+    wider = reco_cls.prepare(RealtimeEvent.read(wide), {})
+    assert wider["rev0_err90_deg"] == pytest.approx(2.567 * 1.696 * 2.0)
+    assert wider["r90_deg"] > setup["r90_deg"]
+    del wide["value"]["data"]["reco"]["splinempe"]["bs_est"]
+    floor = reco_cls.prepare(RealtimeEvent.read(wide), {})
+    assert floor["rev0_err90_deg"] * 60 == pytest.approx(30.80, abs=0.01)
+    assert floor["width_from"].startswith("GCN's floor")
 
 
 def test_reco_options_are_checked(bronze_event: dict[str, Any]) -> None:
@@ -160,8 +182,14 @@ def test_reco_options_are_checked(bronze_event: dict[str, Any]) -> None:
         RecoOptionError, match=r"reco_options\.delay_s of 'dummy': expected a number >= 0, got -1"
     ):
         get_reco("dummy").prepare(event, {"delay_s": -1})
-    with pytest.raises(RecoOptionError, match=r"reco_options\.floor_r90_deg of 'online_gaussian'"):
-        get_reco("online_gaussian").prepare(event, {"floor_r90_deg": "wide"})
+    with pytest.raises(RecoOptionError, match=r"reco_options\.r50_deg of 'online_gaussian'"):
+        get_reco("online_gaussian").prepare(event, {"r50_deg": "wide", "r90_deg": 2.0})
+    with pytest.raises(RecoOptionError, match=r"give both r50_deg and r90_deg, or neither"):
+        get_reco("online_gaussian").prepare(event, {"r90_deg": 2.0})
+    with pytest.raises(RecoOptionError, match=r"r90_deg 1\.0 must exceed r50_deg 2\.0"):
+        get_reco("online_gaussian").prepare(event, {"r50_deg": 2.0, "r90_deg": 1.0})
+    with pytest.raises(RecoOptionError, match=r"\['floor_r90_deg'\] not understood by 'online_gaussian'"):
+        get_reco("online_gaussian").prepare(event, {"floor_r90_deg": 0.5})
     with pytest.raises(
         UnknownRecoError, match=r"reco_algo: unknown 'millipede'; known: dummy, online_gaussian"
     ):
