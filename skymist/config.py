@@ -652,14 +652,11 @@ class Settings(ServiceSettings):
         return value
 
 
-#: (lower, higher, why): pairs of settings the first of which may not exceed the second
+#: (lower, higher, why): pairs of settings the first of which may not exceed the second.
+#: (slack_operational_max_per_minute above slack_max_per_minute is allowed: the dispatcher uses the
+#: smaller of the two, so lowering the total alone stays a valid setting.)
 _ORDERED: tuple[tuple[str, str, str], ...] = (
     ("err50_floor_deg", "err90_floor_deg", "the 50% region lies inside the 90% region"),
-    (
-        "slack_operational_max_per_minute",
-        "slack_max_per_minute",
-        "the operational messages are a share of all",
-    ),
     ("outbox_backoff_base_s", "outbox_backoff_max_s", "the first retry delay is bounded by the longest"),
     ("check_lag_warning", "check_lag_critical", "a WARNING comes before the CRITICAL"),
     ("check_silence_warning_s", "check_silence_critical_s", "a WARNING comes before the CRITICAL"),
