@@ -13,8 +13,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scanner_client import validation
 from scanner_client.skyscan_result import SkyscanResult
+from skybase import scan_requests
 
 #: the keys of a manifest, in the order SkyDriver writes them
 MANIFEST_KEYS: Final = (
@@ -215,34 +215,34 @@ class LaunchScanRequest(BaseModel):
     @field_validator("reco_algo")
     @classmethod
     def _known_algo(cls, value: str) -> str:
-        return validation.reco_algo_from(value)
+        return scan_requests.reco_algo_from(value)
 
     @field_validator("event_i3live_json", mode="before")
     @classmethod
     def _event(cls, value: Any) -> Any:
-        return None if value is None else validation.event_from(value)
+        return None if value is None else scan_requests.event_from(value)
 
     @field_validator("nsides", mode="before")
     @classmethod
     def _nsides(cls, value: Any) -> dict[int, int]:
         if not isinstance(value, Mapping | list | tuple):
             raise ValueError(f"nsides: expected a mapping {{nside: extension}}, got {value!r}")
-        return validation.nsides_from(value)
+        return scan_requests.nsides_from(value)
 
     @field_validator("predictive_scanning_threshold")
     @classmethod
     def _threshold(cls, value: float) -> float:
-        return validation.threshold_from(value)
+        return scan_requests.threshold_from(value)
 
     @field_validator("classifiers")
     @classmethod
     def _classifiers(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return validation.classifiers_from(value)
+        return scan_requests.classifiers_from(value)
 
     @field_validator("scanner_server_env")
     @classmethod
     def _env(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return validation.classifiers_from(value, field="scanner_server_env")
+        return scan_requests.classifiers_from(value, field="scanner_server_env")
 
     @field_validator("cluster")
     @classmethod
@@ -261,7 +261,7 @@ class LaunchScanRequest(BaseModel):
         for name in ("scanner_server_memory", "worker_memory", "worker_disk"):
             size = getattr(self, name)
             if size is not None:
-                validation.size_bytes_from(size, field=name)
+                scan_requests.size_bytes_from(size, field=name)
         return self
 
     def to_body(self) -> dict[str, Any]:
@@ -275,7 +275,7 @@ class LaunchScanRequest(BaseModel):
             body["event_i3live_json"] = self.event_i3live_json
         else:
             body["i3_event_id"] = self.i3_event_id
-        body["nsides"] = validation.nsides_to_json(self.nsides)
+        body["nsides"] = scan_requests.nsides_to_json(self.nsides)
         body["real_or_simulated_event"] = self.real_or_simulated_event
         body["max_pixel_reco_time"] = self.max_pixel_reco_time
         body["predictive_scanning_threshold"] = self.predictive_scanning_threshold
@@ -292,5 +292,5 @@ class LaunchScanRequest(BaseModel):
 
     def with_classifier(self, key: str, value: str) -> LaunchScanRequest:
         """A copy with one more classifier, checked against the classifier rules."""
-        classifiers = validation.classifiers_from({**self.classifiers, key: value})
+        classifiers = scan_requests.classifiers_from({**self.classifiers, key: value})
         return self.model_copy(update={"classifiers": classifiers})

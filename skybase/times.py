@@ -48,3 +48,13 @@ def mjd_to_datetime(mjd: float) -> dt.datetime:
 def mjd_to_isot(mjd: float) -> str:
     """ISO 8601 ``YYYY-MM-DDThh:mm:ss.ffffff`` (UTC, no zone suffix: the FITS ``DATE-OBS`` form)."""
     return mjd_to_datetime(mjd).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def voevent_time(when: dt.datetime) -> str:
+    """VOEvent ISOTime with centiseconds, as GCN writes it: ``2022-08-22T20:26:30.03``."""
+    when = when.astimezone(dt.UTC)
+    centis = round(when.microsecond / 1e4)
+    if centis == 100:  # rounding up into the next second
+        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
+        centis = 0
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{centis:02d}"

@@ -1,7 +1,8 @@
 """The application object: everything a command needs, opened from settings (nothing at import).
 
 :func:`open_app` opens the platform (store, renderer, metrics, an empty set of outbox hooks);
-:func:`skymist.runtime.assembly.build_app` is what commands use: it also registers the domain's hooks.
+:func:`skymist.runtime.assembly.build_app` is what commands use: it also wires the alert lifecycle in
+(:mod:`skymist.runtime.lifecycle`: message handlers, outbox hooks).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from skymist.config import Settings
+from skymist.message_handlers import HandlerRegistry
 from skymist.metrics import Metrics
 from skymist.outbox.hooks import OutboxHooks
 from skymist.rendering import Renderer
@@ -30,6 +32,8 @@ class App:
     renderer: Renderer
     metrics: Metrics
     outbox_hooks: OutboxHooks = field(default_factory=OutboxHooks)
+    #: which function handles each kind of parsed message (registered by the alert lifecycle)
+    message_handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -45,7 +49,7 @@ class App:
 
 
 def open_app(settings: Settings) -> App:
-    """The platform alone: store, renderer, metrics; no domain hooks registered."""
+    """The platform alone: store, renderer, metrics; no domain hooks or message handlers registered."""
     engine = make_engine(settings.database_url.get_secret_value())
     return App(
         settings=settings,

@@ -1,13 +1,64 @@
-"""Kafka client construction from settings (confluent-kafka; gcn-kafka for GCN's brokers)."""
+"""Kafka client construction from settings (confluent-kafka; gcn-kafka for GCN's brokers), and the
+two clients' typed faces: :class:`KafkaConsumer` and :class:`KafkaProducer`, the calls SkyMist makes
+(confluent-kafka's ``Consumer`` and ``Producer``, and gcn-kafka's, have them)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from skybase.logs import librdkafka_logger
 from skymist.config import Settings
+
+#: called with the consumer and the partitions assigned or revoked
+Rebalance = Callable[[Any, list[TopicPartition]], None]
+
+
+class KafkaConsumer(Protocol):
+    """What SkyMist calls on a Kafka consumer."""
+
+    def subscribe(
+        self, topics: list[str], on_assign: Rebalance | None = ..., on_revoke: Rebalance | None = ...
+    ) -> None: ...
+    def poll(self, timeout: float = ...) -> Message | None: ...
+    def consume(self, num_messages: int = ..., timeout: float = ...) -> list[Message]: ...
+    def assign(self, partitions: list[TopicPartition]) -> None: ...
+    def unassign(self) -> None: ...
+    def assignment(self) -> list[TopicPartition]: ...
+    def seek(self, partition: TopicPartition) -> None: ...
+    def commit(self, *, asynchronous: Literal[False]) -> list[TopicPartition] | None: ...
+    def store_offsets(
+        self, message: Message | None = ..., offsets: list[TopicPartition] | None = ...
+    ) -> None: ...
+    def committed(self, partitions: list[TopicPartition], timeout: float = ...) -> list[TopicPartition]: ...
+    def get_watermark_offsets(
+        self, partition: TopicPartition, timeout: float = ..., cached: bool = ...
+    ) -> tuple[int, int]: ...
+    def offsets_for_times(
+        self, partitions: list[TopicPartition], timeout: float = ...
+    ) -> list[TopicPartition]: ...
+    def list_topics(self, topic: str | None = ..., timeout: float = ...) -> Any: ...
+    def close(self) -> None: ...
+
+
+class KafkaProducer(Protocol):
+    """What SkyMist calls on a Kafka producer."""
+
+    def produce(
+        self,
+        topic: str,
+        value: str | bytes | None = ...,
+        key: str | bytes | None = ...,
+        partition: int = ...,
+        *,
+        on_delivery: Callable[[Any, Any], None] | None = ...,
+        headers: list[tuple[str, str | bytes | None]] | None = ...,
+    ) -> None: ...
+    def poll(self, timeout: float = ...) -> int: ...
+    def flush(self, timeout: float = ...) -> int: ...
+    def list_topics(self, topic: str | None = ..., timeout: float = ...) -> Any: ...
 
 
 def base_config(settings: Settings) -> dict[str, Any]:
@@ -50,11 +101,11 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
-def make_consumer(settings: Settings) -> Any:
+def make_consumer(settings: Settings) -> KafkaConsumer:
     return Consumer(consumer_config(settings))
 
 
-def make_notice_producer(settings: Settings) -> Any:
+def make_notice_producer(settings: Settings) -> KafkaProducer:
     """Producer of notices: GCN's brokers through gcn-kafka when ``gcn_client_id`` is set."""
     producer_config = {
         "enable.idempotence": "true",
@@ -76,6 +127,6 @@ def make_notice_producer(settings: Settings) -> Any:
     return Producer({**producer_config, "bootstrap.servers": settings.notice_brokers})
 
 
-def make_producer(settings: Settings) -> Any:
+def make_producer(settings: Settings) -> KafkaProducer:
     """A producer on the realtime brokers (``kafka_bootstrap_servers``): the heartbeat's input."""
     return Producer({**base_config(settings), "enable.idempotence": "true", "acks": "all", "linger.ms": "2"})

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scanner_client import validation
+from skybase import scan_requests
 from skymist.reco_kinds import KNOWN_RECOS, RecoKind, RegionMethod
 
 #: alert classes that have a plan; UNCLASSIFIED scans run only on request (``skymist scan``)
@@ -49,7 +49,7 @@ class ScanPlanEntry(BaseModel):
     @field_validator("reco_algo")
     @classmethod
     def _algo(cls, value: str) -> str:
-        return validation.reco_algo_from(value)
+        return scan_requests.reco_algo_from(value)
 
     @field_validator("nsides", mode="before")
     @classmethod
@@ -57,12 +57,12 @@ class ScanPlanEntry(BaseModel):
         if isinstance(value, str):  # "8:0,64:12,512:24"
             pairs = [part.split(":") for part in value.split(",") if part.strip()]
             value = [(int(n), int(e)) for n, e in pairs]
-        return validation.nsides_from(value)
+        return scan_requests.nsides_from(value)
 
     @field_validator("predictive_scanning_threshold")
     @classmethod
     def _threshold(cls, value: float) -> float:
-        return validation.threshold_from(value)
+        return scan_requests.threshold_from(value)
 
 
 ScanPlans = dict[str, list[ScanPlanEntry]]

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from skymist.archive.trouble import KIND as ARCHIVE_KIND
 from skymist.config import Settings
 from skymist.outbox import keys
 from skymist.states import DeadLetterState, OutboxState, ScanState
@@ -124,7 +123,7 @@ def _acked(session: Session) -> set[str]:
 
 def archive_key_prefix() -> str:
     """The idempotency keys of the archive's warnings start so (``shifters:archive-unwritable:``)."""
-    return keys.shifters_warning(ARCHIVE_KIND, 0).removesuffix("0")
+    return keys.shifters_warning(keys.ARCHIVE_UNWRITABLE, 0).removesuffix("0")
 
 
 def read_trouble(session: Session, settings: Settings, *, limit: int = LIST_LIMIT) -> TroubleRecord:

@@ -42,6 +42,11 @@ Recos:
                    from its 10th iteration, a pixel still that far above the online direction's
                    -ln L and coming down too slowly to reach it stops its search; 0 never
                    gives up).
+  table_mpe        a fit of the same pulses with skyscan's photon tables: MPE timing (tabulated
+                   PDF with Gaussian jitter) plus Poisson charge of hit and unhit DOMs, muon energy
+                   profiled (options timing=mpe|spe, jitter_ns=4, noise_per_ns=1e-6, noise_pe=0.01,
+                   saturation_pe=1000, charge_radius_m=250, charge_weight=1, give_up_dllh=200);
+                   Wilks regions, not calibrated.
   online_gaussian  approximation: regions around the online SplineMPE direction whose 50%/90%
                    radii are calibrated on how far IceCube's online positions lay from its refined
                    ones for public Gold/Bronze alerts (skyscan calibrate-online); fixed radii with

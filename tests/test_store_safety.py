@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from skymist.ingest.inbox import Ingestor, RawMessage, StoreUnavailableError
 from skymist.ingest.messages import AlertEnvelope
 from skymist.ingest.parse import InputError, parse_message
-from skymist.ingest.registry import HandlerContext, HandlerRegistry, Outcome
+from skymist.message_handlers import HandlerContext, HandlerRegistry, Outcome
 from skymist.runtime.assembly import build_app
 from skymist.states import ALERT_TRANSITIONS, AlertState, InboxState, OutboxState
 from skymist.store.limits import store_limits

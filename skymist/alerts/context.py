@@ -6,38 +6,12 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from skybase.times import modified_julian_date
+from skybase.times import modified_julian_date, voevent_time
+from skymist.alert_streams import STREAM_INFO as STREAM_INFO  # where the alerts find it
+from skymist.alert_streams import ivorn_for
 from skymist.store.models import Alert
 
 SECONDS_PER_JULIAN_YEAR = 31_557_600.0
-
-STREAM_INFO: dict[str, dict[str, Any]] = {
-    # pipeline name in GCN's schema, classic packet type, AMON stream number, topology, title
-    "GOLD": {
-        "pipeline": "Gold Track Alert",
-        "packet_type": 173,
-        "amon_stream": 24,
-        "topology": "Track",
-        "title": "Gold",
-        "ivorn_tag": "GOLD",
-    },
-    "BRONZE": {
-        "pipeline": "Bronze Track Alert",
-        "packet_type": 174,
-        "amon_stream": 25,
-        "topology": "Track",
-        "title": "Bronze",
-        "ivorn_tag": "BRONZE",
-    },
-    "CASCADE": {
-        "pipeline": "Cascade Alert",
-        "packet_type": 176,
-        "amon_stream": 26,
-        "topology": "Shower",
-        "title": "Cascade",
-        "ivorn_tag": "Cascade",
-    },
-}
 
 AlertType = Literal["initial", "update", "retraction"]
 
@@ -61,16 +35,6 @@ def iso_z(when: dt.datetime, digits: int = 6) -> str:
     if frac.startswith(".") and len(frac) == digits + 1:
         return base + frac + "Z"
     return base + "Z"
-
-
-def voevent_time(when: dt.datetime) -> str:
-    """VOEvent ISOTime with centiseconds, as GCN writes it: ``2022-08-22T20:26:30.03``."""
-    when = when.astimezone(dt.UTC)
-    centis = round(when.microsecond / 1e4)
-    if centis == 100:  # rounding up into the next second
-        when = when.replace(microsecond=0) + dt.timedelta(seconds=1)
-        centis = 0
-    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{centis:02d}"
 
 
 @dataclass(frozen=True)
@@ -119,14 +83,6 @@ class ProductContext:
 
     def as_template_vars(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def ivorn_for(stream: str, event_time: dt.datetime, run_id: int, event_id: int, revision: int) -> str:
-    info = STREAM_INFO[stream]
-    return (
-        f"ivo://nasa.gsfc.gcn/AMON#ICECUBE_{info['ivorn_tag']}_Event{voevent_time(event_time)}"
-        f"_{info['amon_stream']}_{run_id}_{event_id:09d}_{revision}"
-    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 * before a send: the products of an alert retracted meanwhile are vetoed (the retraction's own
   products still go out);
 * after a send: an alert whose prompt products are all delivered moves ``prompt_queued ->
-  prompt_sent``; a sent Circular becomes ``submitted`` (:func:`skymist.circulars.submission.mark_submitted`).
+  prompt_sent`` (a sent Circular becomes ``submitted``: the Circulars' own hook,
+  :func:`skymist.circulars.submission.circulars_submitted`; both registered by
+  :mod:`skymist.runtime.lifecycle`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from skymist.alerts.retraction import RETRACTION_PRODUCTS
-from skymist.circulars.submission import mark_submitted
 from skymist.outbox.hooks import OutboxHooks
 from skymist.states import AlertState, OutboxState, check_transition
 from skymist.store.models import Alert, OutboxRow
@@ -61,11 +62,7 @@ def advance_prompt_sent(session: Session, rows: Sequence[OutboxRow], _now: dt.da
     )
 
 
-def circulars_submitted(session: Session, rows: Sequence[OutboxRow], now: dt.datetime) -> None:
-    mark_submitted(session, [row.id for row in rows], now)
-
-
 def register(hooks: OutboxHooks) -> None:
     """Add the alert lifecycle's hooks."""
     hooks.before_send.append(veto_retracted)
-    hooks.after_sent.extend([advance_prompt_sent, circulars_submitted])
+    hooks.after_sent.append(advance_prompt_sent)

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
-from skymist.alerts.context import AlertIdentity, Publication, RevisionNumbers, build_context
-from skymist.alerts.naming import allocate_name, is_public_name
+from skymist.alert_names import allocate_name, is_public_name
+from skymist.alerts.context import AlertIdentity, ProductContext, Publication, RevisionNumbers, build_context
 from skymist.alerts.products import queue_revision_products
 from skymist.alerts.prompt_position import PromptLocalization, prompt_localization
 from skymist.alerts.rows import (
     AlertRow,
+    RevisionRow,
     find_revision,
     insert_revision,
     lock_or_create_alert,
-    name_taken,
     save_alert,
     update_revision,
 )
-from skymist.ingest.messages import AlertEnvelope, GcnNotice, MessageKind, RealtimeEvent
+from skymist.ingest.messages import AlertEnvelope, MessageKind, RealtimeEvent
 from skymist.ingest.parse import InputError
-from skymist.ingest.registry import HandlerContext, HandlerRegistry, Outcome
-from skymist.outbox import keys
-from skymist.outbox.queue import cancel_pending, enqueue, slack_spec
+from skymist.message_handlers import HandlerContext, Outcome
 from skymist.scans.planning import plan_entries, plan_scans
 from skymist.states import AlertState
 
@@ -116,20 +114,12 @@ def record_event(ctx: HandlerContext, event: RealtimeEvent) -> Outcome:
     return Outcome("created", alert.id, 0, f"recorded unclassified event {event.run_id}/{event.event_id}")
 
 
-def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
-    """A classified alert: record it, name it, and queue its notice, VOEvent and Slack message."""
+def _not_handled(
+    ctx: HandlerContext, alert: AlertRow, envelope: AlertEnvelope, existing: RevisionRow | None
+) -> Outcome | None:
+    """The outcome of an envelope that adds nothing (a duplicate, a retracted alert's), or None; a
+    revision that comes before the one it follows is refused (a dead letter naming the field)."""
     event, cls = envelope.event, envelope.alert
-    when = event.value.data.eventtime
-    alert, created = lock_or_create_alert(
-        ctx.session,
-        event.run_id,
-        event.event_id,
-        stream=cls.stream,
-        source="realtime",
-        state=AlertState.RECORDED,
-        event_time=when,
-    )
-    existing = None if created else find_revision(ctx.session, event.run_id, event.event_id, cls.revision)
     taking_over = alert.state == AlertState.MIRRORED  # seen on GCN first: the realtime alert takes over
     if existing is not None and existing.signalness is not None and not taking_over:
         return Outcome(
@@ -150,38 +140,49 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
             "alert.revision",
             MessageKind.ENVELOPE,
         )
-    loc = prompt_localization(
-        event,
-        err50_deg=cls.err50_deg,
-        err90_deg=cls.err90_deg,
-        floor50_deg=ctx.settings.err50_floor_deg,
-        floor90_deg=ctx.settings.err90_floor_deg,
-    )
+    return None
+
+
+def _store_revision(
+    ctx: HandlerContext,
+    alert: AlertRow,
+    envelope: AlertEnvelope,
+    existing: RevisionRow | None,
+    loc: PromptLocalization,
+) -> None:
+    """Insert the envelope's revision, or take over the one a bare event (or mirrored notice) left."""
+    event, cls = envelope.event, envelope.alert
     classification = {
         "signalness": cls.signalness,
         "far_per_year": cls.far_per_year,
         "energy_tev": cls.energy_tev,
     }
-    name = _alert_name(ctx, alert, when)
     if existing is None:
         _add_revision(ctx, alert, event, cls.revision, loc, **classification)
-    else:  # the bare event (or a mirrored notice) came first: it is now the realtime alert's
-        update_revision(
-            ctx.session,
-            existing.id,
-            inbox_id=ctx.inbox_id,
-            ra_deg=loc.ra_deg,
-            dec_deg=loc.dec_deg,
-            err50_deg=loc.err50_deg,
-            err90_deg=loc.err90_deg,
-            errors_derived=loc.errors_derived,
-            message_version=event.value.version,
-            details=_event_details(event),
-            **classification,
-        )
+        return
+    update_revision(
+        ctx.session,
+        existing.id,
+        inbox_id=ctx.inbox_id,
+        ra_deg=loc.ra_deg,
+        dec_deg=loc.dec_deg,
+        err50_deg=loc.err50_deg,
+        err90_deg=loc.err90_deg,
+        errors_derived=loc.errors_derived,
+        message_version=event.value.version,
+        details=_event_details(event),
+        **classification,
+    )
+
+
+def _prompt_context(
+    ctx: HandlerContext, alert: AlertRow, envelope: AlertEnvelope, name: str, loc: PromptLocalization
+) -> ProductContext:
+    """What the revision's products say (rounded once, as published)."""
+    cls = envelope.alert
     assert loc.err50_deg is not None and loc.err90_deg is not None
-    product_ctx = build_context(
-        AlertIdentity(name, alert.run_id, alert.event_id, cls.stream, when),
+    return build_context(
+        AlertIdentity(name, alert.run_id, alert.event_id, cls.stream, envelope.event.value.data.eventtime),
         RevisionNumbers(
             ra_deg=loc.ra_deg,
             dec_deg=loc.dec_deg,
@@ -200,7 +201,11 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
             supersedes_revision=cls.revision - 1 if cls.revision > 0 else None,
         ),
     )
-    rows = queue_revision_products(ctx.session, ctx.settings, ctx.renderer, alert.id, product_ctx)
+
+
+def _plan_and_save(ctx: HandlerContext, alert: AlertRow, envelope: AlertEnvelope, name: str) -> None:
+    """Plan the revision's scans (``scans_enabled``) and record the alert as prompt-queued."""
+    cls = envelope.alert
     if ctx.settings.scans_enabled:
         plan_scans(
             ctx.session,
@@ -217,6 +222,37 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         **({"stream": cls.stream} if alert.stream != cls.stream else {}),
         **({"source": "realtime"} if alert.source != "realtime" else {}),
     )
+
+
+def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
+    """A classified alert: record it, name it, and queue its notice, VOEvent and Slack message."""
+    event, cls = envelope.event, envelope.alert
+    when = event.value.data.eventtime
+    alert, created = lock_or_create_alert(
+        ctx.session,
+        event.run_id,
+        event.event_id,
+        stream=cls.stream,
+        source="realtime",
+        state=AlertState.RECORDED,
+        event_time=when,
+    )
+    existing = None if created else find_revision(ctx.session, event.run_id, event.event_id, cls.revision)
+    refused = _not_handled(ctx, alert, envelope, existing)
+    if refused is not None:
+        return refused
+    loc = prompt_localization(
+        event,
+        err50_deg=cls.err50_deg,
+        err90_deg=cls.err90_deg,
+        floor50_deg=ctx.settings.err50_floor_deg,
+        floor90_deg=ctx.settings.err90_floor_deg,
+    )
+    name = _alert_name(ctx, alert, when)
+    _store_revision(ctx, alert, envelope, existing, loc)
+    product_ctx = _prompt_context(ctx, alert, envelope, name, loc)
+    rows = queue_revision_products(ctx.session, ctx.settings, ctx.renderer, alert.id, product_ctx)
+    _plan_and_save(ctx, alert, envelope, name)
     return Outcome(
         "created" if created or existing is None else "updated",
         alert.id,
@@ -224,90 +260,3 @@ def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:
         f"{alert.name}: {cls.stream} revision {cls.revision} queued ({rows} products)",
         outbox_rows=rows,
     )
-
-
-def mirror_notice(ctx: HandlerContext, notice: GcnNotice) -> Outcome:
-    """A public IceCube alert seen on GCN: record it (not re-published) and tell the shifters."""
-    run_id, event_id = notice.run_event
-    name = (
-        notice.event_name[0]
-        if isinstance(notice.event_name, list) and notice.event_name
-        else (notice.event_name if isinstance(notice.event_name, str) else None)
-    )
-    alert, created = lock_or_create_alert(
-        ctx.session,
-        run_id,
-        event_id,
-        stream=notice.stream or UNCLASSIFIED,
-        source="gcn",
-        state=AlertState.MIRRORED,
-        event_time=notice.trigger_time,
-    )
-    if alert.name is None and name and not name_taken(ctx.session, name):
-        save_alert(ctx.session, alert, name=name)
-    status: Literal["created", "updated"] = "created"
-    if notice.alert_type == "retraction":
-        if alert.state != AlertState.RETRACTED:
-            save_alert(ctx.session, alert, new_state=AlertState.RETRACTED)
-            cancel_pending(ctx.session, alert.id, "retracted on GCN")
-    elif find_revision(ctx.session, run_id, event_id, notice.record_number) is not None:
-        return Outcome(
-            "duplicate",
-            alert.id,
-            notice.record_number,
-            f"GCN notice record {notice.record_number} of {run_id}_{event_id} is already recorded",
-        )
-    else:
-        err = notice.ra_dec_error
-        err90 = err if isinstance(err, float) else (err[0] if err else None)
-        insert_revision(
-            ctx.session,
-            alert_id=alert.id,
-            run_id=run_id,
-            event_id=event_id,
-            revision=notice.record_number,
-            inbox_id=ctx.inbox_id,
-            ra_deg=notice.ra,
-            dec_deg=notice.dec,
-            err90_deg=err90,
-            signalness=notice.p_astro,
-            far_per_year=notice.far * 31_557_600.0 if notice.far is not None else None,
-            energy_tev=notice.nu_energy,
-            details={"gcn_alert_type": notice.alert_type, "gcn_alert_tense": notice.alert_tense},
-        )
-        status = "created" if created else "updated"
-    if ctx.settings.slack_mode != "off":
-        spec = slack_spec(
-            ctx.settings,
-            ctx.renderer,
-            product="slack_mirrored",
-            idempotency_key=keys.mirrored_notice_product(
-                run_id, event_id, notice.record_number, notice.alert_type, "slack_mirrored"
-            ),
-            template="slack/mirrored.json.j2",
-            variables={
-                "name": name or keys.event_ref(run_id, event_id),
-                "alert_type": notice.alert_type,
-                "record_number": notice.record_number,
-                "run_id": run_id,
-                "event_id": event_id,
-                "ra_deg": notice.ra,
-                "dec_deg": notice.dec,
-            },
-            alert_id=alert.id,
-            revision=notice.record_number,
-        )
-        enqueue(ctx.session, spec)
-    return Outcome(
-        status,
-        alert.id,
-        notice.record_number,
-        f"mirrored GCN notice {notice.alert_type} record {notice.record_number} of {run_id}_{event_id}",
-    )
-
-
-def register(registry: HandlerRegistry) -> None:
-    """Bind the alert lifecycle's handler of each message kind."""
-    registry.register(RealtimeEvent, record_event)
-    registry.register(AlertEnvelope, prompt_alert)
-    registry.register(GcnNotice, mirror_notice)

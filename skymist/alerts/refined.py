@@ -28,8 +28,6 @@ from sqlalchemy.orm import Session
 
 from skybase.sky import angular_distance_deg
 from skymist.alerts.context import STREAM_INFO, Publication, RevisionNumbers, build_context, identity_of
-from skymist.alerts.errors import LocalizationError
-from skymist.alerts.hold import cancel_held
 from skymist.alerts.reco import RecoIdentity, identify
 from skymist.alerts.refined_products import RefinedSlackVars, revision_rows, slack_row
 from skymist.alerts.rows import insert_revision
@@ -37,13 +35,17 @@ from skymist.app import App
 from skymist.circulars.catalogue import CatalogueMatch, crossmatch, gamma_catalogue
 from skymist.circulars.context import TRACK_PURITY, track_vars
 from skymist.circulars.drafts import queue_awaiting_message, render_circular, store_draft, supersede_awaiting
+from skymist.config import Settings
 from skymist.files import path_inside
+from skymist.outbox.held import cancel_held
 from skymist.outbox.queue import enqueue_many
 from skymist.skymap.alert_files import SkymapFiles, StagedSkymap, folder_name, staged_skymap
 from skymist.skymap.alert_maps import analyse, check_same_event, files_of, localization_row, parse_result
 from skymist.skymap.analysis import SkymapAnalysis
+from skymist.skymap.errors import LocalizationError
 from skymist.skymap.model import threshold_set
 from skymist.skymap.picture import ComparisonPosition
+from skymist.skymap.position import SkyPosition
 from skymist.states import AlertState, check_transition
 from skymist.store.models import Alert, AlertRevision
 from skymist.store.product_models import Circular, CircularKind, Localization
@@ -259,27 +261,65 @@ def _publish_revision(
 ) -> _Published:
     """Add the refined revision, queue its notice and VOEvent, draft the Circular (public alerts)."""
     settings = app.settings
-    assert alert.name is not None
-    rev0 = session.execute(
-        select(AlertRevision).where(AlertRevision.alert_id == alert.id, AlertRevision.revision == 0)
-    ).scalar_one_or_none()
-    if rev0 is None or rev0.signalness is None or rev0.far_per_year is None or rev0.energy_tev is None:
-        raise LocalizationError(
-            f"alert {facts.label}: revision 0 lacks signalness, far_per_year or energy_tev "
-            "(the refined revision copies them)"
-        )
+    rev0 = _rev0_numbers(session, alert, facts)
+    position = SkyPosition.of(loc)
     # only thresholds calibrated to cover systematics say so, and never for an approximation's regions
     systematic = threshold_set(loc.thresholds).includes_systematics and not reco.approximation
+    _insert_refined(session, alert, loc, position, revision, rev0, reco, systematic)
+    reason = f"superseded by revision {revision} (scan {loc.scan_ref})"
+    cancel_held(session, alert.id, reason)  # notices of an earlier revision still held are stale now
+    superseded = supersede_awaiting(session, alert.id, reason)
+    numbers = RevisionNumbers(
+        ra_deg=position.ra_deg,
+        dec_deg=position.dec_deg,
+        err50_deg=position.err50_deg,
+        err90_deg=position.err90_deg,
+        errors_derived=False,
+        energy_tev=rev0.energy_tev,
+        signalness=rev0.signalness,
+        far_per_year=rev0.far_per_year,
+    )
+    publication = _publication(settings, loc, revision, supersedes, systematic, reco)
+    ctx = build_context(identity_of(alert), numbers, publication)
+    queued = enqueue_many(session, revision_rows(settings, app.renderer, alert.id, ctx, held=held))
+    if alert.stream not in TRACK_PURITY:  # cascades have no Circular template here
+        return _Published(queued, None, superseded)
+    draft = _draft_circular(
+        app, session, alert, loc, revision, rev0.far_per_year, systematic, reco, catalogue
+    )
+    return _Published(queued, draft, superseded)
+
+
+@dataclass(frozen=True)
+class _Rev0Numbers:
+    """What the refined revision copies from revision 0."""
+
+    signalness: float
+    far_per_year: float
+    energy_tev: float
+
+
+def _insert_refined(
+    session: Session,
+    alert: Alert,
+    loc: Localization,
+    position: SkyPosition,
+    revision: int,
+    rev0: _Rev0Numbers,
+    reco: RecoIdentity,
+    systematic: bool,
+) -> None:
+    """The refined revision's row: the localization's position with revision 0's numbers."""
     insert_revision(
         session,
         alert_id=alert.id,
         run_id=alert.run_id,
         event_id=alert.event_id,
         revision=revision,
-        ra_deg=loc.ra_deg,
-        dec_deg=loc.dec_deg,
-        err50_deg=loc.err50_deg,
-        err90_deg=loc.err90_deg,
+        ra_deg=position.ra_deg,
+        dec_deg=position.dec_deg,
+        err50_deg=position.err50_deg,
+        err90_deg=position.err90_deg,
         errors_derived=False,
         signalness=rev0.signalness,
         far_per_year=rev0.far_per_year,
@@ -288,65 +328,77 @@ def _publish_revision(
             "localization_id": loc.id,
             "scan_ref": loc.scan_ref,
             "thresholds": loc.thresholds,
-            "area_90_deg2": loc.area_90_deg2,
+            "area_90_deg2": position.box_90.area_deg2,
             "reco_algo": reco.algo,
             "reco_kind": reco.kind,
             "systematic_included": systematic,
         },
     )
-    reason = f"superseded by revision {revision} (scan {loc.scan_ref})"
-    cancel_held(session, alert.id, reason)  # notices of an earlier revision still held are stale now
-    superseded = supersede_awaiting(session, alert.id, reason)
-    ctx = build_context(
-        identity_of(alert),
-        RevisionNumbers(
-            ra_deg=loc.ra_deg,
-            dec_deg=loc.dec_deg,
-            err50_deg=loc.err50_deg,
-            err90_deg=loc.err90_deg,
-            errors_derived=False,
-            energy_tev=rev0.energy_tev,
-            signalness=rev0.signalness,
-            far_per_year=rev0.far_per_year,
-        ),
-        Publication(
-            revision=revision,
-            alert_type="update",
-            alert_tense=settings.alert_tense,
-            now=utcnow(),
-            systematic_included=systematic,
-            healpix_url=loc.healpix_url,
-            supersedes_revision=supersedes,
-            reco_algo=reco.algo,
-            reco_kind=reco.kind,
-            reco_words=reco.words,
-        ),
+
+
+def _rev0_numbers(session: Session, alert: Alert, facts: _AlertFacts) -> _Rev0Numbers:
+    rev0 = session.execute(
+        select(AlertRevision).where(AlertRevision.alert_id == alert.id, AlertRevision.revision == 0)
+    ).scalar_one_or_none()
+    if rev0 is None or rev0.signalness is None or rev0.far_per_year is None or rev0.energy_tev is None:
+        raise LocalizationError(
+            f"alert {facts.label}: revision 0 lacks signalness, far_per_year or energy_tev "
+            "(the refined revision copies them)"
+        )
+    return _Rev0Numbers(rev0.signalness, rev0.far_per_year, rev0.energy_tev)
+
+
+def _publication(
+    settings: Settings,
+    loc: Localization,
+    revision: int,
+    supersedes: int,
+    systematic: bool,
+    reco: RecoIdentity,
+) -> Publication:
+    return Publication(
+        revision=revision,
+        alert_type="update",
+        alert_tense=settings.alert_tense,
+        now=utcnow(),
+        systematic_included=systematic,
+        healpix_url=loc.healpix_url,
+        supersedes_revision=supersedes,
+        reco_algo=reco.algo,
+        reco_kind=reco.kind,
+        reco_words=reco.words,
     )
-    queued = enqueue_many(session, revision_rows(settings, app.renderer, alert.id, ctx, held=held))
-    if alert.stream not in TRACK_PURITY:  # cascades have no Circular template here
-        return _Published(queued, None, superseded)
+
+
+def _draft_circular(
+    app: App,
+    session: Session,
+    alert: Alert,
+    loc: Localization,
+    revision: int,
+    far_per_year: float,
+    systematic: bool,
+    reco: RecoIdentity,
+    catalogue: CatalogueMatch | None,
+) -> Circular:
+    """The track Circular's draft of the refined revision (GOLD and BRONZE alerts)."""
+    assert alert.name is not None
     variables = track_vars(
         name=alert.name,
         run_id=alert.run_id,
         event_id=alert.event_id,
         stream=alert.stream,
         event_time=alert.event_time,
-        far_per_year=rev0.far_per_year,
-        ra_deg=loc.ra_deg,
-        dec_deg=loc.dec_deg,
-        ra_plus_deg=loc.ra_plus_90_deg,
-        ra_minus_deg=loc.ra_minus_90_deg,
-        dec_plus_deg=loc.dec_plus_90_deg,
-        dec_minus_deg=loc.dec_minus_90_deg,
-        area_90_deg2=loc.area_90_deg2,
+        far_per_year=far_per_year,
+        **SkyPosition.of(loc).circular_vars(),
         systematic_included=systematic,
         healpix_url=loc.healpix_url,
-        contact=settings.circular_contact,
+        contact=app.settings.circular_contact,
         reco_approximation=reco.approximation,
         reco_words=reco.words,
         catalogue=catalogue,
     )
-    draft = store_draft(
+    return store_draft(
         session,
         alert_id=alert.id,
         kind=CircularKind.TRACK,
@@ -354,7 +406,6 @@ def _publish_revision(
         revision=revision,
         localization_id=loc.id,
     )
-    return _Published(queued, draft, superseded)
 
 
 def _slack_vars(
@@ -381,16 +432,7 @@ def _slack_vars(
         notices_held=held,
         circular_id=draft.id if draft is not None else None,
         thresholds=loc.thresholds,
-        ra_deg=loc.ra_deg % 360.0,
-        dec_deg=loc.dec_deg,
-        ra_plus_90_deg=loc.ra_plus_90_deg,
-        ra_minus_90_deg=loc.ra_minus_90_deg,
-        dec_plus_90_deg=loc.dec_plus_90_deg,
-        dec_minus_90_deg=loc.dec_minus_90_deg,
-        err50_deg=loc.err50_deg,
-        err90_deg=loc.err90_deg,
-        area_50_deg2=loc.area_50_deg2,
-        area_90_deg2=loc.area_90_deg2,
+        **SkyPosition.of(loc).template_vars(),
         shift_from_rev0_deg=shift,
         png_url=loc.png_url,
         healpix_url=loc.healpix_url,

@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from skymist.alerts.context import ProductContext
-from skymist.alerts.hold import HOLD_NOTE
 from skymist.alerts.products import revision_specs
 from skymist.config import Settings
 from skymist.outbox import keys
+from skymist.outbox.held import HOLD_NOTE
 from skymist.outbox.queue import OutboxSpec, slack_spec
 from skymist.rendering import Renderer
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from skymist.alerts.hold import held_where, release_held
+from skymist import audit
 from skymist.app import App
-from skymist.circulars import audit
 from skymist.circulars.errors import ActionError
 from skymist.circulars.lookup import alert_by_ref
+from skymist.outbox.held import held_where, release_held
 from skymist.states import AlertState
 from skymist.store.models import AlertRevision, OutboxRow
 

@@ -15,17 +15,17 @@ One transaction, under the alert's row lock:
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from skymist import audit
+from skymist.alert_names import is_public_name
 from skymist.alerts.context import STREAM_INFO, Publication, RevisionNumbers, build_context, identity_of
-from skymist.alerts.naming import is_public_name
 from skymist.alerts.products import revision_specs
 from skymist.app import App
-from skymist.circulars import audit
 from skymist.circulars.context import retraction_vars
 from skymist.circulars.drafts import (
     approve_command,
@@ -44,7 +44,7 @@ from skymist.rendering import Renderer
 from skymist.scans.actions import delete_backend_scans, stop_alert_scans
 from skymist.states import AlertState, IllegalTransitionError, OutboxState, check_transition
 from skymist.store.models import Alert, AlertRevision, OutboxRow
-from skymist.store.product_models import CircularKind
+from skymist.store.product_models import AuditEntry, CircularKind
 from skymist.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -184,100 +184,29 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
         alert = alert_by_ref(session, alert_ref, lock=True)
         label = alert.name or f"{alert.run_id}_{alert.event_id}"
         previous = alert.state
-        if previous == AlertState.RETRACTED:
-            raise RetractionError(f"alert {label}: already retracted")
-        try:
-            new_state = check_transition(previous, AlertState.RETRACTED)
-        except IllegalTransitionError:
-            raise RetractionError(
-                f"alert {label}: state = {previous.value!r}; it cannot be retracted"
-            ) from None
+        new_state = _retracted_state(previous, label)
         note = f"retracted by {actor}: {why}"
         cancelled = cancel_pending(session, alert.id, note, keep_products=RETRACTION_PRODUCTS)
         superseded = supersede_awaiting(session, alert.id, note, approved_too=True)
         backend_scans = stop_alert_scans(session, alert.id, note)
-
-        cited_revision = last_published_revision(session, alert.id)
-        public = alert.source == "realtime" and alert.stream in STREAM_INFO and cited_revision is not None
-        record_number: int | None = None
-        circular_id: int | None = None
-        rows: list[OutboxSpec] = []
-        if public:
-            assert cited_revision is not None and alert.name is not None
-            cited = session.execute(
-                select(AlertRevision).where(
-                    AlertRevision.alert_id == alert.id, AlertRevision.revision == cited_revision
-                )
-            ).scalar_one()
-            latest = session.execute(
-                select(func.max(AlertRevision.revision)).where(AlertRevision.alert_id == alert.id)
-            ).scalar_one()
-            record_number = max(int(latest), cited_revision) + 1
-            rows += _retraction_rows(app, alert, cited, record_number)
-        if public and is_public_name(alert.name):  # a heartbeat's test notices have no Circular
-            assert cited_revision is not None and alert.name is not None
-            text = render_circular(
-                app.renderer,
-                CircularKind.RETRACTION,
-                retraction_vars(
-                    name=alert.name,
-                    run_id=alert.run_id,
-                    event_id=alert.event_id,
-                    stream=alert.stream,
-                    event_time=alert.event_time,
-                    reason_text=why,
-                    contact=settings.circular_contact,
-                ),
-            )
-            circular_id = store_draft(
-                session, alert_id=alert.id, kind=CircularKind.RETRACTION, text=text, revision=cited_revision
-            ).id
+        told = _public_retraction(app, session, alert, why)
+        rows = told.rows
         if settings.slack_mode != "off":
-            variables = RetractionSlackVars(
-                name=label,
-                run_id=alert.run_id,
-                event_id=alert.event_id,
-                reason=why,
-                by=actor,
-                previous_state=previous.value,
-                public=public,
-                record_number=record_number,
-                cancelled_rows=cancelled,
-                superseded_circulars=len(superseded),
-                circular_id=circular_id,
-                approve_command=approve_command(label),
-                reject_command=reject_command(label),
-            )
-            rows.append(_slack_row(settings, app.renderer, alert, variables))
+            facts = _RetractionFacts(label, why, actor, previous, cancelled, len(superseded))
+            rows.append(_slack_row(settings, app.renderer, alert, _slack_vars(alert, facts, told)))
         enqueue_many(session, rows)
         alert.state = new_state
         alert.updated_at = utcnow()
-        entry = audit.record(
-            session,
-            actor=actor,
-            action="alert_retracted",
-            subject_kind="alert",
-            subject_id=alert.id,
-            alert_id=alert.id,
-            reason=why,
-            details={
-                "previous_state": previous.value,
-                "public": public,
-                "record_number": record_number,
-                "cancelled_rows": cancelled,
-                "superseded_circulars": superseded,
-                "circular_id": circular_id,
-            },
-        )
+        entry = _audit(session, alert, actor, why, previous, told, cancelled, superseded)
         outcome = RetractionOutcome(
             alert=label,
             previous_state=previous.value,
-            public=public,
-            record_number=record_number,
-            cites_revision=cited_revision if public else None,
+            public=told.public,
+            record_number=told.record_number,
+            cites_revision=told.cited_revision if told.public else None,
             cancelled_rows=cancelled,
             superseded_circulars=tuple(superseded),
-            circular_id=circular_id,
+            circular_id=told.circular_id,
             queued_products=tuple(row.product for row in rows),
             audit_id=entry.id,
             aborted_backend_scans=tuple(backend_scans),
@@ -286,3 +215,121 @@ def retract(app: App, alert_ref: str | int, reason: str, by: str | None = None) 
     if not_deleted:
         log.warning("backend scans of a retracted alert could not be deleted", extra={"scans": not_deleted})
     return outcome
+
+
+def _retracted_state(previous: AlertState, label: str) -> AlertState:
+    if previous == AlertState.RETRACTED:
+        raise RetractionError(f"alert {label}: already retracted")
+    try:
+        return check_transition(previous, AlertState.RETRACTED)
+    except IllegalTransitionError:
+        raise RetractionError(f"alert {label}: state = {previous.value!r}; it cannot be retracted") from None
+
+
+@dataclass
+class _PublicRetraction:
+    """What the public is told: the notices' rows and the Circular (nothing for a private alert)."""
+
+    public: bool
+    cited_revision: int | None
+    record_number: int | None = None
+    circular_id: int | None = None
+    rows: list[OutboxSpec] = field(default_factory=list)
+
+
+def _public_retraction(app: App, session: Session, alert: Alert, why: str) -> _PublicRetraction:
+    cited_revision = last_published_revision(session, alert.id)
+    public = alert.source == "realtime" and alert.stream in STREAM_INFO and cited_revision is not None
+    told = _PublicRetraction(public, cited_revision)
+    if not public:
+        return told
+    assert cited_revision is not None and alert.name is not None
+    cited = session.execute(
+        select(AlertRevision).where(
+            AlertRevision.alert_id == alert.id, AlertRevision.revision == cited_revision
+        )
+    ).scalar_one()
+    latest = session.execute(
+        select(func.max(AlertRevision.revision)).where(AlertRevision.alert_id == alert.id)
+    ).scalar_one()
+    told.record_number = max(int(latest), cited_revision) + 1
+    told.rows += _retraction_rows(app, alert, cited, told.record_number)
+    if is_public_name(alert.name):  # a heartbeat's test notices have no Circular
+        text = render_circular(
+            app.renderer,
+            CircularKind.RETRACTION,
+            retraction_vars(
+                name=alert.name,
+                run_id=alert.run_id,
+                event_id=alert.event_id,
+                stream=alert.stream,
+                event_time=alert.event_time,
+                reason_text=why,
+                contact=app.settings.circular_contact,
+            ),
+        )
+        told.circular_id = store_draft(
+            session, alert_id=alert.id, kind=CircularKind.RETRACTION, text=text, revision=cited_revision
+        ).id
+    return told
+
+
+@dataclass(frozen=True)
+class _RetractionFacts:
+    """Who retracted the alert, why, from which state, and what it stopped."""
+
+    label: str
+    why: str
+    actor: str
+    previous: AlertState
+    cancelled: int
+    superseded: int
+
+
+def _slack_vars(alert: Alert, facts: _RetractionFacts, told: _PublicRetraction) -> RetractionSlackVars:
+    return RetractionSlackVars(
+        name=facts.label,
+        run_id=alert.run_id,
+        event_id=alert.event_id,
+        reason=facts.why,
+        by=facts.actor,
+        previous_state=facts.previous.value,
+        public=told.public,
+        record_number=told.record_number,
+        cancelled_rows=facts.cancelled,
+        superseded_circulars=facts.superseded,
+        circular_id=told.circular_id,
+        approve_command=approve_command(facts.label),
+        reject_command=reject_command(facts.label),
+    )
+
+
+def _audit(
+    session: Session,
+    alert: Alert,
+    actor: str,
+    why: str,
+    previous: AlertState,
+    told: _PublicRetraction,
+    cancelled: int,
+    superseded: list[int],
+) -> AuditEntry:
+    """The audit entry of the retraction (``alert_retracted``)."""
+    details: dict[str, Any] = {
+        "previous_state": previous.value,
+        "public": told.public,
+        "record_number": told.record_number,
+        "cancelled_rows": cancelled,
+        "superseded_circulars": superseded,
+        "circular_id": told.circular_id,
+    }
+    return audit.record(
+        session,
+        actor=actor,
+        action="alert_retracted",
+        subject_kind="alert",
+        subject_id=alert.id,
+        alert_id=alert.id,
+        reason=why,
+        details=details,
+    )

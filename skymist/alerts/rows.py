@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -114,11 +115,45 @@ def find_revision(session: Session, run_id: int, event_id: int, revision: int) -
     return RevisionRow(*row) if row is not None else None
 
 
-def insert_revision(session: Session, **values: Any) -> int:
-    values.setdefault("created_at", utcnow())
-    values.setdefault("errors_derived", False)
-    values.setdefault("details", {})
-    return int(session.execute(REVISIONS.insert().values(**values).returning(AlertRevision.id)).scalar_one())
+def insert_revision(
+    session: Session,
+    *,
+    alert_id: int,
+    run_id: int,
+    event_id: int,
+    revision: int,
+    ra_deg: float,
+    dec_deg: float,
+    inbox_id: int | None = None,
+    err50_deg: float | None = None,
+    err90_deg: float | None = None,
+    errors_derived: bool = False,
+    signalness: float | None = None,
+    far_per_year: float | None = None,
+    energy_tev: float | None = None,
+    message_version: str | None = None,
+    details: Mapping[str, object] | None = None,
+) -> int:
+    """Add one revision row (the columns of ``alert_revisions``); its id."""
+    values = {
+        "alert_id": alert_id,
+        "run_id": run_id,
+        "event_id": event_id,
+        "revision": revision,
+        "inbox_id": inbox_id,
+        "ra_deg": ra_deg,
+        "dec_deg": dec_deg,
+        "err50_deg": err50_deg,
+        "err90_deg": err90_deg,
+        "errors_derived": errors_derived,
+        "signalness": signalness,
+        "far_per_year": far_per_year,
+        "energy_tev": energy_tev,
+        "message_version": message_version,
+        "details": dict(details) if details is not None else {},
+        "created_at": utcnow(),
+    }
+    return int(session.execute(REVISIONS.insert().values(values).returning(AlertRevision.id)).scalar_one())
 
 
 def update_revision(session: Session, revision_id: int, **values: Any) -> None:

@@ -17,14 +17,29 @@ against the vocabulary ro-crate-py ships.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from skymist.archive.datacite_meta import _iso
 from skymist.archive.snapshot import AlertSnapshot
 from skymist.config import Settings
 
-if TYPE_CHECKING:
-    from skymist.archive.record import RecordFile
+
+class CrateFile(Protocol):
+    """What the crate says of a payload file (a :class:`skymist.archive.record.RecordFile`)."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+
 
 #: root-dataset properties taken over from the schema.org document (nested objects flattened)
 _ROOT_KEYS = (
@@ -47,7 +62,7 @@ _LOCAL_IDS = {"spatialCoverage": "#sky-position", "variableMeasured": "#measured
 
 
 def crate_metadata(
-    settings: Settings, snap: AlertSnapshot, dataset: dict[str, Any], files: Sequence[RecordFile]
+    settings: Settings, snap: AlertSnapshot, dataset: dict[str, Any], files: Sequence[CrateFile]
 ) -> dict[str, Any]:
     from rocrate.rocrate import ROCrate
 

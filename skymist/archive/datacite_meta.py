@@ -19,7 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from skymist.alerts.context import STREAM_INFO, ivorn_for
+from skymist.alert_streams import STREAM_INFO, ivorn_for
 from skymist.archive.snapshot import AlertSnapshot, RevisionRecord
 from skymist.config import Settings
 

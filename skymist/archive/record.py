@@ -30,7 +30,7 @@ from skymist.archive.datacite_meta import alert_doi, concept_record, version_rec
 from skymist.archive.errors import ArchiveError
 from skymist.archive.regions import CREDIBILITIES, localization_moc, moc_fits, region_path
 from skymist.archive.schemaorg import dataset_jsonld
-from skymist.archive.snapshot import AlertSnapshot
+from skymist.archive.snapshot import AlertSnapshot, LocalizationRecord
 from skymist.config import Settings
 
 _EXTENSIONS = {
@@ -90,9 +90,13 @@ def _skymap_file(path_text: str, sha256: str, alert: str) -> bytes:
     return data
 
 
-def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
+#: the record index's lists (inputs, sent, scans, localizations, skymaps, regions): one entry a file
+_Index = dict[str, list[dict[str, Any]]]
+
+
+def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], _Index]:
     files: list[RecordFile] = []
-    index: dict[str, Any] = {
+    index: _Index = {
         "inputs": [],
         "sent": [],
         "scans": [],
@@ -100,6 +104,33 @@ def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
         "skymaps": [],
         "regions": [],
     }
+    _add_inputs(snap, files, index)
+    _add_sent(snap, files, index)
+    _add_scans(snap, files, index)
+    for loc in snap.localizations:
+        _add_localization(snap, loc, files, index)
+    audit = [
+        {
+            "id": a.id,
+            "at": a.at,
+            "actor": a.actor,
+            "action": a.action,
+            "subject_kind": a.subject_kind,
+            "subject_id": a.subject_id,
+            "reason": a.reason,
+            "details": a.details,
+        }
+        for a in snap.audit
+    ]
+    files.append(
+        RecordFile(
+            "audit.json", canonical_json(audit), "application/json", "audit", "audit log of human actions"
+        )
+    )
+    return files, index
+
+
+def _add_inputs(snap: AlertSnapshot, files: list[RecordFile], index: _Index) -> None:
     for msg in snap.inputs:
         path = f"input/inbox-{msg.id}.json"
         files.append(
@@ -122,6 +153,9 @@ def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
                 "sha256": files[-1].sha256,
             }
         )
+
+
+def _add_sent(snap: AlertSnapshot, files: list[RecordFile], index: _Index) -> None:
     for product in snap.sent:
         path = f"products/{product.id:08d}-{product.product}.{_ext(product.content_type)}"
         files.append(
@@ -149,6 +183,9 @@ def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
                 "sha256": files[-1].sha256,
             }
         )
+
+
+def _add_scans(snap: AlertSnapshot, files: list[RecordFile], index: _Index) -> None:
     for scan in snap.scans:
         entry: dict[str, Any] = {
             "scan_id": scan.id,
@@ -170,89 +207,74 @@ def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], dict[str, Any]]:
             entry[f"{kind}_file"] = path
             entry[f"{kind}_sha256"] = files[-1].sha256
         index["scans"].append(entry)
-    for loc in snap.localizations:
-        # a localization recorded before the PDF existed has none: its record stays as it was built
-        numbers = {
-            k: v
-            for k, v in loc.row.items()
-            if not k.endswith("_path") and not (k == "pdf_sha256" and v is None)
-        }
-        path = f"localizations/localization-{loc['id']}.json"
-        files.append(
-            RecordFile(
-                path, canonical_json(numbers), "application/json", "localization", f"localization {loc['id']}"
-            )
-        )
-        index["localizations"].append(
-            {"file": path, "localization_id": loc["id"], "revision": loc["revision"]}
-        )
-        for kind, media in (
-            ("flat_fits", "application/fits"),
-            ("multiorder_fits", "application/fits"),
-            ("png", "image/png"),
-            ("pdf", "application/pdf"),
-        ):
-            if loc.row.get(f"{kind}_path") is None:
-                continue  # no PDF for localizations recorded before it was made
-            name = Path(loc[f"{kind}_path"]).name
-            skymap_path = f"skymaps/{name}"
-            data = _skymap_file(loc[f"{kind}_path"], loc[f"{kind}_sha256"], snap.label)
-            files.append(
-                RecordFile(
-                    skymap_path,
-                    data,
-                    media,
-                    "skymap",
-                    f"{kind.replace('_', ' ')} of localization {loc['id']}",
-                )
-            )
-            index["skymaps"].append(
-                {
-                    "file": skymap_path,
-                    "kind": kind,
-                    "localization_id": loc["id"],
-                    "sha256": loc[f"{kind}_sha256"],
-                }
-            )
-        for credibility in CREDIBILITIES:  # after the skymaps: the flat map's sha256 is checked
-            region = region_path(loc["id"], credibility)
-            files.append(
-                RecordFile(
-                    region,
-                    moc_fits(localization_moc(loc, credibility)),
-                    "application/fits",
-                    "region",
-                    f"{credibility}% region of localization {loc['id']} (IVOA MOC 2.0)",
-                )
-            )
-            index["regions"].append(
-                {
-                    "file": region,
-                    "localization_id": loc["id"],
-                    "revision": loc["revision"],
-                    "credibility": credibility,
-                    "sha256": files[-1].sha256,
-                }
-            )
-    audit = [
-        {
-            "id": a.id,
-            "at": a.at,
-            "actor": a.actor,
-            "action": a.action,
-            "subject_kind": a.subject_kind,
-            "subject_id": a.subject_id,
-            "reason": a.reason,
-            "details": a.details,
-        }
-        for a in snap.audit
-    ]
+
+
+def _add_localization(
+    snap: AlertSnapshot, loc: LocalizationRecord, files: list[RecordFile], index: _Index
+) -> None:
+    # a localization recorded before the PDF existed has none: its record stays as it was built
+    numbers = {
+        k: v for k, v in loc.row.items() if not k.endswith("_path") and not (k == "pdf_sha256" and v is None)
+    }
+    path = f"localizations/localization-{loc['id']}.json"
     files.append(
         RecordFile(
-            "audit.json", canonical_json(audit), "application/json", "audit", "audit log of human actions"
+            path, canonical_json(numbers), "application/json", "localization", f"localization {loc['id']}"
         )
     )
-    return files, index
+    index["localizations"].append({"file": path, "localization_id": loc["id"], "revision": loc["revision"]})
+    for kind, media in (
+        ("flat_fits", "application/fits"),
+        ("multiorder_fits", "application/fits"),
+        ("png", "image/png"),
+        ("pdf", "application/pdf"),
+    ):
+        if loc.row.get(f"{kind}_path") is None:
+            continue  # no PDF for localizations recorded before it was made
+        name = Path(loc[f"{kind}_path"]).name
+        skymap_path = f"skymaps/{name}"
+        data = _skymap_file(loc[f"{kind}_path"], loc[f"{kind}_sha256"], snap.label)
+        files.append(
+            RecordFile(
+                skymap_path,
+                data,
+                media,
+                "skymap",
+                f"{kind.replace('_', ' ')} of localization {loc['id']}",
+            )
+        )
+        index["skymaps"].append(
+            {
+                "file": skymap_path,
+                "kind": kind,
+                "localization_id": loc["id"],
+                "sha256": loc[f"{kind}_sha256"],
+            }
+        )
+    _add_regions(loc, files, index)
+
+
+def _add_regions(loc: LocalizationRecord, files: list[RecordFile], index: _Index) -> None:
+    for credibility in CREDIBILITIES:  # after the skymaps: the flat map's sha256 is checked
+        region = region_path(loc["id"], credibility)
+        files.append(
+            RecordFile(
+                region,
+                moc_fits(localization_moc(loc, credibility)),
+                "application/fits",
+                "region",
+                f"{credibility}% region of localization {loc['id']} (IVOA MOC 2.0)",
+            )
+        )
+        index["regions"].append(
+            {
+                "file": region,
+                "localization_id": loc["id"],
+                "revision": loc["revision"],
+                "credibility": credibility,
+                "sha256": files[-1].sha256,
+            }
+        )
 
 
 def record_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:

@@ -25,7 +25,7 @@ from skymist.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-KIND = "archive-unwritable"
+KIND = keys.ARCHIVE_UNWRITABLE
 
 
 class ArchiveTrouble:

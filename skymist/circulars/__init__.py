@@ -6,6 +6,5 @@
 * :mod:`~skymist.circulars.approval`: a human approves or rejects a draft (audited);
 * :mod:`~skymist.circulars.submission`: the outbox row that submits an approved Circular, and the
   dispatcher hook that marks it submitted once sent;
-* :mod:`~skymist.circulars.audit`: the audit log writer;
 * :mod:`~skymist.circulars.lookup`: find an alert by name, RUNID_EVENTID or id.
 """

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skymist.alerts.delivery import cited_notice_unsent
-from skymist.alerts.hold import cancel_held, release_held
+from skymist import audit
 from skymist.app import App
-from skymist.circulars import audit
 from skymist.circulars.errors import CircularError
 from skymist.circulars.lookup import alert_by_ref
 from skymist.circulars.submission import queue_submission
+from skymist.outbox.delivery import cited_notice_unsent
+from skymist.outbox.held import cancel_held, release_held
 from skymist.states import CircularState, check_transition
 from skymist.store.models import Alert
 from skymist.store.product_models import Circular, CircularKind

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from skymist.alerts.context import voevent_time
+from skybase.times import voevent_time
 from skymist.circulars.catalogue import CatalogueMatch
 
 #: purity wording of the track streams: (probability word, average astrophysical purity in percent)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from skymist import audit
 from skymist.app import App
-from skymist.circulars import audit
 from skymist.circulars.errors import ActionError, CircularFormatError
 from skymist.circulars.lookup import alert_by_ref
 from skymist.circulars.text import SUBJECT_PREFIX, CircularText, check_circular

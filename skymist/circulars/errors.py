@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-class ActionError(ValueError):
-    """A human action (approve, reject, retract) that cannot be done as asked."""
+from skymist.audit import ActionError as ActionError  # where the commands find it
 
 
 class CircularError(ActionError):

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skymist.circulars import audit
+from skymist import audit
 from skymist.outbox import keys
 from skymist.outbox.queue import OutboxSpec, enqueue
 from skymist.outbox.sinks.circulars import SINK_CIRCULARS
@@ -83,3 +83,9 @@ def mark_submitted(session: Session, outbox_ids: Collection[int], now: dt.dateti
             details={"outbox_id": circular.outbox_id, "delivery_ref": delivery_ref},
         )
     return len(rows)
+
+
+def circulars_submitted(session: Session, rows: Sequence[OutboxRow], now: dt.datetime) -> None:
+    """The outbox's after-sent hook (registered by :mod:`skymist.runtime.lifecycle`):
+    :func:`mark_submitted` for the rows just sent."""
+    mark_submitted(session, [row.id for row in rows], now)

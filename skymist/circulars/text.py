@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from skymist.alerts.naming import ALERT_NAME
+from skymist.alert_names import ALERT_NAME
 from skymist.circulars.errors import CircularFormatError
 
 MAX_LINES = 59  # "generally less than 60 lines"
@@ -21,7 +21,7 @@ MAX_SUBJECT_CHARS = 300
 SUBJECT_PREFIX = "SUBJECT: "
 #: substrings that make GCN reject a subject as an e-mail auto-reply (case-insensitive)
 FORBIDDEN_SUBJECT_WORDS: tuple[str, ...] = ("draft", "re:", "fwd:", "subject:", "vacation", "auto reply")
-#: a subject starts with a public alert name (the one pattern of :mod:`skymist.alerts.naming`)
+#: a subject starts with a public alert name (the one pattern of :mod:`skymist.alert_names`)
 EVENT_NAME = re.compile(rf"(?:{ALERT_NAME.pattern})(?![A-Za-z0-9])", re.ASCII)
 FIELD_LINE = re.compile(r"^[A-Z][A-Za-z]{0,15}: \S")
 

@@ -17,13 +17,13 @@ from skymist.reco_kinds import KNOWN_RECOS
 
 
 def _localize(args: argparse.Namespace) -> int:
-    from skymist.alerts.errors import LocalizationError
+    from skymist import audit
     from skymist.alerts.refined import localize_alert
     from skymist.archive.errors import ArchiveError
     from skymist.archive.writer import write_record
-    from skymist.circulars import audit
     from skymist.circulars.errors import ActionError
     from skymist.scans.imported import ScanImportError, import_scan
+    from skymist.skymap.errors import LocalizationError
 
     path: Path = args.result
     if not path.is_file():

@@ -129,7 +129,7 @@ def _abort(args: argparse.Namespace) -> int:
 def _localize(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from skymist.runtime.jobs import localize_consumer
+    from skymist.runtime.lifecycle import localize_consumer
     from skymist.scans.handoff import FinalScan, Handoff
     from skymist.store.scan_models import Scan
 

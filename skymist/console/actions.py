@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from skymist.alerts.delivery import undelivered_before
 from skymist.alerts.release import held_revision, release_revision
 from skymist.alerts.retraction import retract
 from skymist.circulars.approval import approve, refusal, reject
 from skymist.circulars.editing import awaiting_draft, edit_draft, parse_edited
 from skymist.circulars.text import CircularText
 from skymist.console.context import Console
+from skymist.outbox.delivery import undelivered_before
 from skymist.outbox.manual import cancel_rows, retry_rows
 from skymist.scans.actions import check_scan_allowed, rescan
 from skymist.scans.backend import make_scanner_client

@@ -117,7 +117,7 @@ def trouble(request: Request) -> Response:
 
 def _retry_handoff(request: Request, scan_id: int, by: str, reason: str | None) -> str:
     """The skymap step of a final scan again (``skymist scans localize``), audited."""
-    from skymist.runtime.jobs import localize_consumer
+    from skymist.runtime.lifecycle import localize_consumer
     from skymist.scans.handoff import FinalScan, Handoff
 
     app = console_of(request).app

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skymist.alerts.delivery import Delivery, delivery_of, minutes
 from skymist.alerts.views import scan_view
 from skymist.circulars.text import CircularText
 from skymist.config import Settings
 from skymist.files import PathOutsideRootError, path_inside
+from skymist.outbox.delivery import Delivery, delivery_of, minutes
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.scans.tracker import ACTIVE
 from skymist.states import CircularState, OutboxState

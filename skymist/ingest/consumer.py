@@ -40,10 +40,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from skymist.ingest.inbox import Ingestor, IngestResult, RawMessage, StoreUnavailableError
 from skymist.ingest.shifters import StreamEvent, tell_stream_event
+from skymist.kafka_clients import KafkaConsumer
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,18 @@ class Rewind:
     seeks: int = 0
 
 
+def _position(message: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset of a delivered message (librdkafka sets all three on one)."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError(f"a delivered Kafka message without a position: {topic}/{partition}/{offset}")
+    return topic, partition, offset
+
+
 class StreamConsumer:
     def __init__(
         self,
-        consumer: Any,
+        consumer: KafkaConsumer,
         ingestor: Ingestor,
         topics: list[str],
         batch_size: int,
@@ -99,7 +108,7 @@ class StreamConsumer:
         self._topics_seen: set[str] = set()
         self._topics_awaited: set[str] = set()
 
-    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         for p in partitions:
             self._expected.pop((p.topic, p.partition), None)
         arrived = self._topics_awaited & {p.topic for p in partitions}
@@ -117,7 +126,7 @@ class StreamConsumer:
             "partitions assigned", extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]}
         )
 
-    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         for p in partitions:
             self._expected.pop((p.topic, p.partition), None)
         log.info("partitions revoked", extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]})
@@ -289,7 +298,7 @@ class StreamConsumer:
             )
         self._expected[key] = offset + 1
 
-    def _topic_missing(self, topic: str | None, error: Any) -> bool:
+    def _topic_missing(self, topic: str | None, error: KafkaError) -> bool:
         """Whether ``error`` says a subscribed topic not seen yet does not exist (yet): logged once at
         INFO, never told (the broker withheld no message: there was none)."""
         if error.code() not in TOPIC_MISSING or topic is None or topic in self._topics_seen:
@@ -352,46 +361,13 @@ class StreamConsumer:
         messages = [first]
         if self.batch_size > 1:
             messages += self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
-        raw: list[RawMessage] = []
-        kafka_messages = []
-        for message in messages:
-            if message.error() is not None:
-                self._message_error(message)
-                continue
-            key = (message.topic(), message.partition())
-            if self._since_change is not None and key not in self._since_change:
-                self._read_again(*key)
-            if self._rewinds and not self._rewound(*key, message.offset()):
-                continue
-            self._check_position(message.topic(), message.partition(), message.offset())
-            _ts_type, ts = message.timestamp()
-            raw.append(
-                RawMessage(
-                    topic=message.topic(),
-                    partition=message.partition(),
-                    offset=message.offset(),
-                    value=message.value() or b"",
-                    key=message.key(),
-                    timestamp_ms=ts if ts and ts > 0 else None,
-                )
-            )
-            kafka_messages.append(message)
+        raw = [taken for taken in map(self._take, messages) if taken is not None]
         if not raw:
             return []
         try:
             results = self.ingestor.ingest_batch(raw)
         except Exception as exc:
-            self._failures += 1
-            longest = self.ingestor.app.settings.store_retry_max_s
-            delay = min(longest, STORE_BACKOFF_FIRST_S * 2.0 ** min(self._failures - 1, 16))
-            self.ingestor.app.metrics.inc("ingest_store_unavailable")
-            extra = {"error": str(exc)[:300], "failures": self._failures, "retry_in_s": delay}
-            if isinstance(exc, StoreUnavailableError) or self._failures > 1:
-                log.warning("could not record a batch; it will be taken again", extra=extra)
-            else:  # not the store: show where, once
-                log.exception("could not record a batch; it will be taken again", extra=extra)
-            self._rewind(raw)
-            self.stop.wait(delay)
+            self._not_recorded(exc, raw)
             return []
         if self._failures:
             log.info("recording again after the store came back", extra={"failures": self._failures})
@@ -404,8 +380,43 @@ class StreamConsumer:
             self.on_batch(results)
         return results
 
+    def _take(self, message: Message) -> RawMessage | None:
+        """The message to record (None: an error, told or logged, or one skipped by a rewind)."""
+        if message.error() is not None:
+            self._message_error(message)
+            return None
+        topic, partition, offset = _position(message)
+        if self._since_change is not None and (topic, partition) not in self._since_change:
+            self._read_again(topic, partition)
+        if self._rewinds and not self._rewound(topic, partition, offset):
+            return None
+        self._check_position(topic, partition, offset)
+        _ts_type, ts = message.timestamp()
+        return RawMessage(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            value=message.value() or b"",
+            key=message.key(),
+            timestamp_ms=ts if ts and ts > 0 else None,
+        )
+
+    def _not_recorded(self, exc: Exception, raw: list[RawMessage]) -> None:
+        """A batch the store did not take: rewound to be taken again after a growing pause."""
+        self._failures += 1
+        longest = self.ingestor.app.settings.store_retry_max_s
+        delay = min(longest, STORE_BACKOFF_FIRST_S * 2.0 ** min(self._failures - 1, 16))
+        self.ingestor.app.metrics.inc("ingest_store_unavailable")
+        extra = {"error": str(exc)[:300], "failures": self._failures, "retry_in_s": delay}
+        if isinstance(exc, StoreUnavailableError) or self._failures > 1:
+            log.warning("could not record a batch; it will be taken again", extra=extra)
+        else:  # not the store: show where, once
+            log.exception("could not record a batch; it will be taken again", extra=extra)
+        self._rewind(raw)
+        self.stop.wait(delay)
+
     @staticmethod
-    def _next_offsets(raw: list[RawMessage]) -> list[Any]:
+    def _next_offsets(raw: list[RawMessage]) -> list[TopicPartition]:
         highest: dict[tuple[str, int], int] = {}
         for message in raw:
             key = (message.topic, message.partition)

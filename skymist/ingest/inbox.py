@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from skymist.app import App
 from skymist.ingest.errors import database_error_text, is_store_outage
 from skymist.ingest.parse import InputError, kind_of, parse_message
-from skymist.ingest.registry import HandlerContext, HandlerRegistry, Outcome, default_registry
 from skymist.ingest.shifters import StreamEvent, tell_dead_letter, tell_stream_event
+from skymist.message_handlers import HandlerContext, HandlerRegistry, Outcome
 from skymist.states import DeadLetterState, InboxState, check_transition
 from skymist.store.limits import storable_text, store_limits
 from skymist.store.models import DeadLetter, InboxMessage
@@ -104,7 +104,7 @@ class Ingestor:
 
     def __init__(self, app: App, handlers: HandlerRegistry | None = None) -> None:
         self.app = app
-        self.handlers = handlers if handlers is not None else default_registry()
+        self.handlers = handlers if handlers is not None else app.message_handlers
 
     def ingest_batch(self, messages: Sequence[RawMessage]) -> list[IngestResult]:
         """Record and handle ``messages``; every message is recorded or dead-lettered when this returns.

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from skybase.event import RealtimeEvent
 from skybase.event.model import CLOCK_SKEW, DETECTOR_START, ID_LIMIT, forbidden_text
-from skymist.alerts.naming import alert_name_problem
+from skymist.alert_names import alert_name_problem
 from skymist.store.limits import store_limits
 
 Stream = Literal["GOLD", "BRONZE", "CASCADE"]

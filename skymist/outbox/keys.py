@@ -50,6 +50,11 @@ def outbox_dead(row_id: int, attempts: int) -> str:
     return f"outbox-dead:{row_id}:{attempts}"
 
 
+#: the kind of the shifters' warning that the archive cannot be written (the archive tells it, the record
+#: of trouble finds it)
+ARCHIVE_UNWRITABLE = "archive-unwritable"
+
+
 def shifters_warning(kind: str, slot: int) -> str:
     """A paced warning to the shifters (``kind`` e.g. ``broker-unreachable``): one per ``slot``
     (the time divided by ``shifters_repeat_s``), so a lasting fault is told once per period."""

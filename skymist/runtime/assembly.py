@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from skymist.alerts import outbox_hooks
 from skymist.app import App, open_app
-from skymist.archive import hooks as archive_hooks
 from skymist.config import Settings
+from skymist.runtime import lifecycle
 
 
 def build_app(settings: Settings) -> App:
-    """The application with the domain's outbox hooks registered (alert lifecycle, archive)."""
-    app = open_app(settings)
-    outbox_hooks.register(app.outbox_hooks)
-    archive_hooks.register(app.outbox_hooks, app)
-    return app
+    """The application with the alert lifecycle wired in (:func:`skymist.runtime.lifecycle.wire`:
+    message handlers, outbox hooks of the alerts and the archive)."""
+    return lifecycle.wire(open_app(settings))

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -30,6 +30,9 @@ from skymist.store.models import InboxMessage, OutboxRow
 from skymist.store.ops_models import Heartbeat
 from skymist.store.scan_models import Scan
 from skymist.store.types import utcnow
+
+if TYPE_CHECKING:
+    from skymist.kafka_clients import KafkaConsumer
 from skymist.trouble import DEAD_LETTERS_ACKED as DEAD_LETTERS_ACKED  # where it was always found
 from skymist.trouble import TroubleKind, read_trouble
 
@@ -92,9 +95,9 @@ class Probe:
     def __init__(self, app: App, *, now: Callable[[], dt.datetime] = utcnow) -> None:
         self.app = app
         self.now = now
-        self._consumer: Any = None
+        self._consumer: KafkaConsumer | None = None
 
-    def consumer(self) -> Any:
+    def consumer(self) -> KafkaConsumer:
         if self._consumer is None:
             from confluent_kafka import Consumer
 

@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -32,12 +32,16 @@ from skymist.ingest.consumer import StreamConsumer
 from skymist.ingest.inbox import Ingestor
 from skymist.outbox import keys
 from skymist.outbox.queue import SINK_KAFKA
+from skymist.runtime.job_names import JobName
 from skymist.runtime.shifters import tell_in
 from skymist.runtime.simulate import SimulatedAlert, envelope_message
 from skymist.states import HeartbeatState, check_transition
 from skymist.store.models import Alert, OutboxRow
 from skymist.store.ops_models import Heartbeat
 from skymist.store.types import utcnow
+
+if TYPE_CHECKING:
+    from skymist.kafka_clients import KafkaProducer
 
 log = logging.getLogger(__name__)
 
@@ -177,13 +181,11 @@ class HeartbeatJob:
     def __init__(
         self,
         app: App,
-        make_producer: Callable[[], Any],
+        make_producer: Callable[[], KafkaProducer],
         make_consumer: Callable[[Settings], Any],
         *,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        from skymist.runtime.jobs import JobName
-
         self.name = JobName.HEARTBEAT
         self.app = app
         self.settings = app.settings
@@ -198,7 +200,7 @@ class HeartbeatJob:
         self._last_event_id = 0
 
     # --- the three loops --------------------------------------------------------------------------
-    def beat_once(self, producer: Any) -> int:
+    def beat_once(self, producer: KafkaProducer) -> int:
         """Send one synthetic alert; returns the heartbeat id."""
         now = self.clock()
         # tenths of a second since 2020: unique per beat, and within IceTray's 32-bit event ids

@@ -40,11 +40,11 @@ from skymist.ingest.inbox import Ingestor, IngestResult
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.base import Sink
 from skymist.outbox.sinks.factory import build_sinks
+from skymist.runtime import lifecycle
 from skymist.runtime.job_names import JobName as JobName  # where the daemon's callers find it
 from skymist.scans.backend import make_scanner_client
-from skymist.scans.handoff import FinalScan, FinalScanConsumer, Handoff
+from skymist.scans.handoff import Handoff
 from skymist.scans.tracker import ScanTracker
-from skymist.store.scan_models import Scan
 
 if TYPE_CHECKING:
     from skymist.runtime.http_server import HttpServer
@@ -286,33 +286,6 @@ class ScheduledJob:
         return None
 
 
-def localize_consumer() -> FinalScanConsumer:
-    """The skymap step that receives final scans: :func:`skymist.alerts.refined.localize_alert`."""
-    from skymist.alerts.refined import localize_alert
-
-    def consume(app: App, final: FinalScan, result: bytes) -> None:
-        # the plan entry declares what its reco is (SkyDriver's results don't)
-        with app.sessions() as session:
-            scan = session.get(Scan, final.scan_id)
-            plan = dict(scan.plan) if scan is not None and scan.plan else None
-        localize_alert(app, final.alert_id, result, scan_ref=final.ref, plan=plan)
-
-    return consume
-
-
-def archive_consumer() -> FinalScanConsumer:
-    """Write the alert's archive record once its final scan is localized (failures are logged; the
-    record is completed at the alert's next send or by the ``archive`` job)."""
-    from skymist.archive.hooks import write_quietly
-    from skymist.archive.trouble import ArchiveTrouble
-
-    def consume(app: App, final: FinalScan, result: bytes) -> None:
-        if app.settings.archive_enabled:
-            write_quietly(app.settings, app.sessions, [final.alert_id], ArchiveTrouble(app))
-
-    return consume
-
-
 @dataclass
 class JobInputs:
     """What the jobs are made from; the clients are made only for the jobs that use them."""
@@ -342,7 +315,7 @@ def _scans(inputs: JobInputs) -> Job:
 
 
 def _handoff(inputs: JobInputs) -> Job:
-    handoff = Handoff(inputs.app, [localize_consumer(), archive_consumer()])
+    handoff = Handoff(inputs.app, lifecycle.final_scan_consumers())
     return ScheduledJob(JobName.HANDOFF, HANDOFF_INTERVAL_S, handoff.sweep)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from skymist.app import App
 from skymist.ingest.inbox import Ingestor, IngestResult, RawMessage
-from skymist.kafka_clients import base_config
+from skymist.kafka_clients import KafkaConsumer, base_config
 
 Progress = Callable[[int, int | None], None]
 
@@ -81,7 +82,7 @@ def replay_files(
     return results
 
 
-def _replay_consumer(app: App) -> Any:
+def _replay_consumer(app: App) -> KafkaConsumer:
     return Consumer(
         {
             **base_config(app.settings),
@@ -108,76 +109,91 @@ def replay_topic(
         raise ReplayError("give exactly one of --from-offset and --from-time")
     consumer = _replay_consumer(app)
     try:
-        try:
-            metadata = consumer.list_topics(topic, timeout=10)
-        except KafkaException as exc:
-            error = exc.args[0] if exc.args else None
-            reason = error.str() if isinstance(error, KafkaError) else str(exc)
-            raise ReplayError(
-                f"cannot read topic {topic!r}: Kafka at {app.settings.kafka_bootstrap_servers} did not "
-                f"answer ({reason}); is Kafka up? check kafka_bootstrap_servers"
-            ) from None
-        described = metadata.topics.get(topic)
-        if described is None or described.error is not None or not described.partitions:
-            raise ReplayError(f"topic {topic!r} does not exist on {app.settings.kafka_bootstrap_servers}")
-        chosen = sorted(partitions if partitions is not None else described.partitions)
-        unknown = set(chosen) - set(described.partitions)
-        if unknown:
-            raise ReplayError(f"topic {topic!r} has no partition {sorted(unknown)}")
+        chosen = _partitions(app, consumer, topic, partitions)
         starts, ends, min_ts = _plan(consumer, topic, chosen, from_offset, from_time)
         assignments = [TopicPartition(topic, p, starts[p]) for p in chosen if starts[p] < ends[p]]
-        total = sum(ends[p] - starts[p] for p in chosen)
-        results: list[IngestResult] = []
         if not assignments:
-            return results
+            return []
         consumer.assign(assignments)
+        reading = _Reading(topic, ends, min_ts, {tp.partition for tp in assignments})
+        total = sum(ends[p] - starts[p] for p in chosen)
         ingestor = Ingestor(app)
-        remaining = {tp.partition for tp in assignments}
-        seen = 0
-        pending: list[RawMessage] = []
-        while remaining:
+        results: list[IngestResult] = []
+        while reading.remaining:
             messages = consumer.consume(num_messages=batch, timeout=5.0)
             if not messages:
-                raise ReplayError(f"topic {topic!r} stopped answering before its end; {seen} of {total} read")
-            for message in messages:
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        remaining.discard(message.partition())
-                        continue
-                    raise ReplayError(f"reading {topic!r}: {error.str()}")
-                partition, offset = message.partition(), message.offset()
-                if partition not in remaining or offset >= ends[partition]:
-                    remaining.discard(partition)
-                    continue
-                seen += 1
-                _kind, ts = message.timestamp()
-                if offset + 1 >= ends[partition]:
-                    remaining.discard(partition)
-                if min_ts is not None and ts is not None and 0 < ts < min_ts:
-                    continue
-                pending.append(
-                    RawMessage(
-                        topic,
-                        partition,
-                        offset,
-                        message.value() or b"",
-                        message.key(),
-                        ts if ts and ts > 0 else None,
-                    )
+                raise ReplayError(
+                    f"topic {topic!r} stopped answering before its end; {reading.seen} of {total} read"
                 )
+            pending = [raw for raw in map(reading.take, messages) if raw is not None]
             if pending:
                 results.extend(ingestor.ingest_batch(pending))
-                pending = []
             if progress is not None:
-                progress(seen, total)
+                progress(reading.seen, total)
         return results
     finally:
         consumer.close()
 
 
+def _partitions(app: App, consumer: KafkaConsumer, topic: str, partitions: list[int] | None) -> list[int]:
+    """The partitions to read (all of the topic's when none are named), checked against the topic's."""
+    try:
+        metadata = consumer.list_topics(topic, timeout=10)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else None
+        reason = error.str() if isinstance(error, KafkaError) else str(exc)
+        raise ReplayError(
+            f"cannot read topic {topic!r}: Kafka at {app.settings.kafka_bootstrap_servers} did not "
+            f"answer ({reason}); is Kafka up? check kafka_bootstrap_servers"
+        ) from None
+    described = metadata.topics.get(topic)
+    if described is None or described.error is not None or not described.partitions:
+        raise ReplayError(f"topic {topic!r} does not exist on {app.settings.kafka_bootstrap_servers}")
+    chosen = sorted(partitions if partitions is not None else described.partitions)
+    unknown = set(chosen) - set(described.partitions)
+    if unknown:
+        raise ReplayError(f"topic {topic!r} has no partition {sorted(unknown)}")
+    return chosen
+
+
+@dataclass
+class _Reading:
+    """The state of one replay's reading: partitions not at their end yet, messages seen."""
+
+    topic: str
+    ends: dict[int, int]
+    min_ts: int | None
+    remaining: set[int]
+    seen: int = 0
+
+    def take(self, message: Any) -> RawMessage | None:
+        """The message to record, or None (an end reached, or before the time asked for)."""
+        error = message.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                self.remaining.discard(message.partition())
+                return None
+            raise ReplayError(f"reading {self.topic!r}: {error.str()}")
+        partition, offset = message.partition(), message.offset()
+        if partition not in self.remaining or offset >= self.ends[partition]:
+            self.remaining.discard(partition)
+            return None
+        self.seen += 1
+        _kind, ts = message.timestamp()
+        if offset + 1 >= self.ends[partition]:
+            self.remaining.discard(partition)
+        if self.min_ts is not None and ts is not None and 0 < ts < self.min_ts:
+            return None
+        value = message.value() or b""
+        return RawMessage(self.topic, partition, offset, value, message.key(), ts if ts and ts > 0 else None)
+
+
 def _plan(
-    consumer: Any, topic: str, partitions: list[int], from_offset: int | None, from_time: dt.datetime | None
+    consumer: KafkaConsumer,
+    topic: str,
+    partitions: list[int],
+    from_offset: int | None,
+    from_time: dt.datetime | None,
 ) -> tuple[dict[int, int], dict[int, int], int | None]:
     starts: dict[int, int] = {}
     ends: dict[int, int] = {}

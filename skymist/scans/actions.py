@@ -8,7 +8,8 @@ import getpass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scanner_client import ScannerError, SkyDriverClient, new_request_key
+from scanner_client import ScannerError, new_request_key
+from scanner_client.backend import ScannerBackend
 from skymist.app import App
 from skymist.reco_plans import ScanPlanEntry
 from skymist.scans.planning import plan_entries, plan_scans
@@ -124,7 +125,7 @@ def _locked(session: Session, scan_id: int) -> Scan:
 
 
 def rescan(
-    app: App, client: SkyDriverClient, scan_id: int, *, by: str | None = None, reason: str | None = None
+    app: App, client: ScannerBackend, scan_id: int, *, by: str | None = None, reason: str | None = None
 ) -> Scan:
     """Run a scan again: a backend rescan replacing the running one, or a fresh submission of an
     ended one (failed, aborted or final). Audited (``scan_rescanned``) when ``by`` is given."""
@@ -155,7 +156,7 @@ def rescan(
         scan.attempts, scan.last_error, scan.next_check_at = 0, None, now
         scan.lease_owner, scan.lease_until = OPERATOR_LEASE, None  # a tracker mid-tick drops its result
         if by is not None:
-            from skymist.circulars import audit
+            from skymist import audit
 
             audit.record(
                 session,
@@ -170,7 +171,7 @@ def rescan(
         return scan
 
 
-def abort(app: App, client: SkyDriverClient, scan_id: int, reason: str) -> Scan:
+def abort(app: App, client: ScannerBackend, scan_id: int, reason: str) -> Scan:
     with app.sessions() as session, session.begin():
         scan = _locked(session, scan_id)
         if scan.state not in (ScanState.PLANNED, ScanState.SUBMITTED, ScanState.RUNNING, ScanState.PARTIAL):

@@ -1,7 +1,8 @@
 """The hand-off of final scan results to the skymap step.
 
 When a scan's final result is stored, its alert moves to ``localized_pending``. Consumers registered
-here (the skymap step) are then called with the scan and its verbatim result bytes. The trigger is
+here (the skymap step, the archive: :mod:`skymist.runtime.lifecycle`) are then called with the final
+scan (its plan entry as stored) and its verbatim result bytes, read together in one session. The trigger is
 durable: :func:`pending` finds every alert still ``localized_pending`` with a final scan, so a
 consumer that failed, or a daemon that died in between, is simply called again (consumers are
 idempotent per scan).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +34,8 @@ class FinalScan:
     revision: int
     plan_entry: str
     backend_scan_id: str
+    #: the scan's plan as stored (what its reco is: SkyDriver's results don't say); None: not read yet
+    plan: dict[str, Any] | None = None
 
     @property
     def ref(self) -> str:
@@ -45,7 +49,7 @@ def pending(session: Session, max_attempts: int, limit: int = 20) -> list[FinalS
     """Final scans of alerts still waiting for the skymap step (newest final scan per alert), except
     those whose skymap step already failed ``max_attempts`` times."""
     rows = session.execute(
-        select(Scan.id, Scan.alert_id, Scan.revision, Scan.plan_entry, Scan.backend_scan_id)
+        select(Scan.id, Scan.alert_id, Scan.revision, Scan.plan_entry, Scan.backend_scan_id, Scan.plan)
         .join(Alert, Alert.id == Scan.alert_id)
         .where(
             Alert.state == AlertState.LOCALIZED_PENDING,
@@ -61,8 +65,28 @@ def pending(session: Session, max_attempts: int, limit: int = 20) -> list[FinalS
         if row.alert_id in seen or row.backend_scan_id is None:
             continue
         seen.add(row.alert_id)
-        out.append(FinalScan(row.id, row.alert_id, row.revision, row.plan_entry, row.backend_scan_id))
+        plan = dict(row.plan) if row.plan else None
+        out.append(FinalScan(row.id, row.alert_id, row.revision, row.plan_entry, row.backend_scan_id, plan))
     return out[:limit]
+
+
+def results_of(session: Session, finals: list[FinalScan]) -> dict[int, bytes]:
+    """The verbatim final results of ``finals``, by scan id (a scan without one is left out)."""
+    if not finals:
+        return {}
+    rows = session.execute(
+        select(Scan.id, Scan.result).where(Scan.id.in_([final.scan_id for final in finals]))
+    ).all()
+    return {row.id: row.result for row in rows if row.result is not None}
+
+
+def with_plan(session: Session, final: FinalScan) -> tuple[FinalScan, bytes | None]:
+    """``final`` with its plan, and its result, read in ``session`` (for a final scan named by hand)."""
+    row = session.execute(select(Scan.plan, Scan.result).where(Scan.id == final.scan_id)).one()
+    plan = dict(row.plan) if row.plan else None
+    return FinalScan(
+        final.scan_id, final.alert_id, final.revision, final.plan_entry, final.backend_scan_id, plan
+    ), row.result
 
 
 class Handoff:
@@ -75,21 +99,25 @@ class Handoff:
     def sweep(self) -> int:
         if not self.consumers:
             return 0
-        with self.app.sessions() as session:
+        with self.app.sessions() as session:  # one session: the pending scans, their plans and results
             finals = pending(session, self.app.settings.handoff_max_attempts)
+            results = results_of(session, finals)
         handed = 0
         for final in finals:
-            if self.hand_over(final):
+            result = results.get(final.scan_id)
+            if result is not None and self._consume(final, result):
                 handed += 1
         return handed
 
     def hand_over(self, final: FinalScan) -> bool:
-        """Call every consumer with the scan's result; a failure is counted on the scan, and after
-        ``handoff_max_attempts`` the shifters are told and the sweep stops trying."""
+        """Call every consumer with the scan's plan and result (read in one session); a failure is
+        counted on the scan, and after ``handoff_max_attempts`` the shifters are told and the sweep
+        stops trying."""
         with self.app.sessions() as session:
-            result = session.execute(select(Scan.result).where(Scan.id == final.scan_id)).scalar_one()
-        if result is None:
-            return False
+            final, result = with_plan(session, final)
+        return result is not None and self._consume(final, result)
+
+    def _consume(self, final: FinalScan, result: bytes) -> bool:
         for consumer in self.consumers:
             try:
                 consumer(self.app, final, result)

@@ -303,32 +303,55 @@ class ScanTracker:
                 detail=f"the backend no longer knows scan {backend_id}",
             )
         state = status.state
-        decision = Decision(backend_state=status.scan_state)
         if state is BackendState.SCAN_HAS_FINAL_RESULT or status.scan_complete:
-            fetched = self.client.get_result_raw(backend_id, include_deleted=True, no_redirect=True)
-            if fetched is not None and fetched.result.is_final:
-                decision.new_state = ScanState.FINAL
-                decision.result = fetched.raw
-                decision.milestones.append("final")
-                manifest = self.client.get_manifest(backend_id, follow_replaced=False)
-                final = read_progress(manifest, status.scan_state)
-                decision.progress = ProgressReading(
-                    100.0,
-                    final.pixels_done,
-                    final.pixels_done or final.pixels_total,
-                    None,
-                    "final result",
-                    f"final|{backend_id}",
-                )
-                return decision
+            final = self._final(backend_id, status.scan_state)
+            if final is not None:
+                return final
         if status.is_deleted or (
             state is not None and state.stopped and state is not BackendState.SCAN_HAS_FINAL_RESULT
         ):
             return self._rescan(
                 job, abort_first=False, why=f"the backend scan stopped without a result ({status.scan_state})"
             )
+        decision = self._progress(job, backend_id, status.scan_state, state)
+        assert decision.progress is not None
+        last_change = now if decision.progress.mark != job.progress_mark else (job.last_progress_at or now)
+        if (now - last_change).total_seconds() > self.app.settings.scan_stuck_after_s:
+            stuck_s = (now - last_change).total_seconds()
+            return self._rescan(
+                job, abort_first=True, why=f"no progress for {stuck_s:.0f} s ({status.scan_state})"
+            )
+        return decision
+
+    def _final(self, backend_id: str, scan_state: str) -> Decision | None:
+        """The final result, when the backend has one (None: not final after all)."""
+        fetched = self.client.get_result_raw(backend_id, include_deleted=True, no_redirect=True)
+        if fetched is None or not fetched.result.is_final:
+            return None
         manifest = self.client.get_manifest(backend_id, follow_replaced=False)
-        reading = read_progress(manifest, status.scan_state)
+        final = read_progress(manifest, scan_state)
+        return Decision(
+            new_state=ScanState.FINAL,
+            backend_state=scan_state,
+            result=fetched.raw,
+            milestones=["final"],
+            progress=ProgressReading(
+                100.0,
+                final.pixels_done,
+                final.pixels_done or final.pixels_total,
+                None,
+                "final result",
+                f"final|{backend_id}",
+            ),
+        )
+
+    def _progress(
+        self, job: ScanJob, backend_id: str, scan_state: str, state: BackendState | None
+    ) -> Decision:
+        """A running scan's progress, its new partial result (if any) and the milestones it passed."""
+        decision = Decision(backend_state=scan_state)
+        manifest = self.client.get_manifest(backend_id, follow_replaced=False)
+        reading = read_progress(manifest, scan_state)
         decision.progress = reading
         changed = reading.mark != job.progress_mark
         if state is BackendState.IN_PROGRESS__PARTIAL_RESULT_GENERATED and (changed or not job.has_partial):
@@ -343,12 +366,6 @@ class ScanTracker:
             decision.new_state = ScanState.PARTIAL
         if reading.percent is not None and reading.percent >= 50.0 and (job.progress_percent or 0.0) < 50.0:
             decision.milestones.append("half")
-        last_change = now if changed else (job.last_progress_at or now)
-        if (now - last_change).total_seconds() > self.app.settings.scan_stuck_after_s:
-            stuck_s = (now - last_change).total_seconds()
-            return self._rescan(
-                job, abort_first=True, why=f"no progress for {stuck_s:.0f} s ({status.scan_state})"
-            )
         return decision
 
     def _rescan(self, job: ScanJob, *, abort_first: bool, why: str) -> Decision:
@@ -394,24 +411,7 @@ class ScanTracker:
             settings.scan_poll_realtime_s if scan.priority >= REALTIME_PRIORITY else settings.scan_poll_s
         )
         if decision.backend_failed:
-            first_failure = scan.attempts == 0
-            scan.attempts += 1
-            scan.last_error = decision.error
-            delay = min(settings.scan_backoff_max_s, 2.0 ** min(scan.attempts, 16)) * self.rng.uniform(
-                0.5, 1.5
-            )
-            scan.next_check_at = now + dt.timedelta(seconds=min(delay, settings.scan_backoff_max_s))
-            if first_failure and not scan.backend_down_told:
-                scan.outages += 1
-                scan.backend_down_told = True
-                self._milestone(
-                    session,
-                    scan,
-                    job,
-                    "backend_down",
-                    key_suffix=f":{scan.outages}",
-                    detail=f"cannot reach the scanner backend: {decision.error}; retrying with backoff",
-                )
+            self._record_failure(session, scan, job, decision, now)
             return
         scan.attempts = 0
         scan.backend_down_told = False
@@ -425,33 +425,66 @@ class ScanTracker:
             scan.progress_mark = None
         if decision.error is not None:
             scan.last_error = decision.error
-        reading = decision.progress
-        if reading is not None:
-            if reading.mark != scan.progress_mark:
-                scan.progress_mark = reading.mark
-                scan.last_progress_at = now
-                session.add(
-                    ScanProgress(
-                        scan_id=scan.id,
-                        at=now,
-                        backend_scan_id=scan.backend_scan_id or "",
-                        backend_state=decision.backend_state or "",
-                        percent=reading.percent,
-                        pixels_done=reading.pixels_done,
-                        pixels_total=reading.pixels_total,
-                        predicted_end=reading.predicted_end,
-                        summary=reading.summary,
-                    )
-                )
-            if reading.percent is not None:
-                scan.progress_percent = reading.percent
-            scan.pixels_done = reading.pixels_done if reading.pixels_done is not None else scan.pixels_done
-            scan.pixels_total = (
-                reading.pixels_total if reading.pixels_total is not None else scan.pixels_total
-            )
-            scan.predicted_end = reading.predicted_end or scan.predicted_end
+        if decision.progress is not None:
+            self._record_progress(session, scan, decision.progress, decision.backend_state, now)
         if decision.partial_result is not None:
             scan.partial_result = decision.partial_result
+        self._record_state(session, scan, decision, now)
+        for milestone in decision.milestones:
+            self._milestone(session, scan, job, milestone, detail=decision.detail)
+        scan.next_check_at = now + dt.timedelta(seconds=0.5 if decision.poll_soon else cadence)
+
+    def _record_failure(
+        self, session: Session, scan: Scan, job: ScanJob, decision: Decision, now: dt.datetime
+    ) -> None:
+        """The backend could not be asked: back off (jittered), and tell the shifters once per outage."""
+        settings = self.app.settings
+        first_failure = scan.attempts == 0
+        scan.attempts += 1
+        scan.last_error = decision.error
+        delay = min(settings.scan_backoff_max_s, 2.0 ** min(scan.attempts, 16)) * self.rng.uniform(0.5, 1.5)
+        scan.next_check_at = now + dt.timedelta(seconds=min(delay, settings.scan_backoff_max_s))
+        if first_failure and not scan.backend_down_told:
+            scan.outages += 1
+            scan.backend_down_told = True
+            self._milestone(
+                session,
+                scan,
+                job,
+                "backend_down",
+                key_suffix=f":{scan.outages}",
+                detail=f"cannot reach the scanner backend: {decision.error}; retrying with backoff",
+            )
+
+    @staticmethod
+    def _record_progress(
+        session: Session, scan: Scan, reading: ProgressReading, backend_state: str | None, now: dt.datetime
+    ) -> None:
+        """A progress reading: a new mark is one row of the scan's progress history."""
+        if reading.mark != scan.progress_mark:
+            scan.progress_mark = reading.mark
+            scan.last_progress_at = now
+            session.add(
+                ScanProgress(
+                    scan_id=scan.id,
+                    at=now,
+                    backend_scan_id=scan.backend_scan_id or "",
+                    backend_state=backend_state or "",
+                    percent=reading.percent,
+                    pixels_done=reading.pixels_done,
+                    pixels_total=reading.pixels_total,
+                    predicted_end=reading.predicted_end,
+                    summary=reading.summary,
+                )
+            )
+        if reading.percent is not None:
+            scan.progress_percent = reading.percent
+        scan.pixels_done = reading.pixels_done if reading.pixels_done is not None else scan.pixels_done
+        scan.pixels_total = reading.pixels_total if reading.pixels_total is not None else scan.pixels_total
+        scan.predicted_end = reading.predicted_end or scan.predicted_end
+
+    def _record_state(self, session: Session, scan: Scan, decision: Decision, now: dt.datetime) -> None:
+        """The scan's new state; a final result makes its alert ``localized_pending``."""
         if decision.new_state is not None and decision.new_state != scan.state:
             scan.state = check_transition(scan.state, decision.new_state)
             if scan.state == ScanState.SUBMITTED and scan.submitted_at is None:
@@ -465,9 +498,6 @@ class ScanTracker:
             self._localized_pending(session, scan.alert_id)
         if scan.state in (ScanState.FAILED, ScanState.ABORTED):
             scan.finished_at = now
-        for milestone in decision.milestones:
-            self._milestone(session, scan, job, milestone, detail=decision.detail)
-        scan.next_check_at = now + dt.timedelta(seconds=0.5 if decision.poll_soon else cadence)
 
     @staticmethod
     def _localized_pending(session: Session, alert_id: int) -> None:

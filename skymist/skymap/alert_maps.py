@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from skybase.times import modified_julian_date
-from skymist.alerts.errors import LocalizationError
-from skymist.alerts.numbers import combined_error_deg
 from skymist.skymap.alert_files import FileKind, SkymapFile, SkymapFiles
 from skymist.skymap.analysis import SkymapAnalysis, analyze_scan
+from skymist.skymap.errors import LocalizationError
 from skymist.skymap.model import ScanMetadata, ScanResult
+from skymist.skymap.position import SkyPosition
 from skymist.skymap.reader import parse_skyscan_result
 from skymist.store.product_models import Localization
 from skymist.store.types import utcnow
@@ -101,7 +101,7 @@ def localization_row(
     scan_ref: str,
     revision: int | None,
 ) -> Localization:
-    best, r50, r90 = analysis.best_fit, analysis.region_50, analysis.region_90
+    best = analysis.best_fit
     return Localization(
         alert_id=alert_id,
         scan_ref=scan_ref,
@@ -109,22 +109,9 @@ def localization_row(
         thresholds=analysis.thresholds.name,
         level_50=analysis.thresholds.level_50,
         level_90=analysis.thresholds.level_90,
-        ra_deg=best.ra_deg,
-        dec_deg=best.dec_deg,
         best_fit_nside=best.nside,
         best_fit_llh=best.llh,
-        ra_plus_50_deg=r50.box.ra_plus_deg,
-        ra_minus_50_deg=r50.box.ra_minus_deg,
-        dec_plus_50_deg=r50.box.dec_plus_deg,
-        dec_minus_50_deg=r50.box.dec_minus_deg,
-        area_50_deg2=r50.area_deg2,
-        ra_plus_90_deg=r90.box.ra_plus_deg,
-        ra_minus_90_deg=r90.box.ra_minus_deg,
-        dec_plus_90_deg=r90.box.dec_plus_deg,
-        dec_minus_90_deg=r90.box.dec_minus_deg,
-        area_90_deg2=r90.area_deg2,
-        err50_deg=combined_error_deg(r50.box, best.dec_deg),
-        err90_deg=combined_error_deg(r90.box, best.dec_deg),
+        **SkyPosition.from_analysis(analysis).as_columns(),
         nsides=",".join(str(n) for n in analysis.nsides),
         n_scanned_pixels=analysis.n_scanned_pixels,
         pixel_convention=str(analysis.pixel_convention),

@@ -6,7 +6,7 @@ shifter's terminal says exactly what to fix.
 
 from __future__ import annotations
 
-__all__ = ["SkymapInputError"]
+__all__ = ["LocalizationError", "SkymapInputError"]
 
 _MAX_VALUE_CHARS = 120
 
@@ -28,3 +28,7 @@ class SkymapInputError(ValueError):
         self.reason = reason
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{field} = {_short_repr(value)}: {reason}")
+
+
+class LocalizationError(ValueError):
+    """A final scan result that cannot become a localization of its alert."""

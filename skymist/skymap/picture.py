@@ -10,7 +10,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +19,11 @@ from skymist.files import WrittenFile, write_atomic
 from skymist.skymap.analysis import SkymapAnalysis
 from skymist.skymap.errorbox import ra_offset_deg
 from skymist.skymap.model import ErrorBox
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
 
 __all__ = ["ComparisonPosition", "render_png", "write_pdf", "write_png"]
 
@@ -204,16 +209,10 @@ def render_png(
 ) -> bytes:
     """The picture as PNG bytes (150 dpi for publication), or PDF with ``image_format="pdf"``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import LogNorm, Normalize
+    from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-    best = analysis.best_fit
-    regions = (analysis.region_50, analysis.region_90)
     vmax = max(2.0 * analysis.region_90.two_delta_llh_level, 10.0)
-    cos_dec = max(math.cos(math.radians(best.dec_deg)), 0.05)
-
     fig = Figure(figsize=(9.0, 9.0), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     head, details = _title(analysis).split("\n", 1)
@@ -221,10 +220,26 @@ def render_png(
     grid = fig.add_gridspec(2, 1, height_ratios=(1.0, 1.1))
     ax_sky = fig.add_subplot(grid[0], projection="mollweide")
     ax_zoom = fig.add_subplot(grid[1])
-    # both colorbars: insets beside their panel, exactly its height
-    colorbar_box = (1.025, 0.0, 0.03, 1.0)
+    _draw_sky(fig, ax_sky, analysis, comparison, details)
+    zoom_norm = Normalize(vmin=0.0, vmax=vmax)
+    view = _frame_zoom(fig, ax_zoom, analysis, comparison, zoom_norm)
+    _draw_zoom(ax_zoom, analysis, comparison, view, zoom_norm)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=image_format, dpi=dpi)
+    return buffer.getvalue()
 
-    # --- full sky: a regular grid in Mollweide longitude x = 180 deg - RA
+
+#: both colorbars: insets beside their panel, exactly its height
+_COLORBAR_BOX = (1.025, 0.0, 0.03, 1.0)
+
+
+def _draw_sky(
+    fig: Figure, ax_sky: Axes, analysis: SkymapAnalysis, comparison: ComparisonPosition | None, details: str
+) -> None:
+    """The full sky: a regular grid in Mollweide longitude x = 180 deg - RA."""
+    from matplotlib.colors import LogNorm
+
+    best = analysis.best_fit
     x_edges = np.linspace(-np.pi, np.pi, 721)
     dec_edges = np.linspace(-90.0, 90.0, 361)
     ra_c = np.mod(180.0 - np.degrees(0.5 * (x_edges[1:] + x_edges[:-1])), 360.0)
@@ -242,10 +257,10 @@ def render_png(
         shading="flat",
         rasterized=True,
     )
-    sky_bar = fig.colorbar(mesh, cax=ax_sky.inset_axes(colorbar_box), orientation="vertical")
+    sky_bar = fig.colorbar(mesh, cax=ax_sky.inset_axes(_COLORBAR_BOX), orientation="vertical")
     sky_bar.set_label(r"$1 + 2\Delta\ln L$", fontsize=10)
     sky_bar.ax.tick_params(labelsize=9)
-    for region in regions:
+    for region in (analysis.region_50, analysis.region_90):
         for contour in region.contours:
             x, y = _split_wrap(_mollweide_x(contour.ra_deg), np.radians(contour.dec_deg))
             ax_sky.plot(x, y, color=_COLORS[region.containment], lw=1.0)
@@ -260,6 +275,11 @@ def render_png(
             ms=8,
             mew=1.5,
         )
+    _sky_ticks(ax_sky)
+    ax_sky.set_title(f"{details}\nFull sky (J2000; RA grows to the left)", fontsize=10)
+
+
+def _sky_ticks(ax_sky: Axes) -> None:
     ax_sky.grid(True, alpha=0.4)
     ticks = np.radians(np.arange(-150, 181, 30))
     ax_sky.set_xticks(ticks)
@@ -277,13 +297,24 @@ def render_png(
     dec_ticks = np.arange(-60, 61, 30)
     ax_sky.set_yticks(np.radians(dec_ticks))
     ax_sky.set_yticklabels([_degrees(float(d), wrap=False) for d in dec_ticks], fontsize=9)
-    ax_sky.set_title(f"{details}\nFull sky (J2000; RA grows to the left)", fontsize=10)
 
-    # --- zoom: the colorbar and legend first, so the panel's final size is known before its limits
-    zoom_norm = Normalize(vmin=0.0, vmax=vmax)
+
+def _frame_zoom(
+    fig: Figure,
+    ax_zoom: Axes,
+    analysis: SkymapAnalysis,
+    comparison: ComparisonPosition | None,
+    zoom_norm: Normalize,
+) -> tuple[float, float, float, float]:
+    """The zoom's colorbar and the legend first, so the panel's final size is known before its limits;
+    the limits (RA low, RA high, Dec low, Dec high) that fill the panel."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    cos_dec = max(math.cos(math.radians(analysis.best_fit.dec_deg)), 0.05)
     zoom_bar = fig.colorbar(
         ScalarMappable(norm=zoom_norm, cmap="plasma_r"),
-        cax=ax_zoom.inset_axes(colorbar_box),
+        cax=ax_zoom.inset_axes(_COLORBAR_BOX),
         orientation="vertical",
         extend="max",
     )
@@ -308,6 +339,17 @@ def render_png(
         box = ax_zoom.get_position()
         ratio = (box.width * fig.get_figwidth()) / (box.height * fig.get_figheight())
         view = _fill_panel(extent, ratio, cos_dec)
+    return view
+
+
+def _draw_zoom(
+    ax_zoom: Axes,
+    analysis: SkymapAnalysis,
+    comparison: ComparisonPosition | None,
+    view: tuple[float, float, float, float],
+    zoom_norm: Normalize,
+) -> None:
+    best = analysis.best_fit
     ra_lo, ra_hi, dec_lo, dec_hi = view
     ax_zoom.set_xlim(ra_hi, ra_lo)
     ax_zoom.set_ylim(dec_lo, dec_hi)
@@ -317,7 +359,7 @@ def render_png(
     dec_z = np.linspace(dec_lo, dec_hi, n_dec)
     ts_z = np.ma.masked_invalid(_ts_on_grid(analysis, ra_z, dec_z))
     ax_zoom.pcolormesh(ra_z, dec_z, ts_z, cmap="plasma_r", norm=zoom_norm, shading="nearest", rasterized=True)
-    for region in regions:
+    for region in (analysis.region_50, analysis.region_90):
         color = _COLORS[region.containment]
         for contour in region.contours:
             ax_zoom.plot(contour.ra_deg, contour.dec_deg, color=color, lw=1.8)
@@ -330,10 +372,6 @@ def render_png(
     ax_zoom.set_xlim(ra_hi, ra_lo)  # plotting must not have moved the limits
     ax_zoom.set_ylim(dec_lo, dec_hi)
     ax_zoom.grid(True, color="white", alpha=0.3, lw=0.6)
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=image_format, dpi=dpi)
-    return buffer.getvalue()
 
 
 def write_png(

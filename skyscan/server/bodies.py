@@ -12,8 +12,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from scanner_client import validation
 from scanner_client.models import EventMetadata, Progress
+from skybase import scan_requests
 from skyscan.pixels import MAX_NSIDE
 from skyscan.server import arguments as a
 from skyscan.server.arguments import Arg, Invalid
@@ -54,8 +54,8 @@ def _classifiers(value: Any) -> dict[str, Any]:
     refused later, for ``classifiers`` only, with SkyDriver's own text."""
     if not isinstance(value, dict):
         raise Invalid("must be a dict")
-    most = validation.CLASSIFIERS_MAX_ENTRIES
-    longest = validation.CLASSIFIERS_MAX_CHARS
+    most = scan_requests.CLASSIFIERS_MAX_ENTRIES
+    longest = scan_requests.CLASSIFIERS_MAX_CHARS
     if len(value) > most:
         raise Invalid(f"at most {most} entries (got {len(value)})")
     for key, item in value.items():
@@ -227,14 +227,14 @@ def launch_body(
         # a whole number written 12.0 is the integer 12, as for every other integer argument
         nsides = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in nsides.items()}
         try:
-            nsides = validation.nsides_to_json(validation.nsides_from(nsides))
+            nsides = scan_requests.nsides_to_json(scan_requests.nsides_from(nsides))
         except (ValueError, TypeError) as exc:
             raise ApiError(400, f"argument {exc}") from None
         largest = max(int(nside) for nside in nsides)
         if largest > MAX_NSIDE:
             raise ApiError(400, f"argument nsides: nside {largest} is above HEALPix's limit ({MAX_NSIDE})")
         try:
-            threshold = validation.threshold_from(threshold)
+            threshold = scan_requests.threshold_from(threshold)
         except ValueError as exc:
             raise ApiError(400, f"argument {exc}") from None
     event = a.one_value(given, "event_i3live_json") or None

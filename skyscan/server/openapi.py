@@ -17,7 +17,7 @@ from typing import Any, Final
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from scanner_client.validation import SKYSCAN_RECO_ALGOS
+from skybase.scan_requests import SKYSCAN_RECO_ALGOS
 from skyscan.server import response_schemas, schemas
 from skyscan.server.docker_tags import TagCatalogue
 from skyscan.settings import SkyscanSettings

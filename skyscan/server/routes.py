@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from scanner_client.validation import SKYSCAN_RECO_ALGOS
+from skybase.scan_requests import SKYSCAN_RECO_ALGOS
 from skyscan.server import bodies
 from skyscan.server.arguments import Invalid, boolean, json_body
 from skyscan.server.auth import Role, TokenTable
@@ -305,7 +305,7 @@ def get_manifest(
     # a scanner (system role) reads the event from the manifest, as SkyDriver's scanner does
     with_event = role is Role.SYSTEM and "event_i3live_json_dict" in keys
     manifest = services.store.get_manifest(scan_id, include_deleted=deleted_too, with_event=with_event)
-    return _json({key: manifest[key] for key in keys})
+    return _json(project(manifest, fields))
 
 
 @router.patch(

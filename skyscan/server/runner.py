@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner_client.validation import REAL_EVENT_CHOICES
+from skybase.scan_requests import REAL_EVENT_CHOICES
 from skyscan.recos.dummy_gate import GATE_DIR_ENV
 from skyscan.server.lifecycle import Lifecycle
 from skyscan.server.store import ScanStore

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from scanner_client import validation
 from scanner_client.models import MANIFEST_KEYS, EventMetadata, Progress
+from skybase import scan_requests
 from skyscan.pixels import MAX_NSIDE
 from skyscan.server.arguments import INT32_MAX, INT32_MIN, MAX_SIZE_BYTES
 from skyscan.server.bodies import (
@@ -122,13 +122,13 @@ FALSY: Final[Schema] = {"enum": [None, False, 0, "", [], {}]}
 
 def _scalar_entries(*, nonempty_keys: bool, reserved: tuple[str, ...]) -> Schema:
     """``classifiers`` / ``scanner_server_env``: <= 25 scalar entries, keys and strings <= 25."""
-    longest = validation.CLASSIFIERS_MAX_CHARS
+    longest = scan_requests.CLASSIFIERS_MAX_CHARS
     names: Schema = {"maxLength": longest, "minLength": 1 if nonempty_keys else 0}
     if reserved:
         names["not"] = {"enum": list(reserved)}
     return {
         "type": "object",
-        "maxProperties": validation.CLASSIFIERS_MAX_ENTRIES,
+        "maxProperties": scan_requests.CLASSIFIERS_MAX_ENTRIES,
         "propertyNames": names,
         "additionalProperties": {
             "anyOf": [{"type": ["null", "boolean", "number"]}, {"type": "string", "maxLength": longest}]
@@ -263,7 +263,7 @@ def launch_body(
                 {"type": "array", "items": {"const": DEBUG_CLIENT_LOGS}},
             ]
         },
-        "classifiers": _scalar_entries(nonempty_keys=False, reserved=validation.RESERVED_CLASSIFIERS),
+        "classifiers": _scalar_entries(nonempty_keys=False, reserved=scan_requests.RESERVED_CLASSIFIERS),
         "priority": {**integer(), "description": ">= 100 is realtime"},
         "scanner_server_env_from_user": env,
         "scanner_server_env": {**env, "deprecated": True},

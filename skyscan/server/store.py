@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from scanner_client.models import MANIFEST_KEYS, NOT_YET_REQUESTED, EventMetadata, Progress
 from scanner_client.skyscan_result import encode_nan
-from scanner_client.validation import REAL_EVENT_CHOICES
+from skybase.scan_requests import REAL_EVENT_CHOICES
 from skyscan.server import views
 from skyscan.server.arguments import printable
 from skyscan.server.bodies import LaunchRequest
+from skyscan.server.documents import I3EventDoc, Manifest, Result, ScanWithResult, Status, Workforce
 from skyscan.server.errors import ApiError, not_found
 from skyscan.server.find import check as check_filter
 from skyscan.server.find import matches
@@ -134,29 +135,27 @@ class ScanStore:
         with self._session() as session:
             return session.scalar(select(ScanRow.replaced_by_scan_id).where(ScanRow.scan_id == scan_id))
 
-    def get_manifest(
-        self, scan_id: str, *, include_deleted: bool, with_event: bool = False
-    ) -> dict[str, Any]:
+    def get_manifest(self, scan_id: str, *, include_deleted: bool, with_event: bool = False) -> Manifest:
         with self._session() as session:
             row = self._visible(session, scan_id, include_deleted)
             return views.manifest(row, event=self._event(session, row.i3_event_id) if with_event else None)
 
-    def get_scan(self, scan_id: str, *, include_deleted: bool) -> dict[str, Any]:
+    def get_scan(self, scan_id: str, *, include_deleted: bool) -> ScanWithResult:
         with self._session() as session:
             row = self._visible(session, scan_id, include_deleted)
             return {"manifest": views.manifest(row), "result": views.result(row)}
 
-    def get_result(self, scan_id: str, *, include_deleted: bool) -> dict[str, Any]:
+    def get_result(self, scan_id: str, *, include_deleted: bool) -> Result:
         with self._session() as session:
             return views.result(self._visible(session, scan_id, include_deleted))
 
-    def get_status(self, scan_id: str, *, workers: int, logs_url_template: str) -> dict[str, Any]:
+    def get_status(self, scan_id: str, *, workers: int, logs_url_template: str) -> Status:
         with self._session() as session:
             return views.status(
                 self._row(session, scan_id), workers=workers, logs_url_template=logs_url_template
             )
 
-    def get_i3_event(self, scan_id: str) -> dict[str, Any]:
+    def get_i3_event(self, scan_id: str) -> I3EventDoc:
         with self._session() as session:
             return {"i3_event": self._event(session, self._row(session, scan_id).i3_event_id)}
 
@@ -201,7 +200,7 @@ class ScanStore:
                 select(ScanRow).options(defer(ScanRow.result_json)).order_by(ScanRow.timestamp)
             )
             for row in rows:
-                manifest = views.manifest(row)
+                manifest: Mapping[str, Any] = views.manifest(row)
                 try:
                     hit = matches(manifest, query)
                 except ValueError as exc:
@@ -212,7 +211,7 @@ class ScanStore:
 
     # ------------------------------------------------------------------ user changes
 
-    def create_scan(self, body: LaunchRequest) -> dict[str, Any]:
+    def create_scan(self, body: LaunchRequest) -> Manifest:
         """``POST /scan``: store the request (and event) and queue the scan."""
         now = self._clock()
         scan_id = new_scan_id(now)
@@ -275,7 +274,7 @@ class ScanStore:
         session.flush()
         return row
 
-    def delete_scan(self, scan_id: str, *, delete_completed_scan: bool) -> dict[str, Any]:
+    def delete_scan(self, scan_id: str, *, delete_completed_scan: bool) -> ScanWithResult:
         """``DELETE /scan/{id}``: mark deleted and abort it if it is queued or running."""
         with self._session() as session:
             row = self._row(session, scan_id, lock=True)
@@ -297,7 +296,7 @@ class ScanStore:
             row.ewms_deactivated = _DEACTIVATION[Lifecycle.ABORTED]
         LOG.info("scan deleted", extra={"scan_id": row.scan_id, "lifecycle": row.lifecycle})
 
-    def rescan(self, scan_id: str, *, abort_first: bool, replace_scan: bool) -> dict[str, Any]:
+    def rescan(self, scan_id: str, *, abort_first: bool, replace_scan: bool) -> Manifest:
         """``POST /scan/{id}/actions/rescan``: a new scan from the same stored request."""
         now = self._clock()
         with self._session() as session:
@@ -334,7 +333,7 @@ class ScanStore:
         event_metadata: Mapping[str, Any] | None,
         scan_metadata: Mapping[str, Any] | None,
         only_if_active: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Manifest:
         """``PATCH /scan/{id}/manifest``: progress (replaced each time), event and scan metadata
         (set once; a different value later is a 400). ``only_if_active``: the in-process
         scanner's report, dropped once the scan was aborted (deleted while the report was on its
@@ -363,9 +362,7 @@ class ScanStore:
             row.last_updated = self._clock()
             return views.manifest(row)
 
-    def put_result(
-        self, scan_id: str, skyscan_result: Mapping[str, Any], *, is_final: bool
-    ) -> dict[str, Any]:
+    def put_result(self, scan_id: str, skyscan_result: Mapping[str, Any], *, is_final: bool) -> Result:
         """``PUT /scan/{id}/result``: replace the whole result with the dict given (stored as
         given, as SkyDriver does); a final one finishes the scan. An empty one stores nothing."""
         if not skyscan_result:
@@ -387,7 +384,7 @@ class ScanStore:
             # the manifest is unchanged (its last_updated too): a result is not a manifest update
             return views.result(row)
 
-    def set_workflow_id(self, scan_id: str, workflow_id: str, ewms_address: str) -> dict[str, Any]:
+    def set_workflow_id(self, scan_id: str, workflow_id: str, ewms_address: str) -> Manifest:
         """``POST /scan/{id}/ewms/workflow-id``: an external scanner takes a scan that has no
         workflow yet (queued, or handed out by the backlog) and is not deleted."""
         with self._session() as session:
@@ -419,7 +416,7 @@ class ScanStore:
                 "ewms_address": row.ewms_address,
             }
 
-    def workforce(self, scan_id: str, *, workers: int) -> dict[str, Any]:
+    def workforce(self, scan_id: str, *, workers: int) -> Workforce:
         """``GET /scan/{id}/ewms/workforce``: the pixel workers of the scan, if it runs here."""
         with self._session() as session:
             return views.workforce(self._row(session, scan_id), workers)

@@ -7,6 +7,7 @@ import json
 from typing import Any, Final
 
 from scanner_client.models import MANIFEST_KEYS, NOT_YET_REQUESTED, ScanState
+from skyscan.server.documents import JSON, Manifest, Result, Status, Workforce
 from skyscan.server.lifecycle import ACTIVE, Lifecycle
 from skyscan.server.tables import ScanRow
 
@@ -18,9 +19,9 @@ def loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def manifest(row: ScanRow, *, event: dict[str, Any] | None = None) -> dict[str, Any]:
+def manifest(row: ScanRow, *, event: JSON | None = None) -> Manifest:
     """The manifest, keys in SkyDriver's order; ``event`` replaces the placeholder (system role)."""
-    out = {
+    out: Manifest = {
         "scan_id": row.scan_id,
         "timestamp": row.timestamp,
         "is_deleted": row.is_deleted,
@@ -43,7 +44,7 @@ def manifest(row: ScanRow, *, event: dict[str, Any] | None = None) -> dict[str, 
     return out
 
 
-def result(row: ScanRow) -> dict[str, Any]:
+def result(row: ScanRow) -> Result:
     """``{"scan_id", "skyscan_result", "is_final"}``, or ``{}`` while there is none."""
     if row.result_json is None:
         return {}
@@ -68,7 +69,7 @@ def scan_state(row: ScanRow) -> ScanState:
     return ScanState(f"{prefix}__{suffix}")
 
 
-def workforce(row: ScanRow, workers: int) -> dict[str, Any]:
+def workforce(row: ScanRow, workers: int) -> Workforce:
     """The ``ewms_workforce`` object: the pixel workers of a scan running here."""
     running = Lifecycle(row.lifecycle) in ACTIVE and row.owner is not None
     return {
@@ -79,7 +80,7 @@ def workforce(row: ScanRow, workers: int) -> dict[str, Any]:
     }
 
 
-def status(row: ScanRow, *, workers: int, logs_url_template: str) -> dict[str, Any]:
+def status(row: ScanRow, *, workers: int, logs_url_template: str) -> Status:
     state = scan_state(row)
     return {
         "scan_state": state.value,

@@ -32,6 +32,8 @@ from typing import Any
 from skyscan.recos.base import PixelFit, PixelSeed, Vertex
 
 MESSAGE_VERSION = 2
+#: the RabbitMQ queue pixel tasks travel on (the pool and the workers both name it)
+DEFAULT_TASK_QUEUE = "skyscan.pixels"
 
 
 class MessageError(ValueError):

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Literal, Protocol
 
+from skyscan.workers.messages import DEFAULT_TASK_QUEUE as DEFAULT_TASK_QUEUE  # where callers find it
 from skyscan.workers.messages import PixelOutcome, PixelTask
 
 PoolKind = Literal["inprocess", "rabbitmq"]
 POOL_KINDS: tuple[PoolKind, ...] = ("inprocess", "rabbitmq")
-DEFAULT_TASK_QUEUE = "skyscan.pixels"
 #: task messages a RabbitMQ worker holds unacknowledged: with 2 the next message is at hand when the last
 #: fit of one ends, so the next fit starts while that message's outcomes are confirmed
 DEFAULT_PREFETCH = 2

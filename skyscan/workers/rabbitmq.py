@@ -36,6 +36,7 @@ import pika.spec
 from pika.adapters.blocking_connection import BlockingChannel
 
 from skyscan.workers.messages import (
+    DEFAULT_TASK_QUEUE,
     MessageError,
     PixelOutcome,
     PixelTask,
@@ -43,7 +44,6 @@ from skyscan.workers.messages import (
     encode_tasks,
     group_tasks,
 )
-from skyscan.workers.pool import DEFAULT_TASK_QUEUE
 
 LOG = logging.getLogger(__name__)
 BROKER_URL_ENV = "SKYSCAN_BROKER_URL"

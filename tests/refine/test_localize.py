@@ -13,9 +13,9 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select
 
-from skymist.alerts.errors import LocalizationError
 from skymist.alerts.refined import localize_alert
 from skymist.outbox.queue import HELD_UNTIL
+from skymist.skymap.errors import LocalizationError
 from skymist.states import AlertState, CircularState, OutboxState
 from skymist.store.models import Alert, AlertRevision
 from skymist.store.product_models import Circular, Localization

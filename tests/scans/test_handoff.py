@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from skymist.cli.main import main
 from skymist.ingest.inbox import Ingestor
-from skymist.runtime.jobs import localize_consumer
+from skymist.runtime.lifecycle import localize_consumer
 from skymist.scans.handoff import Handoff
 from skymist.states import AlertState, ScanState
 from skymist.store.models import Alert, OutboxRow

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from skymist.config import Settings
-from skymist.kafka_clients import make_notice_producer, notice_config
+from skymist.kafka_clients import KafkaProducer, make_notice_producer, notice_config
 from skymist.outbox.queue import SINK_KAFKA, SINK_SLACK
 from skymist.outbox.sinks.base import Sink
 from skymist.outbox.sinks.circulars import SINK_CIRCULARS, CircularsApiSink, CircularsFileSink
@@ -19,7 +19,7 @@ class SettingsError(ValueError):
 
 
 def build_sinks(
-    settings: Settings, console: TextIO | None = None, producer: Any | None = None
+    settings: Settings, console: TextIO | None = None, producer: KafkaProducer | None = None
 ) -> dict[str, Sink]:
     sinks: dict[str, Sink] = {
         SINK_KAFKA: KafkaSink(

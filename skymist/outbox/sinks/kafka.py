@@ -8,6 +8,7 @@ end of the partitions: found means delivered (marked sent, not sent again), not 
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from skymist.kafka_clients import KafkaProducer
 from skymist.outbox.sinks.base import OutboxItem, SendResult
 
 HEADER = "skymist-idempotency-key"
@@ -23,7 +25,7 @@ HEADER = "skymist-idempotency-key"
 class KafkaSink:
     name = "kafka"
 
-    def __init__(self, producer: Any, consumer_config: Mapping[str, str], timeout_s: float) -> None:
+    def __init__(self, producer: KafkaProducer, consumer_config: Mapping[str, str], timeout_s: float) -> None:
         self.producer = producer
         self.consumer_config = dict(consumer_config)
         self.timeout_s = timeout_s
@@ -132,7 +134,7 @@ class KafkaSink:
                         (HEADER, item.idempotency_key.encode()),
                         ("content-type", item.content_type.encode()),
                     ],
-                    on_delivery=lambda err, msg, i=index: on_delivery(i, err, msg),
+                    on_delivery=functools.partial(on_delivery, index),
                 )
             except (BufferError, Exception) as exc:  # KafkaException, BufferError: this item only
                 results[index] = SendResult(False, error=f"Kafka produce failed: {exc}")

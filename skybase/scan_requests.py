@@ -1,5 +1,5 @@
-"""Rules for scan-request arguments, shared by the client (checked before sending) and by
-``skyscan serve`` (checked on arrival).
+"""Rules for scan-request arguments, the one set shared by ``scanner_client`` (checked before
+sending) and by ``skyscan serve`` (checked on arrival), and by SkyMist's reco plans.
 
 Each function returns the normalised value or raises :class:`ValueError` whose message
 names what is wrong and the value given.
@@ -17,7 +17,7 @@ from typing import Any, Final
 SKYMAP_SCANNER_RECO_ALGOS: Final = frozenset(
     {"millipede_original", "millipede_wilks", "splinempe", "splinempe_pointed", "dummy", "crash_dummy"}
 )
-SKYSCAN_RECO_ALGOS: Final = frozenset({"dummy", "online_gaussian", "pandel_mpe"})
+SKYSCAN_RECO_ALGOS: Final = frozenset({"dummy", "online_gaussian", "pandel_mpe", "table_mpe"})
 KNOWN_RECO_ALGOS: Final = SKYMAP_SCANNER_RECO_ALGOS | SKYSCAN_RECO_ALGOS
 
 REAL_EVENT_CHOICES: Final = ("real", "real_event")

@@ -1,4 +1,6 @@
-"""The audit log: who did what to which record, when and why."""
+"""The audit log: who did what to which record, when and why (every package that acts for a human
+writes it: alerts, Circulars, scans, the commands), and :class:`ActionError`, a human action that
+cannot be done as asked."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from skymist.circulars.errors import ActionError
 from skymist.store.product_models import AuditEntry
 from skymist.store.types import utcnow
+
+
+class ActionError(ValueError):
+    """A human action (approve, reject, retract) that cannot be done as asked."""
+
 
 #: the actor recorded for what SkyMist itself does as a consequence of a human action
 SYSTEM_ACTOR = "skymist"

@@ -1,7 +1,8 @@
 """The handler registry: which function handles each kind of parsed message.
 
-Registration is explicit: :func:`default_registry` asks the alert lifecycle to register its handlers
-(:func:`skymist.alerts.prompt.register`); nothing registers by being imported.
+The registry is part of the application object (:attr:`skymist.app.App.message_handlers`), empty
+when the platform is opened; the alert lifecycle (:mod:`skymist.runtime.lifecycle`) registers its
+handlers; nothing registers by being imported. The ingest step only looks handlers up.
 """
 
 from __future__ import annotations
@@ -60,12 +61,3 @@ class HandlerRegistry:
         if handler is None:
             raise LookupError(f"no handler is registered for {type(message).__name__}")
         return handler(ctx, message)
-
-
-def default_registry() -> HandlerRegistry:
-    """The daemon's handlers: those of the alert lifecycle."""
-    from skymist.alerts.prompt import register
-
-    registry = HandlerRegistry()
-    register(registry)
-    return registry

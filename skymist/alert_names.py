@@ -1,5 +1,8 @@
 """Public alert names: ``IceCube-YYMMDD`` + A, B, C... in the order alerts are named that UTC day.
 
+At the platform layer: the alerts name alerts, the ingest step checks a mirrored name, the Circulars
+check a subject, all with this one pattern.
+
 :data:`ALERT_NAME` is the one pattern of such a name: names SkyMist gives match it, and a name that
 comes from outside (a mirrored GCN notice) is checked against it (:func:`alert_name_problem`) before
 it is used as anything; the Circular subject check uses the same pattern.

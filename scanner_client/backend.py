@@ -1,0 +1,36 @@
+"""The scanner backend as its users see it: the calls a scan tracker makes, whatever answers them
+(:class:`~scanner_client.client.SkyDriverClient` over HTTP, or a stand-in with the same calls)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from scanner_client.client import RawResult
+from scanner_client.models import LaunchScanRequest, Manifest, ScanStatus, ScanWithResult
+
+
+class ScannerBackend(Protocol):
+    """Launch a scan, follow it, read its result, run it again, delete it; closed when done."""
+
+    def launch_scan(self, request: LaunchScanRequest, *, request_key: str | None = ...) -> Manifest: ...
+    def get_manifest(
+        self,
+        scan_id: str,
+        *,
+        include_deleted: bool = ...,
+        follow_replaced: bool = ...,
+        no_redirect: bool = ...,
+    ) -> Manifest: ...
+    def get_status(
+        self, scan_id: str, *, follow_replaced: bool = ..., no_redirect: bool = ...
+    ) -> ScanStatus: ...
+    def get_result_raw(
+        self, scan_id: str, *, include_deleted: bool = ..., no_redirect: bool = ...
+    ) -> RawResult | None: ...
+    def delete_scan(
+        self, scan_id: str, *, delete_completed_scan: bool = ..., no_redirect: bool = ...
+    ) -> ScanWithResult: ...
+    def rescan(
+        self, scan_id: str, *, abort_first: bool = ..., replace_scan: bool = ..., no_redirect: bool = ...
+    ) -> Manifest: ...
+    def close(self) -> None: ...
