@@ -14,6 +14,7 @@ RECO_ALGORITHMS: dict[str, str] = {
     "dummy": "skyscan.recos.dummy:DummyReco",
     "online_gaussian": "skyscan.recos.online_gaussian:OnlineGaussianReco",
     "pandel_mpe": "skyscan.recos.pandel_mpe:PandelMPEReco",
+    "table_mpe": "skyscan.recos.table_mpe:TableMPEReco",
 }
 
 

@@ -121,7 +121,7 @@ def test_the_document_follows_the_settings(closed: str, opened: str) -> None:
     scanning = requests.get(f"{closed}/openapi.json", headers=USER, timeout=30).json()
     external = requests.get(f"{opened}/openapi.json", timeout=30).json()
     body = scanning["components"]["schemas"]["LaunchScanBody"]["properties"]
-    assert set(body["reco_algo"]["enum"]) == {"dummy", "online_gaussian", "pandel_mpe"}
+    assert set(body["reco_algo"]["enum"]) == {"dummy", "online_gaussian", "pandel_mpe", "table_mpe"}
     assert "latest" in body["docker_tag"]["anyOf"][0]["enum"]
     assert "3.0.1" not in body["docker_tag"]["anyOf"][0]["enum"]  # older than min_scanner_tag
     assert "enum" not in external["components"]["schemas"]["LaunchScanBody"]["properties"]["reco_algo"]
