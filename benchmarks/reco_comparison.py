@@ -2,6 +2,7 @@
 
     python benchmarks/reco_comparison.py --out-dir DIR [--results-dir DIR] [--recos a,b] [--workers 2]
         [--new-options '{"charge_weight": 0}']   # reco_options of table_mpe (a variant)
+        [--held-out [--held-out-published RA,DEC,SOURCE]]   # + the held-out Gold alert
 
 For each reco (``online_gaussian``, ``pandel_mpe``, ``table_mpe``) and each shared real event
 (``../shared/data/real/``): a full default scan (nsides 8:0, 64:12, 512:24; in-process workers), or the
@@ -17,6 +18,12 @@ of the scan's pixels). Last, whether the new reco beats the online fit on both e
 published position, which lies inside its 90% region): the rule for making it the default plan entry.
 A skymap picture per reco and event is written to --out-dir (skymist's renderer, online direction
 marked).
+
+``--held-out`` adds a third real event that no option was tuned on: the Gold alert of 2022-06-24 (run
+136766, ``tests/skyscan_core/data/``), scanned and analysed the same way, with the offset and 2 Delta LLH
+of its online (Rev 0) direction; it has no SplineMPE reference scan, and its published refined position
+is given with ``--held-out-published RA,DEC,SOURCE`` (without it, the fields that need it are null). It
+never enters the verdict.
 """
 
 from __future__ import annotations
@@ -36,40 +43,21 @@ from scipy.stats import spearmanr
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.real_events import EVENTS, scan_or_reuse, shared_data  # noqa: E402
 from skybase.event import RealtimeEvent  # noqa: E402
 from skybase.sky import angular_distance_deg, detector_to_j2000  # noqa: E402
 from skymist.skymap.analysis import analyze_scan  # noqa: E402
 from skymist.skymap.model import threshold_set  # noqa: E402
 from skymist.skymap.picture import ComparisonPosition, write_png  # noqa: E402
 from skymist.skymap.reader import parse_skyscan_result  # noqa: E402
-from skyscan.engine import ScanRequest, run_scan  # noqa: E402
 from skyscan.recos import RecoOptionError, get_reco  # noqa: E402
 from skyscan.recos.base import PixelSeed, Reco  # noqa: E402
-from skyscan.workers import open_pool  # noqa: E402
 
-#: event file -> (which published position, RA, Dec in degrees)
-EVENTS = {
-    "run00136662-evt000035405932-BRONZE.json": ("IceCat-1", 47.20, -3.28),
-    "run00138632-evt000031747601-BRONZE.json": ("Rev 1", 139.0399, 0.3699),
-}
+#: the held-out real event (``--held-out``): not in ../shared, never used to choose an option
+HELD_OUT = "run00136766-evt000007637140-GOLD.json"
+HELD_OUT_DIR = REPO / "tests" / "skyscan_core" / "data"
 RECOS = ("online_gaussian", "pandel_mpe", "table_mpe")
 NEW_RECO = "table_mpe"
-NSIDES = ((8, 0), (64, 12), (512, 24))
-
-
-class Quiet:
-    def manifest_patch(self, body: dict[str, Any]) -> None:
-        pass
-
-    def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
-        pass
-
-
-def shared_data() -> Path:
-    for candidate in (REPO.parent / "shared", REPO.parent.parent / "shared"):
-        if (candidate / "data" / "real").is_dir():
-            return candidate / "data"
-    raise SystemExit("../shared/data not found")
 
 
 def fit_at(reco: Reco, ra_deg: float, dec_deg: float, nside: int = 512, index: int = 0) -> float:
@@ -126,23 +114,26 @@ def pixel_times(reco: Reco, result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def one(name: str, algo: str, args: argparse.Namespace) -> dict[str, Any]:
-    label, ref_ra, ref_dec = EVENTS[name]
-    message = json.loads((shared_data() / "real" / name).read_text())
+def event_path(name: str) -> Path:
+    return HELD_OUT_DIR / name if name == HELD_OUT else shared_data() / "real" / name
+
+
+def one(
+    name: str, algo: str, args: argparse.Namespace, published: tuple[str, float, float] | None
+) -> dict[str, Any]:
+    message = json.loads(event_path(name).read_text())
     stem = name.removesuffix(".json")
     options: dict[str, Any] = dict(args.new_options) if algo == NEW_RECO else {}
     tag = algo + "".join(f"-{k}={v}" for k, v in sorted(options.items()))
-    cached = args.results_dir / f"{stem}.{tag}.json" if args.results_dir else None
-    seconds = None
-    if cached is not None and cached.exists():
-        result = json.loads(cached.read_text())
-    else:
-        started = time.monotonic()
-        with open_pool("inprocess", workers=args.workers) as pool:
-            request = ScanRequest(f"cmp-{algo}-{stem}", message, algo, NSIDES, reco_options=options)
-            result = run_scan(request, Quiet(), pool=pool)
-        seconds = round(time.monotonic() - started, 1)
-        (args.out_dir / f"{stem}.{tag}.json").write_text(json.dumps(result))
+    result, seconds = scan_or_reuse(
+        message,
+        f"cmp-{algo}-{stem}",
+        algo,
+        cached=args.results_dir / f"{stem}.{tag}.json" if args.results_dir else None,
+        save_to=args.out_dir / f"{stem}.{tag}.json",
+        workers=args.workers,
+        options=options,
+    )
     event = RealtimeEvent.read(message)
     online = event.require_online()
     on_ra, on_dec = detector_to_j2000(online.zen, online.azi, event.event_time)
@@ -153,7 +144,8 @@ def one(name: str, algo: str, args: argparse.Namespace) -> dict[str, Any]:
     tset = threshold_set(declared)
     analysis = analyze_scan(scan, tset)
     best = analysis.best_fit
-    at_published = 2.0 * (fit_at(reco, ref_ra, ref_dec) - best.llh)
+    at_online = 2.0 * (fit_at(reco, on_ra, on_dec) - best.llh)
+    at_published = None if published is None else 2.0 * (fit_at(reco, published[1], published[2]) - best.llh)
     entry: dict[str, Any] = {
         "reco_options": options,
         "scan_seconds": seconds,
@@ -166,16 +158,26 @@ def one(name: str, algo: str, args: argparse.Namespace) -> dict[str, Any]:
             "dec_deg": round(best.dec_deg, 3),
             "llh": round(best.llh, 3),
         },
-        "published": {"source": label, "ra_deg": ref_ra, "dec_deg": ref_dec},
-        "offset_from_published_deg": round(
-            angular_distance_deg(best.ra_deg, best.dec_deg, ref_ra, ref_dec), 3
-        ),
+        "published": None
+        if published is None
+        else {"source": published[0], "ra_deg": published[1], "dec_deg": published[2]},
+        "offset_from_published_deg": None
+        if published is None
+        else round(angular_distance_deg(best.ra_deg, best.dec_deg, published[1], published[2]), 3),
         "offset_from_online_deg": round(angular_distance_deg(best.ra_deg, best.dec_deg, on_ra, on_dec), 3),
-        "two_delta_llh_at_published": round(at_published, 2),
-        "published_inside_90": bool(at_published <= tset.level_90),
+        "two_delta_llh_at_online": round(at_online, 2),
+        "two_delta_llh_at_published": None if at_published is None else round(at_published, 2),
+        "published_inside_90": None if at_published is None else bool(at_published <= tset.level_90),
         "area_50_deg2": round(analysis.area_50_deg2, 3),
         "area_90_deg2": round(analysis.area_90_deg2, 3),
     }
+    reference = shared_data() / "reference-scans" / "splinempe"
+    if not (reference / f"{'.'.join(stem.split('-')[:2])}.json").exists():
+        entry.update(pixel_times(reco, result))
+        picture = args.out_dir / f"{stem}.{tag}.png"
+        write_png(analysis, picture, ComparisonPosition(on_ra, on_dec, "online (Rev 0)"))
+        entry["png"] = str(picture)
+        return entry
     try:  # every one of the 12 directions fitted to the end: no far-pixel give-up
         full = cls.from_setup(json.loads(json.dumps(cls.prepare(event, {**options, "give_up_dllh": 0}))))
     except RecoOptionError:
@@ -192,6 +194,8 @@ def verdict(events: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Whether the new reco beats the online fit on every event, and by how much it misses."""
     per_event = {}
     for name, recos in events.items():
+        if name == HELD_OUT:
+            continue
         new, online = recos.get(NEW_RECO), recos.get("online_gaussian")
         if new is None or online is None:
             continue
@@ -210,6 +214,21 @@ def verdict(events: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"per_event": per_event, "new_reco_beats_online_on_both": beats, "default_plan_change": beats}
 
 
+def published_position(text: str) -> tuple[str, float, float]:
+    """``RA,DEC,SOURCE`` (degrees J2000) -> (SOURCE, RA, DEC), or argparse's one-line error."""
+    parts = text.split(",", 2)
+    try:
+        ra, dec = float(parts[0]), float(parts[1])
+        source = parts[2].strip()
+    except (IndexError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected RA,DEC,SOURCE, got {text!r}") from None
+    if not (0.0 <= ra < 360.0 and -90.0 <= dec <= 90.0 and source):
+        raise argparse.ArgumentTypeError(
+            f"expected RA in [0, 360), Dec in [-90, 90] and a source, got {text!r}"
+        )
+    return source, ra, dec
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -221,11 +240,20 @@ def main() -> None:
     parser.add_argument(
         "--new-options", type=json.loads, default={}, help=f"reco_options of {NEW_RECO} (JSON object)"
     )
+    parser.add_argument("--held-out", action="store_true", help=f"also the held-out Gold alert {HELD_OUT}")
+    parser.add_argument(
+        "--held-out-published",
+        type=published_position,
+        help="the held-out alert's published refined position: RA,DEC,SOURCE (degrees J2000)",
+    )
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
+    published: dict[str, tuple[str, float, float] | None] = {name: v for name, v in EVENTS.items()}
+    if args.held_out:
+        published[HELD_OUT] = args.held_out_published
     events: dict[str, dict[str, Any]] = {}
-    for name in EVENTS:
-        events[name] = {algo: one(name, algo, args) for algo in args.recos.split(",")}
+    for name, position in published.items():
+        events[name] = {algo: one(name, algo, args, position) for algo in args.recos.split(",")}
     print(json.dumps({"events": events, "verdict": verdict(events)}, indent=1))
 
 

@@ -20,6 +20,15 @@ direct light's arrival angle eta, the depth of its emission point, the direct ti
   observed charge rounded (at least 1; as IceCube's MPE uses the observed charge), SPE: p = f; a
   noise floor ``noise_per_ns`` is added to p so that one mistimed DOM cannot dominate.
 
+Model-error terms (options, all off by default): ``mpe_n_max`` caps the MPE's N (min(N, n_max): the
+first-photon density of a bright DOM is then not pinned to the jitter); ``smear_ns_per_100m`` widens
+the timing with distance, approximately: the jittered PDF and CDF are read at t / s, the density
+divided by s, with s = sqrt(1 + (k rho)^2 / jitter^2) (at most 10; this stretches the whole residual
+distribution, its scattering tail too, not only its Gaussian core); ``charge_model_error`` f replaces
+the Poisson charge term by a negative binomial of the same mean and variance mu + (f mu)^2 (a per-DOM
+fractional model uncertainty: -ln P = (n + 1/f^2) ln(1 + f^2 mu) - n ln mu, up to constants; the
+energy's Newton steps weighted by 1 / (1 + f^2 mu) accordingly).
+
 -ln L = sum over hit DOMs of -ln(p + floor) + ``charge_weight`` x the charge term. The evaluation of
 many vertices over all DOMs runs in one numba kernel; the jitter convolution is done once per process
 on the tables' grid (:func:`jittered_tables`).
@@ -148,6 +157,12 @@ class LikelihoodSettings:
     saturation_pe: float = 1000.0
     charge_radius_m: float = 250.0
     charge_weight: float = 1.0
+    #: the MPE's N capped at this (0: the observed charge, uncapped)
+    mpe_n_max: float = 0.0
+    #: per-DOM fractional model error of the expected charge (0: Poisson; else negative binomial)
+    charge_model_error: float = 0.0
+    #: extra Gaussian time smearing (ns) per 100 m of distance, added in quadrature to the jitter
+    smear_ns_per_100m: float = 0.0
 
 
 @_jit
@@ -176,6 +191,7 @@ def _charge_nll(
     count: int,
     noise_pe: float,
     cap: float,
+    inv_r: float,
 ) -> float:
     e = math.exp(log_e)
     s = _secondaries(e)
@@ -185,7 +201,10 @@ def _charge_nll(
         mu = rde[m] * (bare[m] * s + loss[m] * be) + noise_pe
         mu = mu / (1.0 + mu / cap)
         n = min(n_obs[m], cap)
-        total += mu - n * math.log(mu)
+        if inv_r > 0.0:  # negative binomial, variance mu + (f mu)^2, r = 1 / f^2; up to constants
+            total += (n + 1.0 / inv_r) * math.log1p(mu * inv_r) - n * math.log(mu)
+        else:
+            total += mu - n * math.log(mu)
     return total
 
 
@@ -200,6 +219,7 @@ def _profile_energy(
     cap: float,
     log_e_lo: float,
     log_e_hi: float,
+    inv_r: float,
 ) -> float:
     """The muon energy (GeV) minimising the charge term: Newton (Gauss-Newton curvature) in E from the
     energy whose total expectation equals the total charge, each step kept within a factor 4."""
@@ -225,8 +245,9 @@ def _profile_energy(
             mu_c = mu * shrink
             dmu = rde[m] * (bare[m] * ds + loss[m] * RADIATIVE_LOSS_PER_M) * shrink * shrink
             n = min(n_obs[m], cap)
-            grad += (1.0 - n / mu_c) * dmu
-            curv += n * dmu * dmu / (mu_c * mu_c)
+            nb = 1.0 / (1.0 + mu_c * inv_r)  # the negative binomial's weight (1: Poisson)
+            grad += (1.0 - n / mu_c) * dmu * nb
+            curv += n * dmu * dmu / (mu_c * mu_c) * nb
         if curv <= 0.0:
             break
         new_e = min(max(e - grad / curv, 0.25 * e, e_lo), 4.0 * e, e_hi)
@@ -266,6 +287,9 @@ def _evaluate(
     charge_weight: float,
     log_e_lo: float,
     log_e_hi: float,
+    inv_r: float,  # charge_model_error^2 (0: Poisson)
+    smear2: float,  # (smear_ns_per_100m / 100 m)^2, ns^2/m^2 (0: jitter only)
+    jitter_ns: float,  # the tables' jitter (ns), for the extra smearing's variance
     out_energy: FloatArray,  # (K,) the profiled energy, GeV
 ) -> FloatArray:
     k_count = points.shape[0]
@@ -283,6 +307,7 @@ def _evaluate(
     corner_w = np.empty((n_hit, 8))
     hit_bare = np.empty(n_hit)
     hit_loss = np.empty(n_hit)
+    hit_rho = np.empty(n_hit)
     t_min = t_scale * math.sinh(w_grid[0])
     t_max = t_scale * math.sinh(w_grid[n_t - 1])
     for k in range(k_count):
@@ -327,6 +352,7 @@ def _evaluate(
             if is_hit:
                 hit_bare[m] = pe_b
                 hit_loss[m] = pe_l
+                hit_rho[m] = rho
                 t_direct = (emission_s + rho * _GROUP_OVER_SIN) * _INV_C
                 resid[m] = t_first[m] - t0[k] - t_direct
             if is_hit or rho <= radius:
@@ -336,14 +362,21 @@ def _evaluate(
                 c_n[count] = n_obs[m]
                 count += 1
         # profile the energy: Newton steps from the energy whose total expectation matches the charge
-        energy = _profile_energy(bare, loss, c_rde, c_n, count, noise_pe, cap, log_e_lo, log_e_hi)
-        charge = _charge_nll(math.log(energy), bare, loss, c_rde, c_n, count, noise_pe, cap)
+        energy = _profile_energy(bare, loss, c_rde, c_n, count, noise_pe, cap, log_e_lo, log_e_hi, inv_r)
+        charge = _charge_nll(math.log(energy), bare, loss, c_rde, c_n, count, noise_pe, cap, inv_r)
         out_energy[k] = energy
         s = _secondaries(energy)
         be = RADIATIVE_LOSS_PER_M * energy
         timing = 0.0
         for m in range(n_hit):
             t = resid[m]
+            stretch = 1.0
+            if smear2 > 0.0:
+                # extra Gaussian smearing growing with distance: approximated by stretching the
+                # jittered PDF about t = 0 (width sqrt(jitter^2 + (k rho)^2) / jitter, at most 10)
+                extra = smear2 * hit_rho[m] * hit_rho[m]
+                stretch = min(math.sqrt(1.0 + extra / (jitter_ns * jitter_ns)), 10.0)
+                t = t / stretch
             mu_b = hit_bare[m] * s
             mu_l = hit_loss[m] * be
             mix = mu_l / max(mu_b + mu_l, 1e-300) if mu_b + mu_l > 0 else 0.0
@@ -369,7 +402,7 @@ def _evaluate(
                     pl += w * ((1.0 - f_t) * p_w[1, jd, jc, jr, i_t] + f_t * p_w[1, jd, jc, jr, i_t + 1])
                     cb += w * ((1.0 - f_t) * cdf[0, jd, jc, jr, i_t] + f_t * cdf[0, jd, jc, jr, i_t + 1])
                     cl += w * ((1.0 - f_t) * cdf[1, jd, jc, jr, i_t] + f_t * cdf[1, jd, jc, jr, i_t + 1])
-                pdf = ((1.0 - mix) * pb + mix * pl) / (t_scale * math.cosh(wt))
+                pdf = ((1.0 - mix) * pb + mix * pl) / (t_scale * math.cosh(wt)) / stretch
                 cum = min(max((1.0 - mix) * cb + mix * cl, 0.0), 1.0)
             if mpe:
                 n = npe[m]
@@ -407,7 +440,8 @@ class TableLikelihood:
         self.doms = doms
         self.settings = settings
         self.tables = jittered_tables(settings.jitter_ns)
-        self.npe = np.maximum(np.round(doms.charge[: doms.n_hit]), 1.0)
+        npe = np.maximum(np.round(doms.charge[: doms.n_hit]), 1.0)
+        self.npe = np.minimum(npe, settings.mpe_n_max) if settings.mpe_n_max > 0 else npe
         self.centre = doms.centre
 
     def evaluate(self, points: FloatArray, t0: FloatArray, u: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -444,6 +478,9 @@ class TableLikelihood:
             s.charge_weight,
             LOG_E_RANGE[0],
             LOG_E_RANGE[1],
+            s.charge_model_error**2,
+            (s.smear_ns_per_100m / 100.0) ** 2,
+            s.jitter_ns,
             energy,
         )
         return np.asarray(llh, dtype=np.float64), energy

@@ -65,6 +65,9 @@ _OPTIONS = (
     "charge_radius_m",
     "charge_weight",
     "give_up_dllh",
+    "mpe_n_max",
+    "charge_model_error",
+    "smear_ns_per_100m",
 )
 #: -ln L above the online direction's beyond which a far pixel's vertex search gives up (0: never)
 DEFAULT_GIVE_UP_DLLH = 200.0
@@ -94,7 +97,34 @@ def settings_from_options(name: str, options: Mapping[str, Any]) -> LikelihoodSe
             name, options, "charge_radius_m", _DEFAULTS.charge_radius_m, minimum=20.0
         ),
         charge_weight=float_option(name, options, "charge_weight", _DEFAULTS.charge_weight),
+        mpe_n_max=_mpe_n_max(name, options),
+        charge_model_error=_at_most(
+            name, options, "charge_model_error", _DEFAULTS.charge_model_error, maximum=5.0
+        ),
+        smear_ns_per_100m=_at_most(
+            name, options, "smear_ns_per_100m", _DEFAULTS.smear_ns_per_100m, maximum=200.0
+        ),
     )
+
+
+def _at_most(name: str, options: Mapping[str, Any], key: str, default: float, *, maximum: float) -> float:
+    """A number in [0, ``maximum``] (named when bad)."""
+    value = float_option(name, options, key, default)
+    if value > maximum:
+        raise RecoOptionError(
+            f"reco_options.{key} of {name!r}: expected a number <= {maximum:g}, got {value!r}"
+        )
+    return value
+
+
+def _mpe_n_max(name: str, options: Mapping[str, Any]) -> float:
+    """``mpe_n_max``: 0 (no cap, the default) or a cap >= 1 on the MPE's N."""
+    value = float_option(name, options, "mpe_n_max", _DEFAULTS.mpe_n_max)
+    if 0.0 < value < 1.0:
+        raise RecoOptionError(
+            f"reco_options.mpe_n_max of {name!r}: expected 0 (no cap) or a number >= 1, got {value!r}"
+        )
+    return value
 
 
 def charge_doms(hit_table: FloatArray, geometry: Geometry) -> ChargeDoms:
@@ -201,6 +231,9 @@ class TableMPEReco(Reco):
             "saturation_pe": settings.saturation_pe,
             "charge_radius_m": settings.charge_radius_m,
             "charge_weight": settings.charge_weight,
+            "mpe_n_max": settings.mpe_n_max,
+            "charge_model_error": settings.charge_model_error,
+            "smear_ns_per_100m": settings.smear_ns_per_100m,
             "reference_llh": reference,
             "give_up_dllh": give_up_dllh,
             "cleaned": {"npulses": cleaned.npulses, "nch": cleaned.nch, "qtot": round(cleaned.qtot, 3)},
@@ -219,6 +252,9 @@ class TableMPEReco(Reco):
             saturation_pe=float(setup["saturation_pe"]),
             charge_radius_m=float(setup["charge_radius_m"]),
             charge_weight=float(setup["charge_weight"]),
+            mpe_n_max=float(setup.get("mpe_n_max", 0.0)),
+            charge_model_error=float(setup.get("charge_model_error", 0.0)),
+            smear_ns_per_100m=float(setup.get("smear_ns_per_100m", 0.0)),
         )
         vertex = setup.get("online_vertex")
         reference = setup.get("reference_llh")

@@ -142,6 +142,15 @@ def test_the_charge_term_follows_the_energy() -> None:
         ({"jitter_ns": 0.1}, "reco_options.jitter_ns of 'table_mpe'"),
         ({"charge_radius_m": "far"}, "reco_options.charge_radius_m of 'table_mpe'"),
         ({"pandel": True}, "not understood by 'table_mpe'"),
+        ({"mpe_n_max": 0.5}, "reco_options.mpe_n_max of 'table_mpe': expected 0 \\(no cap\\)"),
+        ({"mpe_n_max": -1}, "reco_options.mpe_n_max of 'table_mpe'"),
+        (
+            {"charge_model_error": 6.0},
+            "reco_options.charge_model_error of 'table_mpe': expected a number <= 5",
+        ),
+        ({"charge_model_error": -0.1}, "reco_options.charge_model_error of 'table_mpe'"),
+        ({"smear_ns_per_100m": 500}, "reco_options.smear_ns_per_100m of 'table_mpe'"),
+        ({"smear_ns_per_100m": True}, "reco_options.smear_ns_per_100m of 'table_mpe'"),
     ],
 )
 def test_bad_options_are_named(options: dict[str, object], expected: str) -> None:
@@ -179,3 +188,41 @@ def test_a_low_nside_scan_of_a_real_event_runs_through_the_engine() -> None:
     assert angular_distance_deg(ra, dec, ra0, dec0) < 8.0  # an nside-8 pixel is 7.3 deg across
     rows = result["nside-8"]["data"]
     assert all(math.isfinite(row[1]) for row in rows)
+
+
+def _sharpness(reco: TableMPEReco) -> float:
+    """-ln L 3 degrees away (mean of the four sides, each at the true vertex) minus at the true track."""
+    params = _true_params(reco)
+    at_truth, _ = reco.llh(TRUE_U, params)
+    away = [reco.llh(_tilted(TRUE_U, 3.0, towards), params)[0][0] for towards in range(4)]
+    return float(np.mean(away) - at_truth[0])
+
+
+def test_a_charge_model_error_softens_the_charge_term(event_rows: np.ndarray) -> None:
+    """A per-DOM fractional model error (negative binomial) makes a given mismatch of charge cost less:
+    the truth stays preferred, by less; 0 is the Poisson term exactly."""
+    poisson = _sharpness(_reco(event_rows, charge_weight=1.0))
+    assert _sharpness(_reco(event_rows, charge_model_error=0.0)) == pytest.approx(poisson)
+    softened = [_sharpness(_reco(event_rows, charge_model_error=f)) for f in (0.2, 0.5)]
+    assert 0.0 < softened[1] < softened[0] < poisson
+
+
+def test_an_mpe_cap_and_a_distance_smearing_soften_the_timing_term(event_rows: np.ndarray) -> None:
+    """Capping the MPE's N, or smearing times more with distance, makes the first hits pin the track less."""
+    timing_only = _sharpness(_reco(event_rows, charge_weight=0.0))
+    capped = _sharpness(_reco(event_rows, charge_weight=0.0, mpe_n_max=2.0))
+    smeared = _sharpness(_reco(event_rows, charge_weight=0.0, smear_ns_per_100m=30.0))
+    assert 0.0 < capped < timing_only
+    assert 0.0 < smeared < timing_only
+    # the options travel through the setup a worker rebuilds the reco from
+    event = RealtimeEvent.read(message(NEW_EVENT))
+    cls = get_reco("table_mpe")
+    options = {"mpe_n_max": 5, "charge_model_error": 0.3, "smear_ns_per_100m": 20, "give_up_dllh": 0}
+    reco = cls.from_setup(json.loads(json.dumps(cls.prepare(event, options))))
+    assert isinstance(reco, TableMPEReco)
+    assert (reco.settings.mpe_n_max, reco.settings.charge_model_error, reco.settings.smear_ns_per_100m) == (
+        5.0,
+        0.3,
+        20.0,
+    )
+    assert float(reco.likelihood.npe.max()) == 5.0
