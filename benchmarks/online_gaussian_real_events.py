@@ -24,6 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.real_events import EVENTS, NSIDES, Quiet, real_dir  # noqa: E402
 from skybase.event import RealtimeEvent  # noqa: E402
 from skymist.skymap.analysis import analyze_scan  # noqa: E402
 from skymist.skymap.picture import ComparisonPosition, write_png  # noqa: E402
@@ -32,27 +33,6 @@ from skyscan.engine import ScanRequest, run_scan  # noqa: E402
 from skyscan.online_calibration import angular_distance_deg, load_calibration  # noqa: E402
 from skyscan.recos import PixelSeed, get_reco  # noqa: E402
 from skyscan.workers import open_pool  # noqa: E402
-
-EVENTS = {
-    "run00136662-evt000035405932-BRONZE.json": ("IceCat-1", 47.20, -3.28),
-    "run00138632-evt000031747601-BRONZE.json": ("Rev 1", 139.0399, 0.3699),
-}
-NSIDES = ((8, 0), (64, 12), (512, 24))
-
-
-class Quiet:
-    def manifest_patch(self, body: dict[str, Any]) -> None:
-        pass
-
-    def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
-        pass
-
-
-def real_dir() -> Path:
-    for candidate in (REPO.parent / "shared", REPO.parent.parent / "shared"):
-        if (candidate / "data" / "real").is_dir():
-            return candidate / "data" / "real"
-    raise SystemExit("../shared/data/real not found")
 
 
 def main() -> None:

@@ -17,44 +17,21 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.real_events import EVENTS, real_dir, scan_or_reuse  # noqa: E402
 from skybase.event import RealtimeEvent  # noqa: E402
 from skybase.sky import angular_distance_deg, detector_to_j2000  # noqa: E402
 from skymist.skymap.analysis import analyze_scan  # noqa: E402
 from skymist.skymap.model import ThresholdSet, threshold_set  # noqa: E402
 from skymist.skymap.picture import ComparisonPosition, write_png  # noqa: E402
 from skymist.skymap.reader import parse_skyscan_result  # noqa: E402
-from skyscan.engine import ScanRequest, run_scan  # noqa: E402
 from skyscan.recos.pandel_mpe import PandelMPEReco  # noqa: E402
 from skyscan.thresholds import load_threshold_set  # noqa: E402
-from skyscan.workers import open_pool  # noqa: E402
-
-EVENTS = {
-    "run00136662-evt000035405932-BRONZE.json": ("IceCat-1", 47.20, -3.28),
-    "run00138632-evt000031747601-BRONZE.json": ("Rev 1", 139.0399, 0.3699),
-}
-NSIDES = ((8, 0), (64, 12), (512, 24))
-
-
-class Quiet:
-    def manifest_patch(self, body: dict[str, Any]) -> None:
-        pass
-
-    def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
-        pass
-
-
-def real_dir() -> Path:
-    for candidate in (REPO.parent / "shared", REPO.parent.parent / "shared"):
-        if (candidate / "data" / "real").is_dir():
-            return candidate / "data" / "real"
-    raise SystemExit("../shared/data/real not found")
 
 
 def two_delta_llh_at(reco: PandelMPEReco, ra: float, dec: float, best_llh: float) -> float:
@@ -85,17 +62,14 @@ def main() -> None:
     for name, (label, ref_ra, ref_dec) in EVENTS.items():
         message = json.loads((real_dir() / name).read_text())
         stem = name.removesuffix(".json")
-        cached = args.results_dir / f"{stem}.pandel.json" if args.results_dir else None
-        started = time.monotonic()
-        if cached is not None and cached.exists():
-            result = json.loads(cached.read_text())
-            seconds = None
-        else:
-            with open_pool("inprocess", workers=args.workers) as pool:
-                request = ScanRequest(f"real-{stem}", message, "pandel_mpe", NSIDES)
-                result = run_scan(request, Quiet(), pool=pool)
-            seconds = round(time.monotonic() - started, 1)
-            (args.out_dir / f"{stem}.pandel.json").write_text(json.dumps(result))
+        result, seconds = scan_or_reuse(
+            message,
+            f"real-{stem}",
+            "pandel_mpe",
+            cached=args.results_dir / f"{stem}.pandel.json" if args.results_dir else None,
+            save_to=args.out_dir / f"{stem}.pandel.json",
+            workers=args.workers,
+        )
         event = RealtimeEvent.read(message)
         online = event.require_online()
         on_ra, on_dec = detector_to_j2000(online.zen, online.azi, event.event_time)

@@ -26,6 +26,11 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skyscan.online_calibration import SAMPLE_COLUMNS
 
 NUCAT_FILE = "client/src/testdb.js"
 _TITLE = re.compile(r"^# (IC\d{6}[A-Z]) \((\d+)_(\d+)\)", re.MULTILINE)
@@ -34,23 +39,6 @@ _ROW = re.compile(
 )
 _POSITION = re.compile(r"\(ra, dec\) = \(([-0-9.]+), ([-0-9.]+)\)")
 _README = re.compile(r"^(IC\d{6}[A-Z])_(\d)/README.md$")
-
-COLUMNS = (
-    "name",
-    "run_id",
-    "event_id",
-    "stream",
-    "energy_tev",
-    "signalness",
-    "rev0_ra_deg",
-    "rev0_dec_deg",
-    "rev0_err90_deg",
-    "refined_ra_deg",
-    "refined_dec_deg",
-    "refined_from",
-    "source",
-    "source_commit",
-)
 
 
 @dataclass(frozen=True)
@@ -190,9 +178,9 @@ def main(argv: list[str]) -> int:
         return 2
     rows = nucat_rows(argv[1]) + alertmonitoring_rows(argv[2])
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(SAMPLE_COLUMNS)
     for row in sorted(rows, key=lambda r: (int(r.run_id), int(r.event_id))):
-        writer.writerow([getattr(row, column) for column in COLUMNS])
+        writer.writerow([getattr(row, column) for column in SAMPLE_COLUMNS])
     return 0
 
 

@@ -32,12 +32,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from skymist import audit
 from skymist.config import Settings
 from skymist.outbox import keys
 from skymist.states import DeadLetterState, OutboxState, ScanState
 from skymist.store.models import DeadLetter, OutboxRow
 from skymist.store.ops_models import OpsMark
-from skymist.store.product_models import AuditEntry
 from skymist.store.scan_models import Scan
 from skymist.store.types import utcnow
 
@@ -296,17 +296,14 @@ def _audit(
     alert_id: int | None,
     reason: str | None,
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=by,
-            action=action,
-            subject_kind=kind,
-            subject_id=item_id,
-            alert_id=alert_id,
-            reason=reason,
-            details={},
-        )
+    audit.record(
+        session,
+        actor=by,
+        action=action,
+        subject_kind=kind,
+        subject_id=item_id,
+        alert_id=alert_id,
+        reason=reason,
     )
 
 

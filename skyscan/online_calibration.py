@@ -53,7 +53,8 @@ SAME_POSITION_DEG = 0.01
 
 FloatArray = npt.NDArray[np.float64]
 
-_COLUMNS = (
+#: the sample file's columns, in order (``scripts/build_online_offsets.py`` writes them)
+SAMPLE_COLUMNS = (
     "name",
     "run_id",
     "event_id",
@@ -133,7 +134,7 @@ def _number(row: dict[str, str], column: str, line: int, low: float, high: float
 def read_sample(text: str) -> list[OffsetRow]:
     """The rows of a sample CSV (the columns of ``scripts/build_online_offsets.py``), each field checked."""
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in SAMPLE_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise CalibrationDataError(f"{SAMPLE_FILE}: columns {missing} missing")
     rows: list[OffsetRow] = []

@@ -24,6 +24,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from skymist import audit
 from skymist.console.auth import acting_user, page_user
 from skymist.console.csrf import check_token, read_form
 from skymist.console.responses import console_of, page
@@ -34,9 +35,7 @@ from skymist.outbox.manual import OutboxActionError, cancel_rows, retry_rows
 from skymist.states import ScanState
 from skymist.store.db import one_snapshot
 from skymist.store.models import Alert
-from skymist.store.product_models import AuditEntry
 from skymist.store.scan_models import Scan
-from skymist.store.types import utcnow
 from skymist.trouble import (
     TITLES,
     Trouble,
@@ -127,17 +126,14 @@ def _retry_handoff(request: Request, scan_id: int, by: str, reason: str | None) 
             raise TroubleError(f"scan {scan_id}: no final scan whose skymap step can be tried again")
         scan.handoff_attempts, scan.handoff_error = 0, None
         final = FinalScan(scan.id, scan.alert_id, scan.revision, scan.plan_entry, scan.backend_scan_id)
-        session.add(
-            AuditEntry(
-                at=utcnow(),
-                actor=by,
-                action="handoff_retried",
-                subject_kind="scan",
-                subject_id=scan.id,
-                alert_id=scan.alert_id,
-                reason=reason,
-                details={},
-            )
+        audit.record(
+            session,
+            actor=by,
+            action="handoff_retried",
+            subject_kind="scan",
+            subject_id=scan.id,
+            alert_id=scan.alert_id,
+            reason=reason,
         )
     ok = Handoff(app, [localize_consumer()]).hand_over(final)
     return f"scan {scan_id}: skymap step " + ("done" if ok else "failed again (see the record)")

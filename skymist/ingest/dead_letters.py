@@ -10,12 +10,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from skymist import audit
 from skymist.app import App
 from skymist.ingest.inbox import Ingestor, IngestResult
 from skymist.states import DeadLetterState, check_transition
 from skymist.store.models import DeadLetter
-from skymist.store.product_models import AuditEntry
-from skymist.store.types import utcnow
 
 
 class DeadLetterError(ValueError):
@@ -34,17 +33,15 @@ def _open_letter(session: Session, letter_id: int, verb: str) -> DeadLetter:
 
 
 def _audit(session: Session, letter: DeadLetter, action: str, by: str, reason: str | None) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=by,
-            action=action,
-            subject_kind="dead_letter",
-            subject_id=letter.id,
-            alert_id=None,
-            reason=reason,
-            details={"source": letter.source},
-        )
+    audit.record(
+        session,
+        actor=by,
+        action=action,
+        subject_kind="dead_letter",
+        subject_id=letter.id,
+        alert_id=None,
+        reason=reason,
+        details={"source": letter.source},
     )
 
 

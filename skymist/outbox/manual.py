@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from skymist import audit
 from skymist.states import OutboxState, check_transition
 from skymist.store.models import OutboxRow
-from skymist.store.product_models import AuditEntry
 from skymist.store.types import utcnow
 
 
@@ -37,17 +37,15 @@ def _locked(session: Session, ids: Sequence[int]) -> list[OutboxRow]:
 
 
 def _audit(session: Session, row: OutboxRow, action: str, by: str, reason: str | None) -> None:
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=by,
-            action=action,
-            subject_kind="outbox",
-            subject_id=row.id,
-            alert_id=row.alert_id,
-            reason=reason,
-            details={"product": row.product, "idempotency_key": row.idempotency_key},
-        )
+    audit.record(
+        session,
+        actor=by,
+        action=action,
+        subject_kind="outbox",
+        subject_id=row.id,
+        alert_id=row.alert_id,
+        reason=reason,
+        details={"product": row.product, "idempotency_key": row.idempotency_key},
     )
 
 

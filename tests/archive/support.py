@@ -16,12 +16,14 @@ from skymist.archive.hooks import flush_records, stale_alerts
 from skymist.archive.verify import verify_record
 from skymist.circulars.approval import approve
 from skymist.config import Settings
+from skymist.ingest.inbox import Ingestor
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.outbox.sinks.factory import build_sinks
 from skymist.runtime.assembly import build_app
 from skymist.states import OutboxState
 from skymist.store.models import Alert, OutboxRow
+from tests.helpers import envelope, raw, real_event
 from tests.refine.support import mark_localization_pending, record_alert
 
 
@@ -64,6 +66,22 @@ def full_alert(app: App, shared_dir: Path, scan_json: bytes) -> int:
     approve(app, "IceCube-220524A", by="alice", reason="checked")
     drain(app)
     return alert_id
+
+
+def replay_real_alerts(app: App, shared_dir: Path) -> None:
+    """Both shared real events, wrapped as Bronze alerts, and their prompt products sent."""
+    events = [real_event(shared_dir), real_event(shared_dir, "run00138632-evt000031747601-BRONZE.json")]
+    results = Ingestor(app).ingest_batch([raw(envelope(event)) for event in events])
+    assert [r.status for r in results] == ["processed", "processed"]
+    drain(app)
+
+
+def localize_first_real_alert(app: App, shared_dir: Path, scan_json: bytes) -> None:
+    """Both real alerts sent, then IceCube-220524A (alert 1) localized with ``scan_json`` and Rev 1 sent."""
+    replay_real_alerts(app, shared_dir)
+    mark_localization_pending(app, 1)
+    localize_alert(app, 1, scan_json, scan_ref="scan:1:final")
+    drain(app)
 
 
 def hashes(folder: Path) -> dict[str, str]:

@@ -19,22 +19,12 @@ from sqlalchemy import select
 
 from skymist.cli.main import main
 from skymist.console.views import alert_detail
-from skymist.ingest.inbox import Ingestor
 from skymist.store.models import Alert
 from skymist.store.product_models import AuditEntry, Localization
 from skymist.store.scan_models import Scan
-from tests.archive.support import drain, settings_for
-from tests.helpers import envelope, raw, real_event
+from tests.archive.support import replay_real_alerts, settings_for
 
 NPZ = "run00136662-evt000035405932-BRONZE-8_64_512.npz"
-
-
-def replay_real_alerts(app: Any, shared_dir: Path) -> None:
-    """Both shared real events, wrapped as Bronze alerts, and their prompt products sent."""
-    events = [real_event(shared_dir), real_event(shared_dir, "run00138632-evt000031747601-BRONZE.json")]
-    results = Ingestor(app).ingest_batch([raw(envelope(event)) for event in events])
-    assert [r.status for r in results] == ["processed", "processed"]
-    drain(app)
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from astropy.io.votable import parse_single_table
 from astropy.table import Table
 from sqlalchemy import update
 
+from skymist.app import App
 from skymist.archive.catalogue import (
     COLUMNS,
     _box_holds_pole,
@@ -26,8 +27,6 @@ from skymist.archive.catalogue import (
     snapshots,
 )
 from skymist.store.models import AlertRevision
-from tests.archive.support import settings_for
-from tests.archive.test_catalogue import replay_real_alerts
 from tests.support.stilts import needs_stilts, read_warnings, stilts, votlint
 
 
@@ -58,11 +57,8 @@ def _pole_alert(app: Any) -> None:
 
 
 @pytest.mark.slow
-def test_a_region_holding_the_pole_spans_every_ra_in_every_format(
-    app_factory: Any, shared_dir: Path, tmp_path: Path
-) -> None:
-    app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
+def test_a_region_holding_the_pole_spans_every_ra_in_every_format(real_alerts_app: App) -> None:
+    app = real_alerts_app
     _pole_alert(app)
     with app.sessions() as session:
         rows = catalogue_rows(app.settings, snapshots(session))
@@ -84,10 +80,9 @@ def test_a_region_holding_the_pole_spans_every_ra_in_every_format(
 @needs_stilts
 @pytest.mark.slow
 def test_stilts_reads_the_catalogue_fits_and_votable_without_a_warning(
-    app_factory: Any, shared_dir: Path, tmp_path: Path
+    real_alerts_app: App, tmp_path: Path
 ) -> None:
-    app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
+    app = real_alerts_app
     with app.sessions() as session:
         rows = catalogue_rows(app.settings, snapshots(session), all_revisions=True)
     (tmp_path / "c.fits").write_bytes(export(rows, "fits"))

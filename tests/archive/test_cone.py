@@ -12,13 +12,10 @@ import pytest
 import pyvo
 import requests
 
-from skymist.alerts.refined import localize_alert
 from skymist.archive.catalogue import snapshots
 from skymist.archive.cone import build_regions
 from skymist.runtime.http_app import HttpParts, create_http_app
-from tests.archive.support import drain, settings_for
-from tests.archive.test_catalogue import replay_real_alerts
-from tests.refine.support import mark_localization_pending
+from tests.archive.support import localize_first_real_alert, settings_for
 from tests.support.http_server import ServedApp
 
 
@@ -32,11 +29,7 @@ def test_pyvo_cone_search_returns_the_alerts_whose_regions_contain_the_position(
     app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes
 ) -> None:
     app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
-    first = 1  # IceCube-220524A, ingested first
-    mark_localization_pending(app, first)
-    localize_alert(app, first, real_scan_json, scan_ref="scan:1:final")
-    drain(app)
+    localize_first_real_alert(app, shared_dir, real_scan_json)  # IceCube-220524A
     with app.sessions() as session:
         regions = {r.name: r for r in build_regions(app.settings, snapshots(session))}
     other = next(name for name in regions if name != "IceCube-220524A")

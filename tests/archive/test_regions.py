@@ -21,13 +21,10 @@ from astropy.io import fits
 from astropy.io.votable import parse_single_table
 from mocpy import MOC
 
-from skymist.alerts.refined import localize_alert
 from skymist.archive.site import COVERAGE_FILE, write_site
 from skymist.archive.verify import verify_record
 from skymist.runtime.http_app import HttpParts, create_http_app
-from tests.archive.support import drain, settings_for
-from tests.archive.test_catalogue import replay_real_alerts
-from tests.refine.support import mark_localization_pending
+from tests.archive.support import localize_first_real_alert, settings_for
 from tests.support.http_server import ServedApp
 
 BEST_FIT = (47.2, -3.28)  # IceCube-220524A's refined best fit (IceCat-1)
@@ -59,10 +56,7 @@ def contains(moc: MOC, ra: float, dec: float) -> bool:
 def localized(app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes) -> Any:
     """Both real alerts sent, IceCube-220524A localized with the real scan and Rev 1 sent."""
     app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
-    mark_localization_pending(app, 1)
-    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
-    drain(app)
+    localize_first_real_alert(app, shared_dir, real_scan_json)
     return app
 
 

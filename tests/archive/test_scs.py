@@ -18,12 +18,11 @@ import requests
 from astropy.io.votable import parse
 from sqlalchemy import select, update
 
+from skymist.app import App
 from skymist.archive.scs import ConeQuery, ScsQueryError, parse_query
 from skymist.archive.votable import error_votable
 from skymist.runtime.http_app import HttpParts, create_http_app
 from skymist.store.models import AlertRevision
-from tests.archive.support import settings_for
-from tests.archive.test_catalogue import replay_real_alerts
 from tests.support.http_server import ServedApp
 from tests.support.stilts import needs_stilts, votlint
 
@@ -73,11 +72,8 @@ def test_the_error_document_is_scs_103s() -> None:
 
 
 @pytest.mark.slow
-def test_cone_search_replies_are_valid_votables_with_the_standards_columns(
-    app_factory: Any, shared_dir: Path, tmp_path: Path
-) -> None:
-    app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
+def test_cone_search_replies_are_valid_votables_with_the_standards_columns(real_alerts_app: App) -> None:
+    app = real_alerts_app
     parts = HttpParts(ops=False, cone_search=True, catalogue=False, console=False)
     with ServedApp(create_http_app(app, parts)) as served:
         url = f"{served.url}/scs"
@@ -151,10 +147,9 @@ def test_cone_search_replies_are_valid_votables_with_the_standards_columns(
 @needs_stilts
 @pytest.mark.slow
 def test_votlint_finds_nothing_in_a_reply_with_results_an_empty_one_and_an_error(
-    app_factory: Any, shared_dir: Path, tmp_path: Path
+    real_alerts_app: App, tmp_path: Path
 ) -> None:
-    app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
+    app = real_alerts_app
     parts = HttpParts(ops=False, cone_search=True, catalogue=False, console=False)
     queries = {
         "found": {"RA": PROMPT_ONLY[0], "DEC": PROMPT_ONLY[1], "SR": 0.01, "VERB": 3},

@@ -16,13 +16,10 @@ import pytest
 import requests
 from pyld import jsonld
 
-from skymist.alerts.refined import localize_alert
 from skymist.archive.site import write_site
 from skymist.archive.verify import verify_record
 from skymist.cli.main import main
-from tests.archive.support import drain, settings_for
-from tests.archive.test_catalogue import replay_real_alerts
-from tests.refine.support import mark_localization_pending
+from tests.archive.support import localize_first_real_alert, settings_for
 
 SCHEMA = "http://schema.org/"
 SCREENSHOTS = Path(os.environ.get("SKYMIST_SCREENSHOT_DIR", "/tmp/skymist-catalogue-screenshots"))
@@ -100,10 +97,7 @@ def test_html_catalogue_pages_jsonld_and_rendered_dom(
     app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes
 ) -> None:
     app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
-    mark_localization_pending(app, 1)
-    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
-    drain(app)
+    localize_first_real_alert(app, shared_dir, real_scan_json)
     site = app.settings.archive_root
     first = write_site(app.settings, app.sessions)
     assert first.pages == 3 and "index.html" in first.written
@@ -172,10 +166,7 @@ def test_exported_site_is_whole_in_chromium(
 
     app = app_factory(**settings_for(tmp_path))
     monkeypatch.setenv("SKYMIST_DATA_DIR", str(app.settings.data_dir))
-    replay_real_alerts(app, shared_dir)
-    mark_localization_pending(app, 1)
-    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
-    drain(app)
+    localize_first_real_alert(app, shared_dir, real_scan_json)
     export = tmp_path / "exported-site"
     assert main(["--database-url", database_url, "catalogue", "site", "--output", str(export)]) == 0
     pages = sorted(p.name for p in export.glob("*.html"))
@@ -221,10 +212,7 @@ def test_alert_page_links_only_the_version_dois_that_have_a_datacite_record(
     from skymist.archive.snapshot import take_snapshot
 
     app = app_factory(**settings_for(tmp_path))
-    replay_real_alerts(app, shared_dir)
-    mark_localization_pending(app, 1)
-    localize_alert(app, 1, real_scan_json, scan_ref="scan:1:final")
-    drain(app)
+    localize_first_real_alert(app, shared_dir, real_scan_json)
     with app.sessions() as session:
         snap = take_snapshot(session, 1)
     concept = "10.5072/icecube.alert.136662.35405932"
