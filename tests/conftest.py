@@ -40,17 +40,25 @@ SERIAL_FILES = (
 )
 
 
+#: test files whose module fixture is costly (``skymist demo`` run once for the file's checks): each
+#: is one unit of work, so the fixture runs once, not once per worker that gets one of its tests.
+WHOLE_FILES = ("tests/ops/test_demo_run.py",)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` with one group: :data:`SERIAL_FILES` form a single unit of work (one
-    worker runs them in turn), every other test is scheduled on its own. (pytest-xdist's own
-    grouping by the ``xdist_group`` mark renames test ids, which pytest 9 no longer allows.)"""
+    worker runs them in turn), each of :data:`WHOLE_FILES` another, every other test is scheduled
+    on its own. (pytest-xdist's own grouping by the ``xdist_group`` mark renames test ids, which
+    pytest 9 no longer allows.)"""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class SerialGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
         def _split_scope(self, nodeid: str) -> str:
-            return "serial" if nodeid.startswith(SERIAL_FILES) else nodeid
+            if nodeid.startswith(SERIAL_FILES):
+                return "serial"
+            return nodeid.split("::", 1)[0] if nodeid.startswith(WHOLE_FILES) else nodeid
 
     return SerialGroupScheduling(config, log)
 
