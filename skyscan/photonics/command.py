@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from skyscan.argument_types import positive_int
+
 TABLES_DESCRIPTION = """\
 The photon tables of an infinite muon track: the expected photoelectrons of a DOM and the PDF of its
 photons' arrival-time residual (arrival minus the direct Cherenkov time), by the DOM's distance from
@@ -36,18 +38,8 @@ examples:
   skyscan tables info --tables /tmp/tables.npz"""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
 def _photons(text: str) -> int:
-    value = _positive_int(text)
+    value = positive_int(text)
     if value < 1000:
         raise argparse.ArgumentTypeError(
             f"at least 1000 photons per depth (16 batches need them), got {value}"
@@ -101,7 +93,7 @@ def add_tables_command(sub: Any) -> None:
         metavar="PATH",
         help="where to write the .npz (default: the packaged skyscan/photonics/data/track_tables.npz)",
     )
-    build.add_argument("--seed", type=_positive_int, default=None, help="random seed (default 20261207)")
+    build.add_argument("--seed", type=positive_int, default=None, help="random seed (default 20261207)")
     build.add_argument(
         "--depth-step",
         type=_depth_step,
@@ -110,7 +102,7 @@ def add_tables_command(sub: Any) -> None:
         help="table depths every M metres from 1450 to 2450 m (default 50: 21 depths)",
     )
     build.add_argument(
-        "--threads", type=_positive_int, default=None, metavar="N", help="numba threads (default: all cores)"
+        "--threads", type=positive_int, default=None, metavar="N", help="numba threads (default: all cores)"
     )
     build.set_defaults(handler=_cmd_build)
     info = actions.add_parser("info", help="print the tables' provenance (JSON)")

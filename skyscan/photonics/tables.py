@@ -257,6 +257,25 @@ class PhotonTables:
         out: FloatArray = loss / np.maximum(bare + loss, 1e-300)
         return out
 
+    def _mixed_time(
+        self,
+        tables: FloatArray,
+        t: FloatArray,
+        distance: npt.ArrayLike,
+        angle: npt.ArrayLike,
+        depth: npt.ArrayLike,
+        energy: npt.ArrayLike | None,
+    ) -> FloatArray:
+        """A time table pair (``tables[0]`` bare muon light, ``[1]`` loss light) at residuals ``t``:
+        the muon's alone, or with ``energy`` their mixture (:meth:`_mixture`)."""
+        muon = self._interp_time(tables[0], t, distance, angle, depth)
+        mix = self._mixture(distance, angle, depth, energy)
+        if mix is None:
+            return muon
+        cascade = self._interp_time(tables[1], t, distance, angle, depth)
+        out: FloatArray = (1.0 - mix) * muon + mix * cascade
+        return out
+
     def time_pdf(
         self,
         residual: npt.ArrayLike,
@@ -268,11 +287,7 @@ class PhotonTables:
         """PDF (per ns) of the arrival-time residual; with ``energy``, the mix of muon and loss light."""
         t = np.asarray(residual, dtype=np.float64)
         outside = (t < self.t_min_ns) | (t > self.t_max_ns)
-        pdf: FloatArray = self._interp_time(self.p_w[0], t, distance, angle, depth)
-        mix = self._mixture(distance, angle, depth, energy)
-        if mix is not None:
-            cascade = self._interp_time(self.p_w[1], t, distance, angle, depth)
-            pdf = (1.0 - mix) * pdf + mix * cascade
+        pdf = self._mixed_time(self.p_w, t, distance, angle, depth, energy)
         pdf = pdf / (self.t_scale_ns * np.cosh(np.arcsinh(t / self.t_scale_ns)))  # per w -> per ns
         return np.where(outside, 0.0, pdf)
 
@@ -286,11 +301,7 @@ class PhotonTables:
     ) -> FloatArray:
         """CDF of the residual (0 below the table's range, 1 above)."""
         t = np.asarray(residual, dtype=np.float64)
-        cdf: FloatArray = self._interp_time(self.cdf[0], t, distance, angle, depth)
-        mix = self._mixture(distance, angle, depth, energy)
-        if mix is not None:
-            cascade = self._interp_time(self.cdf[1], t, distance, angle, depth)
-            cdf = (1.0 - mix) * cdf + mix * cascade
+        cdf = self._mixed_time(self.cdf, t, distance, angle, depth, energy)
         return np.where(t < self.t_min_ns, 0.0, np.where(t > self.t_max_ns, 1.0, cdf))
 
     @property

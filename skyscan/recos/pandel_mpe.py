@@ -51,7 +51,15 @@ from skyscan.recos.base import (
     float_option,
     reject_unknown_options,
 )
-from skyscan.recos.pandel import C_VACUUM_M_PER_NS, pandel_tables
+from skyscan.recos.online_seed import (
+    event_frames,
+    online_seed,
+    reference_llh,
+    setup_give_up,
+    setup_online_vertex,
+)
+from skyscan.recos.pandel import pandel_tables
+from skyscan.recos.pixel_track import parent_seed, parent_vertex, travel_direction
 from skyscan.recos.track_llh import DomHits, GiveUp, TrackLikelihood, ice_scaled, perpendicular_basis
 
 FloatArray = npt.NDArray[np.float64]
@@ -195,12 +203,7 @@ class PandelMPEReco(Reco):
             raise RecoOptionError(
                 f"reco_options.ice of {cls.name!r}: expected one of {list(ICE_MODELS)}, got {ice_model!r}"
             )
-        if event.frames is None:
-            raise EventFormatError(
-                f"value.data.frames: missing; run {event.run_id} event {event.event_id} carries no pulses "
-                f"for {cls.name!r} to fit"
-            )
-        frames = EventFrames.from_entries(event.frames)
+        frames = event_frames(event, cls.name)
         ice = IceTable.load() if ice_model == "layered" else None
         hits, summary = event_hits(frames, Geometry.load(), ice)
         if hits.t_first.size < 5:
@@ -208,27 +211,16 @@ class PandelMPEReco(Reco):
                 f"value.data.frames: only {hits.t_first.size} DOMs left after cleaning; {cls.name!r} "
                 f"needs at least 5"
             )
-        vertex: list[float] | None = None
-        travel: FloatArray | None = None
-        for first_guess in (frames.splinempe, lambda: frames.particle("LineFit")):
-            try:
-                online = first_guess()
-            except ValueError:
-                continue
-            vertex = [online.x, online.y, online.z]
-            travel = np.asarray(online.direction_vector(), dtype=np.float64)
-            break
-        reference: float | None = None
-        if travel is not None and give_up_dllh > 0:
-            # the -ln L at the online direction: far pixels give up above it (+ give_up_dllh)
-            at_online = cls(hits, np.eye(3), None if vertex is None else np.asarray(vertex), jitter, noise)
-            reference = round(at_online.fit_direction(travel)[0].llh, 6)
+        seed = online_seed(frames)
+        reference = reference_llh(
+            seed, give_up_dllh, lambda vertex: cls(hits, np.eye(3), vertex, jitter, noise)
+        )
         return {
             "doms": np.column_stack([hits.xyz, hits.t_first, hits.charge, hits.lam, hits.b])
             .round(4)
             .tolist(),
             "rotation": detector_rotation(event).tolist(),
-            "online_vertex": vertex,
+            "online_vertex": None if seed is None else seed.vertex,
             "jitter_ns": jitter,
             "noise_per_ns": noise,
             "ice": ice_model,
@@ -243,27 +235,18 @@ class PandelMPEReco(Reco):
         if doms.ndim != 2 or doms.shape[1] != 7 or doms.shape[0] < 5:
             raise ValueError(f"pandel_mpe setup: doms must be an (N >= 5, 7) table, got shape {doms.shape}")
         hits = DomHits(doms[:, 0:3], doms[:, 3], doms[:, 4], doms[:, 5], doms[:, 6])
-        vertex = setup.get("online_vertex")
-        reference = setup.get("reference_llh")
-        give_up_dllh = float(setup.get("give_up_dllh", 0.0))
-        give_up = None
-        if reference is not None and give_up_dllh > 0:
-            give_up = GiveUp(float(reference) + give_up_dllh)
         return cls(
             hits,
             np.asarray(setup["rotation"], dtype=np.float64),
-            None if vertex is None else np.asarray(vertex, dtype=np.float64),
+            setup_online_vertex(setup),
             float(setup["jitter_ns"]),
             float(setup["noise_per_ns"]),
-            give_up,
+            setup_give_up(setup),
         )
 
     def direction(self, ra: float, dec: float) -> FloatArray:
         """The muon's direction of travel (detector frame) for a pixel at J2000 (ra, dec) radians."""
-        sky = np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
-        came_from = self.rotation.T @ sky
-        out: FloatArray = -came_from / np.linalg.norm(came_from)
-        return out
+        return travel_direction(self.rotation, ra, dec)
 
     def seeds(self, u: FloatArray, parent: FloatArray | None) -> FloatArray:
         """(alpha, beta, t0) seeds: the charge centre, the brightest DOM, the online vertex (two time
@@ -277,11 +260,7 @@ class PandelMPEReco(Reco):
         times = self.likelihood.time_seeds(u, transverse, e1, e2, _TIME_QUANTILES)
         seeds = [[ab[0], ab[1], t] for ab, ts in zip(transverse, times, strict=True) for t in ts]
         if parent is not None:
-            # the parent's vertex moved along the new direction to the plane through the centre
-            offset = parent[:3] - centre
-            along = float(offset @ u)
-            t0 = float(parent[3]) - along / C_VACUUM_M_PER_NS
-            seeds.append([float(offset @ e1), float(offset @ e2), t0])
+            seeds.append(parent_seed(parent, centre, u, e1, e2))
         return np.array(seeds)
 
     def fit_direction(self, u: FloatArray, parent: FloatArray | None = None) -> tuple[PixelFit, int]:
@@ -301,8 +280,5 @@ class PandelMPEReco(Reco):
         return fit, evaluations
 
     def fit(self, seed: PixelSeed) -> PixelFit:
-        parent = None
-        if seed.vertex is not None:
-            parent = np.array([seed.vertex.x, seed.vertex.y, seed.vertex.z, seed.vertex.t])
-        fit, _ = self.fit_direction(self.direction(seed.ra, seed.dec), parent)
+        fit, _ = self.fit_direction(self.direction(seed.ra, seed.dec), parent_vertex(seed))
         return fit

@@ -24,7 +24,6 @@ sharper than its errors, so they under-cover (measured in ``benchmarks/reco_comp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,7 +32,6 @@ import numpy.typing as npt
 
 from skybase.event import EventFormatError, RealtimeEvent
 from skybase.i3.cleaning import clean
-from skybase.i3.event import EventFrames
 from skybase.i3.geometry import DEEPCORE_STRINGS, Geometry
 from skyscan.photonics.tables import RADIATIVE_LOSS_PER_M, track_geometry
 from skyscan.recos.base import (
@@ -46,13 +44,21 @@ from skyscan.recos.base import (
     float_option,
     reject_unknown_options,
 )
+from skyscan.recos.online_seed import (
+    event_frames,
+    online_seed,
+    reference_llh,
+    setup_give_up,
+    setup_online_vertex,
+)
 from skyscan.recos.pandel_mpe import (
     MUON_LOSS_A_GEV_PER_M,
     chord_length,
     detector_rotation,
 )
+from skyscan.recos.pixel_track import parent_seed, parent_vertex, travel_direction
 from skyscan.recos.table_llh import ChargeDoms, LikelihoodSettings, TableLikelihood
-from skyscan.recos.track_llh import GiveUp, perpendicular_basis
+from skyscan.recos.track_llh import GiveUp, pattern_search, perpendicular_basis
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -74,9 +80,6 @@ DEFAULT_GIVE_UP_DLLH = 200.0
 TIMING_MODES = ("mpe", "spe")
 _DEFAULTS = LikelihoodSettings()
 _TIME_QUANTILES = (0.1, 0.3)
-# pattern search: the six axis moves in (alpha, beta, t0)
-_MOVES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float64)
-_C_VACUUM_M_PER_NS = 0.299792458
 
 
 def settings_from_options(name: str, options: Mapping[str, Any]) -> LikelihoodSettings:
@@ -187,12 +190,7 @@ class TableMPEReco(Reco):
     def prepare(cls, event: RealtimeEvent, options: Mapping[str, Any]) -> Setup:
         settings = settings_from_options(cls.name, options)
         give_up_dllh = float_option(cls.name, options, "give_up_dllh", DEFAULT_GIVE_UP_DLLH)
-        if event.frames is None:
-            raise EventFormatError(
-                f"value.data.frames: missing; run {event.run_id} event {event.event_id} carries no pulses "
-                f"for {cls.name!r} to fit"
-            )
-        frames = EventFrames.from_entries(event.frames)
+        frames = event_frames(event, cls.name)
         cleaned = clean(frames.split_pulses(), Geometry.load())
         pulses = cleaned.pulses
         first = pulses.dom_starts()[:-1]
@@ -204,26 +202,18 @@ class TableMPEReco(Reco):
         charge = np.add.reduceat(pulses.charge.astype(np.float64), first)
         t_first = np.minimum.reduceat(pulses.time, first)
         table = np.column_stack([pulses.string[first], pulses.om[first], t_first, charge])
-        vertex: list[float] | None = None
-        travel: FloatArray | None = None
-        for first_guess in (frames.splinempe, lambda: frames.particle("LineFit")):
-            try:
-                online = first_guess()
-            except ValueError:
-                continue
-            vertex = [online.x, online.y, online.z]
-            travel = np.asarray(online.direction_vector(), dtype=np.float64)
-            break
-        reference: float | None = None
-        if travel is not None and give_up_dllh > 0:
-            # the -ln L at the online direction: far pixels give up above it (+ give_up_dllh)
-            doms = charge_doms(table.astype(np.float64), Geometry.load())
-            at_online = cls(doms, settings, np.eye(3), None if vertex is None else np.asarray(vertex))
-            reference = round(at_online.fit_direction(travel)[0].llh, 6)
+        seed = online_seed(frames)
+        reference = reference_llh(
+            seed,
+            give_up_dllh,
+            lambda vertex: cls(
+                charge_doms(table.astype(np.float64), Geometry.load()), settings, np.eye(3), vertex
+            ),
+        )
         return {
             "doms": table.round(4).tolist(),
             "rotation": detector_rotation(event).tolist(),
-            "online_vertex": vertex,
+            "online_vertex": None if seed is None else seed.vertex,
             "timing": "mpe" if settings.mpe else "spe",
             "jitter_ns": settings.jitter_ns,
             "noise_per_ns": settings.noise_per_ns,
@@ -256,24 +246,17 @@ class TableMPEReco(Reco):
             charge_model_error=float(setup.get("charge_model_error", 0.0)),
             smear_ns_per_100m=float(setup.get("smear_ns_per_100m", 0.0)),
         )
-        vertex = setup.get("online_vertex")
-        reference = setup.get("reference_llh")
-        give_up_dllh = float(setup.get("give_up_dllh", 0.0))
-        give_up = None if reference is None or give_up_dllh <= 0 else GiveUp(float(reference) + give_up_dllh)
         return cls(
             charge_doms(table, Geometry.load()),
             settings,
             np.asarray(setup["rotation"], dtype=np.float64),
-            None if vertex is None else np.asarray(vertex, dtype=np.float64),
-            give_up,
+            setup_online_vertex(setup),
+            setup_give_up(setup),
         )
 
     def direction(self, ra: float, dec: float) -> FloatArray:
         """The muon's direction of travel (detector frame) for a pixel at J2000 (ra, dec) radians."""
-        sky = np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
-        came_from = self.rotation.T @ sky
-        out: FloatArray = -came_from / np.linalg.norm(came_from)
-        return out
+        return travel_direction(self.rotation, ra, dec)
 
     def llh(self, u: FloatArray, params: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(-ln L, energy) of vertices ``params`` (K, 3) = (alpha, beta, t0) for direction ``u``."""
@@ -297,11 +280,7 @@ class TableMPEReco(Reco):
             for t in np.quantile(self.doms.t_first - geo.t_direct, _TIME_QUANTILES):
                 seeds.append([alpha, beta, float(t)])
         if parent is not None:
-            offset = parent[:3] - centre
-            along = float(offset @ u)
-            seeds.append(
-                [float(offset @ e1), float(offset @ e2), float(parent[3]) - along / _C_VACUUM_M_PER_NS]
-            )
+            seeds.append(parent_seed(parent, centre, u, e1, e2))
         return np.array(seeds)
 
     def fit_direction(
@@ -314,42 +293,22 @@ class TableMPEReco(Reco):
         max_iterations: int = 60,
         keep: int = 3,
     ) -> tuple[PixelFit, int]:
-        """The best vertex for direction ``u`` by a batched pattern search from :meth:`seeds` (the
-        ``keep`` best go on; each step tries the six axis moves, halving a seed's step when none
-        improves; a far pixel stops early when :attr:`give_up` says it is hopeless, as pandel_mpe's:
-        its -ln L is then an upper bound of its minimum), and the number of likelihood evaluations."""
-        seeds = self.seeds(u, parent)
-        f, _ = self.llh(u, seeds)
-        evaluations = len(seeds)
-        order = np.argsort(f)[:keep]
-        points = seeds[order].copy()
-        values = f[order].copy()
-        steps = np.full(len(points), step)
-        history = [float(values.min())]
-        for iteration in range(max_iterations):
-            active = steps >= min_step
-            if not active.any():
-                break
-            if self.give_up is not None and self.give_up.hopeless(iteration, history):
-                break
-            p_act = points[active]
-            cand = p_act[:, None, :] + _MOVES[None, :, :] * steps[active][:, None, None]
-            fc, _ = self.llh(u, cand.reshape(-1, 3))
-            fc = fc.reshape(len(p_act), len(_MOVES))
-            evaluations += fc.size
-            j = np.argmin(fc, axis=1)
-            best = fc[np.arange(len(p_act)), j]
-            better = best < values[active] - 1e-9
-            idx = np.flatnonzero(active)
-            moved = idx[better]
-            points[moved] = cand[better, j[better]]
-            values[moved] = best[better]
-            steps[idx[~better]] *= 0.5
-            history.append(float(values.min()))
-        k = int(np.argmin(values))
-        llh, energy = self.llh(u, points[k : k + 1])
+        """The best vertex for direction ``u`` by the batched pattern search of pandel_mpe
+        (:func:`~.track_llh.pattern_search`, the same step in every axis) from :meth:`seeds`, a far
+        pixel stopping early when :attr:`give_up` says it is hopeless, and the number of likelihood
+        evaluations."""
+        best, _, evaluations = pattern_search(
+            lambda params: self.llh(u, params)[0],
+            self.seeds(u, parent),
+            (step, step, step),
+            min_step=min_step,
+            max_iterations=max_iterations,
+            keep=keep,
+            give_up=self.give_up,
+        )
+        llh, energy = self.llh(u, best[None, :])
         e1, e2 = perpendicular_basis(u)
-        point = self.likelihood.centre + points[k, 0] * e1 + points[k, 1] * e2
+        point = self.likelihood.centre + best[0] * e1 + best[1] * e2
         e_tot = float(energy[0])
         fit = PixelFit(
             llh=float(llh[0]),
@@ -358,13 +317,10 @@ class TableMPEReco(Reco):
             X=float(point[0]),
             Y=float(point[1]),
             Z=float(point[2]),
-            T=float(points[k, 2]),
+            T=float(best[2]),
         )
         return fit, evaluations
 
     def fit(self, seed: PixelSeed) -> PixelFit:
-        parent = None
-        if seed.vertex is not None:
-            parent = np.array([seed.vertex.x, seed.vertex.y, seed.vertex.z, seed.vertex.t])
-        fit, _ = self.fit_direction(self.direction(seed.ra, seed.dec), parent)
+        fit, _ = self.fit_direction(self.direction(seed.ra, seed.dec), parent_vertex(seed))
         return fit

@@ -36,6 +36,7 @@ changes; on 40 simulated events every 2 Delta LLH of the calibration is the same
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,6 +80,55 @@ class GiveUp:
         gap = history[-1] - self.above_llh
         pace = (history[-1 - self.window] - history[-1]) / self.window
         return gap > 0 and gap > self.horizon_iterations * pace
+
+
+def pattern_search(
+    llh: Callable[[FloatArray], FloatArray],
+    seeds: FloatArray,
+    step: tuple[float, float, float],
+    *,
+    min_step: float,
+    max_iterations: int,
+    keep: int,
+    give_up: GiveUp | None,
+) -> tuple[FloatArray, float, int]:
+    """The vertex (alpha, beta, t0) minimising ``llh`` (the -ln L of vertices (K, 3)) from ``seeds``
+    (S, 3): (best vertex, its -ln L, llh evaluations).
+
+    All seeds are evaluated, the ``keep`` best go on together in a batched pattern search: each step
+    tries the six axis moves of every seed (``step`` per axis to start with), takes the best improving
+    one, and halves a seed's steps when none improves, until every seed's first step is below
+    ``min_step``, or ``give_up`` says the pixel is too far from the light to be worth more iterations
+    (its -ln L is then an upper bound of its minimum).
+    """
+    f = llh(seeds)
+    evaluations = len(seeds)
+    order = np.argsort(f)[:keep]
+    points = seeds[order].copy()
+    values = f[order].copy()
+    steps = np.tile(np.asarray(step, dtype=np.float64), (len(points), 1))
+    history = [float(values.min())]
+    for iteration in range(max_iterations):
+        active = steps[:, 0] >= min_step
+        if not active.any():
+            break
+        if give_up is not None and give_up.hopeless(iteration, history):
+            break
+        p_act = points[active]
+        cand = p_act[:, None, :] + _MOVES[None, :, :] * steps[active][:, None, :]
+        fc = llh(cand.reshape(-1, 3)).reshape(len(p_act), len(_MOVES))
+        evaluations += fc.size
+        j = np.argmin(fc, axis=1)
+        best = fc[np.arange(len(p_act)), j]
+        better = best < values[active] - 1e-9
+        idx = np.flatnonzero(active)
+        moved = idx[better]
+        points[moved] = cand[better, j[better]]
+        values[moved] = best[better]
+        steps[idx[~better]] *= 0.5
+        history.append(float(values.min()))
+    k = int(np.argmin(values))
+    return points[k], float(values[k]), evaluations
 
 
 @dataclass(frozen=True)
@@ -235,39 +285,15 @@ class TrackLikelihood:
         keep: int = 3,
         give_up: GiveUp | None = None,
     ) -> tuple[FloatArray, float, int]:
-        """Fit the vertex from ``seeds`` (S, 3); returns (best params, its -ln L, llh evaluations).
-
-        All seeds are evaluated, the ``keep`` best go on together in a batched pattern search: each step
-        tries the six axis moves of every seed, takes the best improving one, and halves a seed's step
-        when none improves, until every step is below ``min_step`` (m, and ns for t0), or ``give_up``
-        says the pixel is too far from the light to be worth more iterations.
-        """
+        """Fit the vertex from ``seeds`` (S, 3) by :func:`pattern_search` (steps in m, and ns for t0);
+        returns (best params, its -ln L, llh evaluations)."""
         e1, e2 = perpendicular_basis(u)
-        f = self.llh(u, seeds, e1, e2)
-        evaluations = len(seeds)
-        order = np.argsort(f)[:keep]
-        points = seeds[order].copy()
-        values = f[order].copy()
-        steps = np.tile(np.asarray(step, dtype=np.float64), (len(points), 1))
-        history = [float(values.min())]
-        for iteration in range(max_iterations):
-            active = steps[:, 0] >= min_step
-            if not active.any():
-                break
-            if give_up is not None and give_up.hopeless(iteration, history):
-                break
-            p_act = points[active]
-            cand = p_act[:, None, :] + _MOVES[None, :, :] * steps[active][:, None, :]
-            fc = self.llh(u, cand.reshape(-1, 3), e1, e2).reshape(len(p_act), len(_MOVES))
-            evaluations += fc.size
-            j = np.argmin(fc, axis=1)
-            best = fc[np.arange(len(p_act)), j]
-            better = best < values[active] - 1e-9
-            idx = np.flatnonzero(active)
-            moved = idx[better]
-            points[moved] = cand[better, j[better]]
-            values[moved] = best[better]
-            steps[idx[~better]] *= 0.5
-            history.append(float(values.min()))
-        k = int(np.argmin(values))
-        return points[k], float(values[k]), evaluations
+        return pattern_search(
+            lambda params: self.llh(u, params, e1, e2),
+            seeds,
+            step,
+            min_step=min_step,
+            max_iterations=max_iterations,
+            keep=keep,
+            give_up=give_up,
+        )
