@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 import requests
 from pydantic import BaseModel, SecretStr
@@ -50,6 +50,7 @@ from scanner_client.models import (
 from scanner_client.retry import RetryPolicy
 from scanner_client.skyscan_result import SkyscanResult, encode_nan
 from scanner_client.transport import Answer, QueryValue, Transport
+from skybase.json_types import JSONObject, JSONValue
 
 LOG = logging.getLogger(__name__)
 
@@ -278,14 +279,14 @@ class SkyDriverClient:
 
     def get_i3_event(
         self, scan_id: str, *, follow_replaced: bool = True, no_redirect: bool = False
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """``GET /scan/{id}/i3-event``: the realtime message the scan was launched with."""
         body = self._get("/scan/{}/i3-event", scan_id, {"no_redirect": no_redirect or None}, follow_replaced)
         if not isinstance(body, dict) or not isinstance(body.get("i3_event"), dict):
             raise UnexpectedResponseError(
                 f"GET /scan/{scan_id}/i3-event: no 'i3_event' object in {body!r:.200}"
             )
-        event: dict[str, Any] = body["i3_event"]
+        event: JSONObject = body["i3_event"]
         return event
 
     def get_scan_request(self, scan_id: str) -> ScanRequestRecord:
@@ -326,22 +327,22 @@ class SkyDriverClient:
         )
         return _parse(Manifest, answer.body, "POST /scan/{id}/actions/rescan")
 
-    def find_scans(self, filter: Mapping[str, Any], *, include_deleted: bool = False) -> list[Manifest]:
+    def find_scans(self, filter: Mapping[str, JSONValue], *, include_deleted: bool = False) -> list[Manifest]:
         """``POST /scans/find``: manifests matching a MongoDB-style filter, e.g.
         ``{"event_metadata.run_id": 138632, "event_metadata.event_id": 31747601}``."""
         return [_parse(Manifest, m, "POST /scans/find") for m in self._find(filter, include_deleted, "*")]
 
     def find_scan_fields(
-        self, filter: Mapping[str, Any], fields: Sequence[str], *, include_deleted: bool = False
-    ) -> list[dict[str, Any]]:
+        self, filter: Mapping[str, JSONValue], fields: Sequence[str], *, include_deleted: bool = False
+    ) -> list[JSONObject]:
         """``POST /scans/find`` with a projection: only ``fields`` of each manifest."""
         if not fields:
             raise ScannerValidationError("fields", list(fields), "name at least one manifest field")
         return self._find(filter, include_deleted, list(fields))
 
     def _find(
-        self, filter: Mapping[str, Any], include_deleted: bool, projection: Any
-    ) -> list[dict[str, Any]]:
+        self, filter: Mapping[str, JSONValue], include_deleted: bool, projection: JSONValue
+    ) -> list[JSONObject]:
         body = {"filter": dict(filter), "include_deleted": include_deleted, "manifest_projection": projection}
         # a search changes nothing: safe to retry although it is a POST
         answer = self._transport.call("POST", "/scans/find", body=body, retry=True)
@@ -356,12 +357,12 @@ class SkyDriverClient:
         self,
         scan_id: str,
         *,
-        progress: Mapping[str, Any] | None = None,
-        event_metadata: Mapping[str, Any] | None = None,
-        scan_metadata: Mapping[str, Any] | None = None,
+        progress: Mapping[str, JSONValue] | None = None,
+        event_metadata: Mapping[str, JSONValue] | None = None,
+        scan_metadata: Mapping[str, JSONValue] | None = None,
     ) -> Manifest:
         """``PATCH /scan/{id}/manifest`` (system role): report progress and metadata."""
-        body: dict[str, Any] = {}
+        body: JSONObject = {}
         for name, value in (
             ("progress", progress),
             ("event_metadata", event_metadata),
@@ -375,7 +376,7 @@ class SkyDriverClient:
         return _parse(Manifest, answer.body, "PATCH /scan/{id}/manifest")
 
     def put_result(
-        self, scan_id: str, skyscan_result: SkyscanResult | Mapping[str, Any], *, is_final: bool
+        self, scan_id: str, skyscan_result: SkyscanResult | Mapping[str, JSONValue], *, is_final: bool
     ) -> ScanResult | None:
         """``PUT /scan/{id}/result`` (system role): store the whole (partial or final) result.
         NaN is sent as ``"<skyreader.nan>"``. Returns None if the server stored nothing (empty result)."""
@@ -405,9 +406,9 @@ class SkyDriverClient:
         path: str,
         *,
         query: Mapping[str, QueryValue] | None = None,
-        body: Any = None,
+        body: JSONValue = None,
         idempotent: bool = False,
-    ) -> Any:
+    ) -> JSONValue:
         """Send an arbitrary request (no client-side validation) and return the JSON answer.
 
         Errors raise the same typed exceptions as the other methods; a 3xx returns None.
@@ -459,7 +460,7 @@ class SkyDriverClient:
                 )
             self._sleep(poll_interval_s)
 
-    def _get(self, template: str, scan_id: str, query: Mapping[str, QueryValue], follow: bool) -> Any:
+    def _get(self, template: str, scan_id: str, query: Mapping[str, QueryValue], follow: bool) -> JSONValue:
         current = _checked_id(scan_id)
         for _ in range(_MAX_REDIRECTS + 1):
             answer = self._transport.call("GET", template.format(current), query=query, retry=True)
@@ -478,7 +479,7 @@ class SkyDriverClient:
         raise UnexpectedResponseError(f"more than {_MAX_REDIRECTS} replacements starting at scan {scan_id}")
 
     def _mutate(
-        self, method: str, template: str, scan_id: str, body: Mapping[str, Any], no_redirect: bool
+        self, method: str, template: str, scan_id: str, body: Mapping[str, JSONValue], no_redirect: bool
     ) -> Answer:
         path = template.format(_checked_id(scan_id))
         query: dict[str, QueryValue] = {"no_redirect": True} if no_redirect else {}
@@ -504,7 +505,7 @@ def _replaced(method: str, url: str, old_id: str, answer: Answer) -> ReplacedErr
     return ReplacedError(method, url, old_id, match.group(1), location)
 
 
-def _parse(model: type[_M], body: Any, what: str) -> _M:
+def _parse(model: type[_M], body: JSONValue, what: str) -> _M:
     try:
         return model.model_validate(body)
     except ValueError as exc:

@@ -8,7 +8,7 @@ reaches whoever catches the exception. No exception text ever contains a token o
 
 from __future__ import annotations
 
-from typing import Any
+from skybase.json_types import JSONValue
 
 
 class ScannerError(Exception):
@@ -21,7 +21,7 @@ class ScannerValidationError(ScannerError, ValueError):
     ``field`` names the offending field and ``value`` is what was given.
     """
 
-    def __init__(self, field: str, value: Any, reason: str) -> None:
+    def __init__(self, field: str, value: JSONValue, reason: str) -> None:
         self.field = field
         self.value = value
         self.reason = reason

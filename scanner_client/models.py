@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner_client.skyscan_result import SkyscanResult
 from skybase import scan_requests
+from skybase.json_types import JSONObject, JSONValue
 
 #: the keys of a manifest, in the order SkyDriver writes them
 MANIFEST_KEYS: Final = (
@@ -83,12 +84,12 @@ class EventMetadata(WireModel):
 
 
 class ProcessingStats(WireModel):
-    start: dict[str, Any]
-    runtime: dict[str, Any]
-    rate: dict[str, Any] = Field(default_factory=dict)
+    start: JSONObject
+    runtime: JSONObject
+    rate: JSONObject = Field(default_factory=dict)
     end: str = ""
     finished: bool = False
-    predictions: dict[str, Any] = Field(default_factory=dict)
+    predictions: JSONObject = Field(default_factory=dict)
 
 
 class Progress(WireModel):
@@ -96,7 +97,7 @@ class Progress(WireModel):
 
     summary: str
     epilogue: str
-    tallies: dict[str, Any]
+    tallies: JSONObject
     processing_stats: ProcessingStats
     predictive_scanning_threshold: float
     last_updated: str
@@ -113,14 +114,14 @@ class Manifest(WireModel):
     scanner_server_args: str
     ewms_workflow_id: str | None = None
     ewms_address: str | None = None
-    ewms_task: Any = None
+    ewms_task: JSONValue = None
     priority: int = 0
-    classifiers: dict[str, Any] = Field(default_factory=dict)
+    classifiers: JSONObject = Field(default_factory=dict)
     i3_event_id: str | None = None
-    event_i3live_json_dict: Any = None
-    event_i3live_json_dict__hash: Any = None
+    event_i3live_json_dict: JSONValue = None
+    event_i3live_json_dict__hash: JSONValue = None
     event_metadata: EventMetadata | None = None
-    scan_metadata: dict[str, Any] | None = None
+    scan_metadata: JSONObject | None = None
     progress: Progress | None = None
     replaced_by_scan_id: str | None = None
     last_updated: float | None = None
@@ -141,8 +142,8 @@ class ScanStatus(WireModel):
     is_deleted: bool
     ewms_deactivated: str | None = None
     scan_complete: bool
-    scanner_server_logs: dict[str, Any] = Field(default_factory=dict)
-    ewms_workforce: dict[str, Any] = Field(default_factory=dict)
+    scanner_server_logs: JSONObject = Field(default_factory=dict)
+    ewms_workforce: JSONObject = Field(default_factory=dict)
 
     @property
     def state(self) -> ScanState | None:
@@ -161,7 +162,7 @@ class ScanWithResult(WireModel):
 
     @field_validator("result", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
+    def _empty_is_none(cls, value: JSONValue) -> JSONValue:
         return None if value == {} else value
 
 
@@ -174,7 +175,7 @@ class ScanRequestRecord(WireModel):
     nsides: dict[str, int]
     real_or_simulated_event: str
     predictive_scanning_threshold: float = 1.0
-    classifiers: dict[str, Any] = Field(default_factory=dict)
+    classifiers: JSONObject = Field(default_factory=dict)
     max_pixel_reco_time: int | None = None
     priority: int = 0
     i3_event_id: str | None = None
@@ -194,7 +195,7 @@ class LaunchScanRequest(BaseModel):
     cluster: dict[str, int]
     """``{cluster name: number of workers}``, e.g. ``{"osg": 1000}``."""
     reco_algo: str
-    event_i3live_json: dict[str, Any] | None = None
+    event_i3live_json: JSONObject | None = None
     """The realtime (i3live) message, a JSON object or a string holding one."""
     i3_event_id: str | None = None
     """Instead of ``event_i3live_json``: the id of an event the server already stores."""
@@ -219,12 +220,12 @@ class LaunchScanRequest(BaseModel):
 
     @field_validator("event_i3live_json", mode="before")
     @classmethod
-    def _event(cls, value: Any) -> Any:
+    def _event(cls, value: JSONValue) -> JSONValue:
         return None if value is None else scan_requests.event_from(value)
 
     @field_validator("nsides", mode="before")
     @classmethod
-    def _nsides(cls, value: Any) -> dict[int, int]:
+    def _nsides(cls, value: JSONValue) -> dict[int, int]:
         if not isinstance(value, Mapping | list | tuple):
             raise ValueError(f"nsides: expected a mapping {{nside: extension}}, got {value!r}")
         return scan_requests.nsides_from(value)
@@ -236,12 +237,12 @@ class LaunchScanRequest(BaseModel):
 
     @field_validator("classifiers")
     @classmethod
-    def _classifiers(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _classifiers(cls, value: JSONObject) -> JSONObject:
         return scan_requests.classifiers_from(value)
 
     @field_validator("scanner_server_env")
     @classmethod
-    def _env(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _env(cls, value: JSONObject) -> JSONObject:
         return scan_requests.classifiers_from(value, field="scanner_server_env")
 
     @field_validator("cluster")
@@ -264,9 +265,9 @@ class LaunchScanRequest(BaseModel):
                 scan_requests.size_bytes_from(size, field=name)
         return self
 
-    def to_body(self) -> dict[str, Any]:
+    def to_body(self) -> JSONObject:
         """The JSON body, with only the optional fields that were set."""
-        body: dict[str, Any] = {
+        body: JSONObject = {
             "docker_tag": self.docker_tag,
             "cluster": dict(self.cluster),
             "reco_algo": self.reco_algo,

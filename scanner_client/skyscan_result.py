@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, RootModel, field_validator, model_validator
+
+from skybase.json_types import JSONObject, JSONValue
 
 NAN_SENTINEL: Final = "<skyreader.nan>"
 COLUMNS_V0: Final = ("index", "llh", "E_in", "E_tot")
@@ -20,7 +22,7 @@ COLUMNS_V1: Final = (*COLUMNS_V0, "X", "Y", "Z", "T")
 _NSIDE_KEY = re.compile(r"nside-(\d+)")
 
 
-def decode_nan(value: Any) -> Any:
+def decode_nan(value: JSONValue) -> JSONValue:
     """Replace the NaN sentinel string by ``float('nan')``, recursively."""
     if value == NAN_SENTINEL:
         return math.nan
@@ -31,7 +33,7 @@ def decode_nan(value: Any) -> Any:
     return value
 
 
-def encode_nan(value: Any) -> Any:
+def encode_nan(value: JSONValue) -> JSONValue:
     """Replace every NaN float by the sentinel string, recursively (valid JSON out)."""
     if isinstance(value, float) and math.isnan(value):
         return NAN_SENTINEL
@@ -68,7 +70,7 @@ class NsideResult(BaseModel):
 
     @field_validator("data", mode="before")
     @classmethod
-    def _decode(cls, value: Any) -> Any:
+    def _decode(cls, value: JSONValue) -> JSONValue:
         return decode_nan(value)
 
     @model_validator(mode="after")
@@ -144,7 +146,7 @@ class SkyscanResult(RootModel[dict[str, NsideResult]]):
                     best = BestPixel(value.metadata.nside, int(row[0]), llh)
         return best
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> JSONObject:
         """The JSON form, NaN written as the sentinel string."""
-        encoded: dict[str, Any] = encode_nan(self.model_dump(mode="python"))
+        encoded: JSONObject = encode_nan(self.model_dump(mode="python"))
         return encoded

@@ -13,13 +13,13 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 
 from scanner_client.auth import TokenSource
 from scanner_client.errors import ScannerTransportError, UnexpectedResponseError, error_for_status
 from scanner_client.retry import RetryPolicy, retry_after_s
+from skybase.json_types import JSONValue
 
 LOG = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Answer:
     """A response that was not an error: status, parsed JSON body and headers."""
 
     status: int
-    body: Any
+    body: JSONValue
     headers: Mapping[str, str]
     raw: bytes = b""
     """The exact response bytes (results are stored verbatim)."""
@@ -81,7 +81,7 @@ class Transport:
         path: str,
         *,
         query: Mapping[str, QueryValue] | None = None,
-        body: Any = None,
+        body: JSONValue = None,
         retry: bool,
     ) -> Answer:
         """Send one request; ``retry`` allows the retry policy (idempotent calls only)."""
@@ -167,7 +167,7 @@ def _error_fields(response: requests.Response) -> tuple[int | None, str]:
     return None, (text[:500] if text else response.reason or f"HTTP {response.status_code}")
 
 
-def _json_body(method: str, url: str, response: requests.Response) -> Any:
+def _json_body(method: str, url: str, response: requests.Response) -> JSONValue:
     if 300 <= response.status_code < 400 or not response.content:
         return None
     try:

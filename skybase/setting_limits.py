@@ -95,17 +95,38 @@ def _kind(annotation: Any, metadata: list[Any]) -> str:
     """The allowed values of one (non-optional) type with its constraints, in words."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        inner, *more = typing.get_args(annotation)
-        for item in more:  # Field(...) inside Annotated carries its constraints in its own metadata
-            if isinstance(item, FieldInfo) and _said(item):
-                return str(_said(item))
-            metadata = [*metadata, *(item.metadata if isinstance(item, FieldInfo) else [item])]
-        return _kind(inner, metadata)
+        return _annotated_kind(annotation, metadata)
     if origin is Literal:
         choices = [repr(choice) for choice in typing.get_args(annotation)]
         return "one of " + ", ".join(choices)
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return "one of " + ", ".join(repr(member.value) for member in annotation)
+    simple = _simple_kind(annotation, metadata)
+    if simple is not None:
+        return simple
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        each = _kind(item, [])
+        return f"a list, each {each}" if each.startswith(("a ", "an ")) else f"a list of {each}"
+    if origin is dict:
+        return "a table (in the environment: a JSON object)"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"a table of {', '.join(annotation.model_fields)}"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _annotated_kind(annotation: Any, metadata: list[Any]) -> str:
+    """``Annotated[T, ...]``: T's words with the constraints the annotation adds."""
+    inner, *more = typing.get_args(annotation)
+    for item in more:  # Field(...) inside Annotated carries its constraints in its own metadata
+        if isinstance(item, FieldInfo) and _said(item):
+            return str(_said(item))
+        metadata = [*metadata, *(item.metadata if isinstance(item, FieldInfo) else [item])]
+    return _kind(inner, metadata)
+
+
+def _simple_kind(annotation: Any, metadata: list[Any]) -> str | None:
+    """The words for bool, int, float, str, a secret or a path (None: another type)."""
     if annotation is bool:
         return "true or false"
     if annotation in (int, float):
@@ -119,15 +140,7 @@ def _kind(annotation: Any, metadata: list[Any]) -> str:
         return "text (a secret: shown masked)"
     if annotation is Path:
         return "a path"
-    if origin is list:
-        (item,) = typing.get_args(annotation)
-        each = _kind(item, [])
-        return f"a list, each {each}" if each.startswith(("a ", "an ")) else f"a list of {each}"
-    if origin is dict:
-        return "a table (in the environment: a JSON object)"
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return f"a table of {', '.join(annotation.model_fields)}"
-    return getattr(annotation, "__name__", str(annotation))
+    return None
 
 
 def allowed(name: str, info: FieldInfo) -> str:

@@ -13,7 +13,7 @@ from skybase.logs import librdkafka_logger
 from skymist.config import Settings
 
 #: called with the consumer and the partitions assigned or revoked
-Rebalance = Callable[[Any, list[TopicPartition]], None]
+Rebalance = Callable[["KafkaConsumer", list[TopicPartition]], None]
 
 
 class KafkaConsumer(Protocol):

@@ -15,16 +15,16 @@ import json
 import math
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
 
 from skybase.event import RealtimeEvent
+from skybase.json_types import JSONObject
 from skyscan.recos.pandel_mpe import PandelMPEReco
 from skyscan.recos.track_llh import perpendicular_basis
 
@@ -84,7 +84,7 @@ def minimise_direction(reco: PandelMPEReco, start_from: FloatArray) -> tuple[Flo
     return direction(result.x), float(result.fun), count
 
 
-def evaluate_event(message: dict[str, Any], name: str, options: dict[str, Any]) -> EventOutcome:
+def evaluate_event(message: JSONObject, name: str, options: JSONObject) -> EventOutcome:
     started = time.monotonic()
     data = message["value"]["data"]
     truth = data["simulation"]
@@ -111,7 +111,10 @@ def evaluate_event(message: dict[str, Any], name: str, options: dict[str, Any]) 
 
 
 def evaluate_files(
-    files: Iterable[Path], cache: Path, options: dict[str, Any], progress: Any = None
+    files: Iterable[Path],
+    cache: Path,
+    options: JSONObject,
+    progress: Callable[[EventOutcome], None] | None = None,
 ) -> list[EventOutcome]:
     """Evaluate event files, reusing outcomes already in the ``cache`` JSON-lines file (resumable)."""
     done: dict[str, EventOutcome] = {}
@@ -144,7 +147,7 @@ def _binomial(k: int, n: int) -> dict[str, float]:
     }
 
 
-def resolution_by_band(outcomes: Sequence[EventOutcome]) -> list[dict[str, Any]]:
+def resolution_by_band(outcomes: Sequence[EventOutcome]) -> list[JSONObject]:
     bands = []
     for lo, hi in ENERGY_BANDS_LOG10_GEV:
         sel = [o for o in outcomes if lo <= math.log10(o.energy_gev) < hi or math.log10(o.energy_gev) == hi]
@@ -175,8 +178,8 @@ def git_commit() -> str | None:
 
 
 def calibrate(
-    calibration: Sequence[EventOutcome], held_out: Sequence[EventOutcome], provenance: dict[str, Any]
-) -> dict[str, Any]:
+    calibration: Sequence[EventOutcome], held_out: Sequence[EventOutcome], provenance: JSONObject
+) -> JSONObject:
     """Thresholds from ``calibration``; coverage and resolution on ``held_out``."""
     if len(calibration) < 20 or not held_out:
         raise ValueError(

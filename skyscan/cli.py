@@ -15,9 +15,11 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
+from skybase.json_types import JSONObject, JSONValue
 from skybase.logs import configure_logging
+from skyscan.argument_types import non_negative_int
 
 DESCRIPTION = """\
 skyscan: a local, SkyDriver-compatible sky-scan service. A scan fits an event's likelihood pixel by
@@ -81,12 +83,12 @@ examples:
 _SERVE_MODULE = "skyscan.server.command"
 
 
-def _reco_option(text: str) -> tuple[str, Any]:
+def _reco_option(text: str) -> tuple[str, JSONValue]:
     key, sep, raw = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        value: Any = json.loads(raw)
+        value: JSONValue = json.loads(raw)
     except json.JSONDecodeError:
         value = raw
     return key, value
@@ -110,16 +112,6 @@ def _nsides(text: str) -> tuple[tuple[int, int], ...]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
 def new_scan_id() -> str:
     """A SkyDriver-style scan id: 11 hex digits of the time in ms, ``x``, 20 hex digits at random."""
     return f"{int(time.time() * 1000):011x}x{uuid.uuid4().hex[:20]}"
@@ -132,7 +124,7 @@ class ProgressBar:
         self.stream = stream
         self.live = stream.isatty()
 
-    def manifest_patch(self, body: dict[str, Any]) -> None:
+    def manifest_patch(self, body: JSONObject) -> None:
         progress = body["progress"]
         tallies = progress["tallies"]
         parts = []
@@ -158,7 +150,7 @@ class ProgressBar:
             self.stream.write(line + "\n")
         self.stream.flush()
 
-    def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
+    def result(self, skyscan_result: JSONObject, is_final: bool) -> None:
         """Results are written once, at the end (``--output``)."""
 
 
@@ -214,7 +206,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(result: dict[str, Any], scan_id: str, elapsed_s: float) -> dict[str, Any]:
+def _summary(result: JSONObject, scan_id: str, elapsed_s: float) -> JSONObject:
     """Best fit (lowest llh over all nsides) and pixel counts of a result, read as a client would."""
     import math
 
@@ -222,7 +214,7 @@ def _summary(result: dict[str, Any], scan_id: str, elapsed_s: float) -> dict[str
     from skyscan.pixels import pixel_directions
 
     parsed = SkyscanResult.model_validate(result)
-    out: dict[str, Any] = {
+    out: JSONObject = {
         "scan_id": scan_id,
         "pixels": {str(nside): len(parsed.at(nside).data) for nside in parsed.nsides},
         "seconds": round(elapsed_s, 3),
@@ -245,7 +237,7 @@ class _stop_on_signals:  # noqa: N801 - used as a context manager, like contextl
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
-        self.saved: dict[int, Any] = {}
+        self.saved: dict[int, signal._HANDLER] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.stop.set()
@@ -340,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument(
         "--workers",
-        type=_count,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="pixel workers: in-process ones (default: one per core), or with --broker "
@@ -367,6 +359,10 @@ def build_parser() -> argparse.ArgumentParser:
     from skyscan.photonics.command import add_tables_command  # tables build, tables info
 
     add_tables_command(sub)
+
+    from skyscan.truthsim.command import add_truthsim_command  # truthsim (issue 22 point 4)
+
+    add_truthsim_command(sub)
 
     worker = sub.add_parser(
         "worker",

@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from skybase.json_types import JSONObject
+from skyscan.argument_types import non_negative_int, positive_int
+
+if TYPE_CHECKING:
+    from skyscan.calibration import EventOutcome
 
 INSPECT_DESCRIPTION = """\
 Decode a realtime message's IceTray frames (plain Python: safe unpickler, frame CRC-32C, I3SuperDST,
@@ -37,24 +43,7 @@ alert in run order is held out and measures coverage. Prints the calibration rec
 also writes it (the shipped record is skyscan/data/online_gaussian_calibration.json)."""
 
 
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def add_commands(sub: Any) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``event inspect``, ``simulate``, ``calibrate`` and ``calibrate-online`` to ``skyscan``."""
     event = sub.add_parser("event", help="look inside an event message's IceTray frames")
     event_sub = event.add_subparsers(dest="event_command", metavar="ACTION", required=True)
@@ -70,9 +59,9 @@ def add_commands(sub: Any) -> None:
         help="simulate muon events as realtime messages (for calibration)",
         description=SIMULATE_DESCRIPTION,
     )
-    simulate.add_argument("--seed", type=_non_negative, required=True, help="the set's seed")
-    simulate.add_argument("--count", type=_positive, required=True, help="how many events")
-    simulate.add_argument("--first-index", type=_non_negative, default=0, help="index of the first event")
+    simulate.add_argument("--seed", type=non_negative_int, required=True, help="the set's seed")
+    simulate.add_argument("--count", type=positive_int, required=True, help="how many events")
+    simulate.add_argument("--first-index", type=non_negative_int, default=0, help="index of the first event")
     simulate.add_argument(
         "--output-dir", type=Path, required=True, metavar="DIR", help="written as DIR/sim_S_I.json"
     )
@@ -86,7 +75,7 @@ def add_commands(sub: Any) -> None:
     calibrate.add_argument("events", type=Path, metavar="DIR", help="directory of `skyscan simulate` events")
     calibrate.add_argument(
         "--calibration-events",
-        type=_positive,
+        type=positive_int,
         required=True,
         metavar="N",
         help="the first N files (sorted by name) set the thresholds; the rest measure coverage",
@@ -120,7 +109,7 @@ def _fail(command: str, message: str) -> int:
     return 2
 
 
-def _read_message(command: str, path: str) -> dict[str, Any] | None:
+def _read_message(command: str, path: str) -> JSONObject | None:
     try:
         loaded = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -184,7 +173,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         )
     cache = args.cache or args.events / "outcomes.jsonl"
 
-    def progress(outcome: Any) -> None:
+    def progress(outcome: EventOutcome) -> None:
         print(
             f"{outcome.name}: 2dllh {outcome.two_delta_llh:.2f} error {outcome.error_deg:.2f} deg "
             f"({outcome.seconds:.1f} s)",

@@ -27,13 +27,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from scanner_client.models import EventMetadata
 from skybase.event import RealtimeEvent
 from skybase.i3.legacy_message import current_form
+from skybase.json_types import JSONObject, JSONValue
 from skybase.states import checked
 from skyscan.pixels import (
     NsideProgression,
@@ -67,21 +68,23 @@ TaskKey = tuple[int, int, int]  # (nside, pixel, posvar)
 @dataclass(frozen=True)
 class ScanRequest:
     scan_id: str
-    event: Mapping[str, Any]  # the i3live realtime message (top-level object)
+    event: Mapping[str, JSONValue]  # the i3live realtime message (top-level object)
     reco_algo: str  # "dummy" | "online_gaussian" (registry lookup)
     nsides: tuple[tuple[int, int], ...]  # e.g. ((8, 0), (64, 12), (512, 24))
     is_real_event: bool = True
     max_pixel_reco_time: float | None = None  # seconds per pixel; exceeded -> task abandoned & redelivered
     predictive_scanning_threshold: float = 1.0
-    reco_options: Mapping[str, Any] = field(default_factory=dict)  # per algorithm, e.g. {"delay_s": 0.01}
+    reco_options: Mapping[str, JSONValue] = field(
+        default_factory=dict
+    )  # per algorithm, e.g. {"delay_s": 0.01}
 
 
 class ScanObserver(Protocol):
-    def manifest_patch(self, body: dict[str, Any]) -> None:
+    def manifest_patch(self, body: JSONObject) -> None:
         """Exactly the JSON body IceCube's scanner PATCHes to /scan/{id}/manifest."""
         ...
 
-    def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
+    def result(self, skyscan_result: JSONObject, is_final: bool) -> None:
         """Exactly the body of PUT /scan/{id}/result: partial ones, then the final one once."""
         ...
 
@@ -117,7 +120,7 @@ _TRANSITIONS: dict[ScanPhase, frozenset[ScanPhase]] = {
 }
 
 
-def event_metadata(event: Mapping[str, Any], *, is_real_event: bool = True) -> dict[str, Any]:
+def event_metadata(event: Mapping[str, JSONValue], *, is_real_event: bool = True) -> JSONObject:
     """``{run_id, event_id, event_type, mjd, is_real_event}`` of an i3live message (SkyDriver's
     ``manifest.event_metadata``); raises :class:`skybase.event.EventFormatError` naming a bad field."""
     return _metadata(RealtimeEvent.read(current_form(event)), is_real_event).model_dump()
@@ -212,7 +215,7 @@ class _Scan:
         body = self.tracker.body(summary, epilogue_text)
         self._report(lambda: self.observer.manifest_patch(body), "progress", final=final)
 
-    def _result(self, *, final: bool) -> dict[str, Any]:
+    def _result(self, *, final: bool) -> JSONObject:
         result = build_result(
             self.collector.fits,
             self.metadata,
@@ -233,7 +236,7 @@ class _Scan:
         progress_interval_s: float,
         result_interval_s: float,
         stall_timeout_s: float,
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         self._move(ScanPhase.SCANNING)
         self._patch(SUMMARY_STARTED, "")
         self._send(channel, self.refinement.start(), progress_interval_s)
@@ -386,7 +389,7 @@ def run_scan(
     result_interval_s: float = 120.0,
     stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S,
     max_pixel_attempts: int = DEFAULT_MAX_PIXEL_ATTEMPTS,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Runs the whole refinement; returns the final skyreader result. Raises ScanCancelled if cancel is set,
     ScanFailed(reason) otherwise."""
     if max_pixel_attempts < 1:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,9 +22,10 @@ from skybase.i3.geometry import Geometry
 from skybase.i3.legacy_message import current_form, is_legacy
 from skybase.i3.particle import Particle
 from skybase.i3.pulses import PulseSeries
+from skybase.json_types import JSONObject, JSONValue
 
 
-def _pulse_summary(pulses: PulseSeries) -> dict[str, Any]:
+def _pulse_summary(pulses: PulseSeries) -> JSONObject:
     return {
         "npulses": len(pulses),
         "nch": pulses.n_doms,
@@ -35,7 +35,7 @@ def _pulse_summary(pulses: PulseSeries) -> dict[str, Any]:
     }
 
 
-def _particle(p: Particle) -> dict[str, Any]:
+def _particle(p: Particle) -> JSONObject:
     return {
         "zenith": p.zenith,
         "azimuth": p.azimuth,
@@ -54,7 +54,7 @@ def _particle(p: Particle) -> dict[str, Any]:
 MESSAGE_DECIMALS = 5
 
 
-def matches_message(cleaned: CleanedPulses, data: Mapping[str, Any]) -> bool | None:
+def matches_message(cleaned: CleanedPulses, data: Mapping[str, JSONValue]) -> bool | None:
     """Whether the cleaned pulses give the message's ``npulses``, ``nch`` and ``qtot`` as IceCube writes them
     (None when the message states none of them: the legacy HESE message)."""
     stated = {k: data.get(k) for k in ("npulses", "nch", "qtot")}
@@ -68,7 +68,7 @@ def matches_message(cleaned: CleanedPulses, data: Mapping[str, Any]) -> bool | N
     )
 
 
-def inspect_message(message: Mapping[str, Any]) -> tuple[dict[str, Any], EventFrames, CleanedPulses]:
+def inspect_message(message: Mapping[str, JSONValue]) -> tuple[JSONObject, EventFrames, CleanedPulses]:
     legacy = is_legacy(message)
     message = current_form(message)
     data = message["value"]["data"]
@@ -77,7 +77,7 @@ def inspect_message(message: Mapping[str, Any]) -> tuple[dict[str, Any], EventFr
     cleaned = clean(split, Geometry.load())
     geometry = Geometry.load()
     _, interpolated = geometry.positions(cleaned.pulses.string, cleaned.pulses.om)
-    report: dict[str, Any] = {
+    report: JSONObject = {
         "run_id": data.get("run_id"),
         "event_id": data.get("event_id"),
         "version": message["value"].get("version"),

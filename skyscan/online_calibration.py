@@ -29,10 +29,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from skybase.json_types import JSONObject
 
 SAMPLE_FILE = "online_offsets_gcn.csv"
 CALIBRATION_FILE = "online_gaussian_calibration.json"
@@ -216,7 +217,7 @@ def fit_radius(offsets: FloatArray, widths: FloatArray, containment: float) -> R
     return best[1]
 
 
-def _coverage(inside: npt.NDArray[np.bool_]) -> dict[str, Any]:
+def _coverage(inside: npt.NDArray[np.bool_]) -> JSONObject:
     n, k = len(inside), int(inside.sum())
     fraction = k / n if n else float("nan")
     error = math.sqrt(fraction * (1.0 - fraction) / n) if n else float("nan")
@@ -230,7 +231,7 @@ def _arrays(rows: Sequence[OffsetRow]) -> tuple[FloatArray, FloatArray]:
     )
 
 
-def _evaluate(r50: RadiusModel, r90: RadiusModel, rows: Sequence[OffsetRow]) -> dict[str, Any]:
+def _evaluate(r50: RadiusModel, r90: RadiusModel, rows: Sequence[OffsetRow]) -> JSONObject:
     offsets, widths = _arrays(rows)
     radii90 = r90.radii(widths)
     return {
@@ -243,7 +244,7 @@ def _evaluate(r50: RadiusModel, r90: RadiusModel, rows: Sequence[OffsetRow]) -> 
     }
 
 
-def calibrate(text: str | None = None) -> dict[str, Any]:
+def calibrate(text: str | None = None) -> JSONObject:
     """The calibration record of a sample CSV (default: the shipped one)."""
     text = sample_text() if text is None else text
     rows = read_sample(text)
@@ -306,13 +307,13 @@ class OnlineCalibration:
 
     r50: RadiusModel
     r90: RadiusModel
-    record: dict[str, Any]
+    record: JSONObject
 
     def radii_deg(self, width_deg: float) -> tuple[float, float]:
         return self.r50.radius(width_deg), self.r90.radius(width_deg)
 
 
-def _model(record: dict[str, Any], key: str) -> RadiusModel:
+def _model(record: JSONObject, key: str) -> RadiusModel:
     try:
         part = record[key]
         model = RadiusModel(float(part["floor_deg"]), float(part["scale"]))

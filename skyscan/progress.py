@@ -21,9 +21,9 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from scanner_client.models import EventMetadata
+from skybase.json_types import JSONObject
 from skyscan.pixels import NsideProgression
 from skyscan.results import RESULT_VERSION
 
@@ -172,7 +172,7 @@ class ProgressTracker:
         with_sent = sum(self._sent.get(n, estimates[n]) for n in nsides)
         return max(with_sent, sum(estimates.values()))
 
-    def body(self, summary: str, epilogue_text: str = "") -> dict[str, Any]:
+    def body(self, summary: str, epilogue_text: str = "") -> JSONObject:
         """The PATCH body: ``progress``, ``event_metadata`` and ``scan_metadata``."""
         now = self.clock()
         progress = {
@@ -195,9 +195,7 @@ class ProgressTracker:
             },
         }
 
-    def _tally(
-        self, recos_done: int, recos_sent: int, recos_estimate: int, pixels_done: int
-    ) -> dict[str, Any]:
+    def _tally(self, recos_done: int, recos_sent: int, recos_estimate: int, pixels_done: int) -> JSONObject:
         pixels_sent = recos_sent / self.position_variations
         return {
             "recos": {
@@ -218,7 +216,7 @@ class ProgressTracker:
             },
         }
 
-    def _tallies(self) -> dict[str, Any]:
+    def _tallies(self) -> JSONObject:
         estimates = self.estimated_recos()
         nsides = self.progression.nsides
         by_nside = {
@@ -267,8 +265,8 @@ class ProgressTracker:
             return (self._all.ends[-1] - starts[-window]) / window
         return (self._all.ends[-1] - starts[0]) / len(starts)
 
-    def _processing_stats(self, now: float) -> dict[str, Any]:
-        stats: dict[str, Any] = {
+    def _processing_stats(self, now: float) -> JSONObject:
+        stats: JSONObject = {
             "start": {"scanner start": local_time(self.start)},
             "runtime": {"elapsed": duration(now - self.start)},
         }
@@ -283,7 +281,7 @@ class ProgressTracker:
         stats["runtime"]["startup runtime"] = duration(startup)
         stats["runtime"]["reco runtime (on server)"] = duration(on_server)
         stats["runtime"]["reco start delay (on first worker)"] = duration(first_worker - first_start)
-        rate: dict[str, Any] = {"all recos": self._all.summary()}
+        rate: JSONObject = {"all recos": self._all.summary()}
         for nside in sorted(self._times):
             rate[f"nside-{nside}"] = self._times[nside].summary()
         stats["rate"] = rate

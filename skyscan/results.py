@@ -23,10 +23,10 @@ The format's names (columns, NaN sentinel, event metadata) and its reader are th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from scanner_client.models import EventMetadata
 from scanner_client.skyscan_result import COLUMNS_V1, encode_nan
+from skybase.json_types import JSONObject
 from skyscan.recos.base import PixelFit
 
 RESULT_VERSION = 1
@@ -44,14 +44,14 @@ def build_result(
     reco_algo: str | None = None,
     reco_kind: str | None = None,
     region_method: str | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, JSONObject]:
     """The skyreader-format result of the pixels fitted so far (nsides in increasing order)."""
-    result: dict[str, dict[str, Any]] = {}
+    result: dict[str, JSONObject] = {}
     for nside in sorted(fits_by_nside):
         fits = fits_by_nside[nside]
         if not fits:
             continue
-        metadata: dict[str, Any] = {
+        metadata: JSONObject = {
             "nside": nside,
             "complete": complete,
             **event.model_dump(),

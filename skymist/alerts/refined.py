@@ -459,6 +459,45 @@ def _record(
     public = alert.stream in STREAM_INFO
     if public and alert.name is None:
         raise LocalizationError(f"alert {facts.label}: stream {alert.stream} but no public name")
+    revision, latest, n_before = _checked_revision(session, alert, facts, public)
+    tag = f"rev{revision}" if revision is not None else f"scan{n_before + 1}"
+    files = staged.publish(folder, tag, settings.public_base_url)
+    loc = localization_row(alert.id, analysis, folder, files, scan_ref, revision)
+    session.add(loc)
+    session.flush()
+
+    # an approximation's products are never published automatically: a human approves them
+    held = public and (settings.rev1_requires_approval or reco.approximation)
+    published = (
+        _publish_revision(app, session, alert, facts, loc, revision, latest, held, reco, catalogue)
+        if revision is not None
+        else _Published([], None, [])
+    )
+    queued = list(published.queued) + _slack_messages(
+        app, session, alert, facts, loc, public, held, published, reco
+    )
+    return LocalizationOutcome(
+        status="created",
+        alert_id=alert.id,
+        scan_ref=scan_ref,
+        localization_id=loc.id,
+        revision=revision,
+        files=files,
+        queued_products=tuple(queued),
+        circular_id=published.draft.id if published.draft is not None else None,
+        superseded_circulars=tuple(published.superseded),
+        notices_held=held,
+        summary=_summary(facts, scan_ref, revision, loc, reco),
+        reco_algo=reco.algo,
+        reco_kind=reco.kind,
+    )
+
+
+def _checked_revision(
+    session: Session, alert: Alert, facts: _AlertFacts, public: bool
+) -> tuple[int | None, int, int]:
+    """The revision this localization makes (None: unclassified), the latest one stored (-1: none)
+    and how many localizations the alert has; refused if a revision was added meanwhile."""
     latest = session.execute(
         select(func.max(AlertRevision.revision)).where(AlertRevision.alert_id == alert.id)
     ).scalar_one()
@@ -473,20 +512,23 @@ def _record(
             f"alert {facts.label}: a revision was added while its maps were made (now {latest}); "
             "the hand-off tries again"
         )
-    tag = f"rev{revision}" if revision is not None else f"scan{n_before + 1}"
-    files = staged.publish(folder, tag, settings.public_base_url)
-    loc = localization_row(alert.id, analysis, folder, files, scan_ref, revision)
-    session.add(loc)
-    session.flush()
+    return revision, -1 if latest is None else int(latest), n_before
 
-    # an approximation's products are never published automatically: a human approves them
-    held = public and (settings.rev1_requires_approval or reco.approximation)
-    published = (
-        _publish_revision(app, session, alert, facts, loc, revision, int(latest), held, reco, catalogue)
-        if revision is not None
-        else _Published([], None, [])
-    )
-    queued = list(published.queued)
+
+def _slack_messages(
+    app: App,
+    session: Session,
+    alert: Alert,
+    facts: _AlertFacts,
+    loc: Localization,
+    public: bool,
+    held: bool,
+    published: _Published,
+    reco: RecoIdentity,
+) -> list[str]:
+    """Queue the Slack message of the localization and, with a draft Circular, its approval request."""
+    settings = app.settings
+    queued: list[str] = []
     if settings.slack_mode != "off":
         variables = _slack_vars(alert, facts, loc, public, held, published.draft, reco)
         queued += enqueue_many(session, [slack_row(settings, app.renderer, alert.id, loc.id, variables)])
@@ -494,24 +536,15 @@ def _record(
         session, settings, app.renderer, published.draft, facts.label, notices_held=held
     ):
         queued.append("slack_circular")
+    return queued
 
+
+def _summary(
+    facts: _AlertFacts, scan_ref: str, revision: int | None, loc: Localization, reco: RecoIdentity
+) -> str:
     what = f"revision {revision}" if revision is not None else "unclassified: no public products"
-    return LocalizationOutcome(
-        status="created",
-        alert_id=alert.id,
-        scan_ref=scan_ref,
-        localization_id=loc.id,
-        revision=revision,
-        files=files,
-        queued_products=tuple(queued),
-        circular_id=published.draft.id if published.draft is not None else None,
-        superseded_circulars=tuple(published.superseded),
-        notices_held=held,
-        summary=(
-            f"{facts.label}: localized from scan {scan_ref} ({what}); best fit RA {loc.ra_deg:.2f} "
-            f"Dec {loc.dec_deg:+.2f} deg, 90% area {loc.area_90_deg2:.2f} sq. deg"
-            + (f"; WARNING: {reco.warning()}" if reco.approximation else f"; made by {reco.algo}")
-        ),
-        reco_algo=reco.algo,
-        reco_kind=reco.kind,
+    return (
+        f"{facts.label}: localized from scan {scan_ref} ({what}); best fit RA {loc.ra_deg:.2f} "
+        f"Dec {loc.dec_deg:+.2f} deg, 90% area {loc.area_90_deg2:.2f} sq. deg"
+        + (f"; WARNING: {reco.warning()}" if reco.approximation else f"; made by {reco.algo}")
     )

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from skybase.json_types import JSONObject
 from skymist import audit
 from skymist.alert_names import is_public_name
 from skymist.alerts.context import STREAM_INFO, Publication, RevisionNumbers, build_context, identity_of
@@ -88,7 +88,7 @@ class RetractionSlackVars:
     approve_command: str
     reject_command: str
 
-    def as_template_vars(self) -> dict[str, Any]:
+    def as_template_vars(self) -> JSONObject:
         return asdict(self)
 
 
@@ -106,7 +106,7 @@ class RetractionOutcome:
     audit_id: int
     aborted_backend_scans: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return asdict(self)
 
 
@@ -135,7 +135,7 @@ def _cited_systematics(cited: AlertRevision) -> bool:
 def _retraction_rows(app: App, alert: Alert, cited: AlertRevision, record_number: int) -> list[OutboxSpec]:
     settings, renderer = app.settings, app.renderer
     assert alert.name is not None
-    numbers: dict[str, Any] = {field: getattr(cited, field) for field in _CITED_NUMBERS}
+    numbers: JSONObject = {field: getattr(cited, field) for field in _CITED_NUMBERS}
     missing = [field for field, value in numbers.items() if value is None]
     if missing:
         raise RetractionError(
@@ -315,7 +315,7 @@ def _audit(
     superseded: list[int],
 ) -> AuditEntry:
     """The audit entry of the retraction (``alert_retracted``)."""
-    details: dict[str, Any] = {
+    details: JSONObject = {
         "previous_state": previous.value,
         "public": told.public,
         "record_number": told.record_number,

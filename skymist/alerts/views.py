@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skybase.json_types import JSONObject
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.states import OutboxState
 from skymist.store.models import Alert, DeadLetter, OutboxRow
+from skymist.store.scan_models import Scan
 
 #: the products whose sending makes a revision public (the GCN notice and the VOEvent)
 PUBLIC_PRODUCTS = frozenset({"notice_json", "voevent"})
@@ -49,12 +51,12 @@ def published_revision(alert: Alert, rows: list[OutboxRow]) -> int | None:
     return max(published, default=None)
 
 
-def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> dict[str, Any]:
+def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> JSONObject:
     outbox = session.execute(
         select(OutboxRow).where(OutboxRow.alert_id == alert.id).order_by(OutboxRow.id)
     ).scalars()
     rows = list(outbox)
-    view: dict[str, Any] = {
+    view: JSONObject = {
         "id": alert.id,
         "name": alert.name,
         "run_id": alert.run_id,
@@ -93,7 +95,7 @@ def alert_view(session: Session, alert: Alert, *, detail: bool = False) -> dict[
     return view
 
 
-def outbox_view(row: OutboxRow) -> dict[str, Any]:
+def outbox_view(row: OutboxRow) -> JSONObject:
     return {
         "id": row.id,
         "alert_id": row.alert_id,
@@ -111,8 +113,8 @@ def outbox_view(row: OutboxRow) -> dict[str, Any]:
     }
 
 
-def dead_letter_view(letter: DeadLetter, *, raw_preview: int = 0) -> dict[str, Any]:
-    view: dict[str, Any] = {
+def dead_letter_view(letter: DeadLetter, *, raw_preview: int = 0) -> JSONObject:
+    view: JSONObject = {
         "id": letter.id,
         "source": letter.source,
         "state": letter.state.value,
@@ -127,8 +129,8 @@ def dead_letter_view(letter: DeadLetter, *, raw_preview: int = 0) -> dict[str, A
     return view
 
 
-def scan_view(scan: Any, alert_name: str | None = None) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
+def scan_view(scan: Scan, alert_name: str | None = None) -> JSONObject:
+    def iso(value: dt.datetime | None) -> str | None:
         return value.isoformat() if value is not None else None
 
     return {

@@ -14,11 +14,12 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skybase.json_types import JSONObject
 from skybase.times import modified_julian_date
 from skymist.archive.datacite_meta import alert_doi, record_file_url
 from skymist.archive.formats import FORMATS as FORMATS  # where the exporters' callers find it
@@ -27,6 +28,9 @@ from skymist.archive.regions import region_path
 from skymist.archive.snapshot import AlertSnapshot, RevisionRecord, take_snapshot
 from skymist.config import Settings
 from skymist.store.models import Alert
+
+if TYPE_CHECKING:
+    from astropy.table import Table
 
 MEDIA_TYPES: dict[Format, str] = {
     "csv": "text/csv",
@@ -164,10 +168,10 @@ def circle_ra_half_width(dec_deg: float, radius_deg: float) -> float | None:
     return math.degrees(math.asin(min(1.0, ratio)))
 
 
-def revision_row(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -> dict[str, Any]:
+def revision_row(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -> JSONObject:
     """The catalogue row of one revision of an alert."""
     loc = snap.localization_of(rev.revision)
-    row: dict[str, Any] = {
+    row: JSONObject = {
         "NAME": snap.label,
         "RUNID": snap.run_id,
         "EVENTID": snap.event_id,
@@ -242,7 +246,7 @@ def snapshots(session: Session, *, light: bool = True) -> list[AlertSnapshot]:
 
 def catalogue_rows(
     settings: Settings, snaps: list[AlertSnapshot], all_revisions: bool = False
-) -> list[dict[str, Any]]:
+) -> list[JSONObject]:
     rows = []
     for snap in snaps:
         revisions = snap.revisions if all_revisions else snap.revisions[-1:]
@@ -250,7 +254,7 @@ def catalogue_rows(
     return rows
 
 
-def catalogue_table(rows: list[dict[str, Any]]) -> Any:
+def catalogue_table(rows: list[JSONObject]) -> Table:
     """The rows as an astropy Table with units and descriptions (missing values masked)."""
     import numpy as np
     from astropy.table import MaskedColumn, Table
@@ -260,7 +264,7 @@ def catalogue_table(rows: list[dict[str, Any]]) -> Any:
         values = [row.get(spec.name) for row in rows]
         mask = [v is None for v in values]
         if spec.kind == "str":
-            data: Any = np.array([v if v is not None else "" for v in values], dtype=str)
+            data = np.array([v if v is not None else "" for v in values], dtype=str)
             if not rows:
                 data = np.array([], dtype="U1")
             table[spec.name] = data
@@ -284,7 +288,7 @@ def catalogue_table(rows: list[dict[str, Any]]) -> Any:
     return table
 
 
-def export(rows: list[dict[str, Any]], fmt: Format) -> bytes:
+def export(rows: list[JSONObject], fmt: Format) -> bytes:
     """The catalogue rows in ``fmt``."""
     table = catalogue_table(rows)
     if fmt == "csv":

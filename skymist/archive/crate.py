@@ -17,11 +17,15 @@ against the vocabulary ro-crate-py ships.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from skybase.json_types import JSONObject, JSONValue
 from skymist.archive.datacite_meta import _iso
 from skymist.archive.snapshot import AlertSnapshot
 from skymist.config import Settings
+
+if TYPE_CHECKING:
+    from rocrate.rocrate import ROCrate
 
 
 class CrateFile(Protocol):
@@ -62,8 +66,8 @@ _LOCAL_IDS = {"spatialCoverage": "#sky-position", "variableMeasured": "#measured
 
 
 def crate_metadata(
-    settings: Settings, snap: AlertSnapshot, dataset: dict[str, Any], files: Sequence[CrateFile]
-) -> dict[str, Any]:
+    settings: Settings, snap: AlertSnapshot, dataset: JSONObject, files: Sequence[CrateFile]
+) -> JSONObject:
     from rocrate.rocrate import ROCrate
 
     crate = ROCrate(gen_preview=False)
@@ -135,7 +139,7 @@ def crate_metadata(
                 "additionalType": f.role,
             },
         )
-    document: dict[str, Any] = crate.metadata.generate()
+    document: JSONObject = crate.metadata.generate()
     return document
 
 
@@ -147,12 +151,12 @@ def _citation_name(url: str) -> str:
     return url
 
 
-def _single(value: Any) -> Any:
+def _single(value: JSONValue) -> JSONValue:
     """A list of one as its one value (RO-Crate 1.3's compact JSON-LD)."""
     return value[0] if isinstance(value, list) and len(value) == 1 else value
 
 
-def _entity(crate: Any, identifier: str, properties: dict[str, Any]) -> dict[str, str]:
+def _entity(crate: ROCrate, identifier: str, properties: JSONObject) -> dict[str, str]:
     """Add a contextual entity (once per ``@id``) and return its reference."""
     from rocrate.model.contextentity import ContextEntity
 
@@ -161,7 +165,7 @@ def _entity(crate: Any, identifier: str, properties: dict[str, Any]) -> dict[str
     return {"@id": identifier}
 
 
-def _flat(crate: Any, value: Any, local_id: str) -> Any:
+def _flat(crate: ROCrate, value: JSONValue, local_id: str) -> JSONValue:
     """``value`` with every nested object (one with ``@type``) made a contextual entity: the object's
     own ``@id``, else ``local_id`` (``-<n>`` added for the items of a list)."""
     if isinstance(value, list):

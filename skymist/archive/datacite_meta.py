@@ -17,8 +17,8 @@ import datetime as dt
 import json
 from functools import lru_cache
 from importlib import resources
-from typing import Any
 
+from skybase.json_types import JSONObject
 from skymist.alert_streams import STREAM_INFO, ivorn_for
 from skymist.archive.snapshot import AlertSnapshot, RevisionRecord
 from skymist.config import Settings
@@ -81,7 +81,7 @@ def _title(snap: AlertSnapshot, revision: int | None) -> str:
     return f"RETRACTED: {title}" if snap.retracted else title
 
 
-def _common(settings: Settings, snap: AlertSnapshot) -> dict[str, Any]:
+def _common(settings: Settings, snap: AlertSnapshot) -> JSONObject:
     publisher = settings.archive_publisher
     year = (snap.first_sent(snap.revisions[0].revision) if snap.revisions else None) or snap.created_at
     return {
@@ -166,7 +166,7 @@ def _gcn_related(snap: AlertSnapshot, revision: int) -> list[dict[str, str]]:
     return related
 
 
-def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -> dict[str, Any]:
+def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -> JSONObject:
     """The DataCite attributes of one public revision of the alert."""
     versions = [r.revision for r in snap.published_revisions()] or [rev.revision]
     concept = alert_doi(settings, snap)
@@ -229,7 +229,7 @@ def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord)
     }
 
 
-def concept_record(settings: Settings, snap: AlertSnapshot) -> dict[str, Any]:
+def concept_record(settings: Settings, snap: AlertSnapshot) -> JSONObject:
     """The DataCite attributes of the alert as a whole (the concept DOI, latest numbers)."""
     doi = alert_doi(settings, snap)
     versions = snap.published_revisions()
@@ -280,14 +280,14 @@ def concept_record(settings: Settings, snap: AlertSnapshot) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def datacite_schema() -> dict[str, Any]:
+def datacite_schema() -> JSONObject:
     """DataCite's JSON schema (4.5) as the ``datacite`` package ships it."""
     text = (resources.files("datacite") / SCHEMA_FILE).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: JSONObject = json.loads(text)
     return schema
 
 
-def validate_datacite(record: dict[str, Any]) -> list[str]:
+def validate_datacite(record: JSONObject) -> list[str]:
     """The schema violations of ``record`` (empty: valid), each naming the field."""
     from jsonschema import FormatChecker
     from jsonschema.validators import validator_for

@@ -23,8 +23,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from skybase.json_types import JSONObject, JSONValue
 from skymist.archive.crate import crate_metadata
 from skymist.archive.datacite_meta import alert_doi, concept_record, version_record
 from skymist.archive.errors import ArchiveError
@@ -59,14 +59,14 @@ class RecordFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def canonical_json(document: Any) -> bytes:
+def canonical_json(document: JSONValue) -> bytes:
     """Stable JSON bytes (sorted keys, two-space indent, UTF-8, final newline)."""
     return (
         json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=_plain) + "\n"
     ).encode()
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: JSONValue) -> JSONValue:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, bytes):
@@ -91,7 +91,7 @@ def _skymap_file(path_text: str, sha256: str, alert: str) -> bytes:
 
 
 #: the record index's lists (inputs, sent, scans, localizations, skymaps, regions): one entry a file
-_Index = dict[str, list[dict[str, Any]]]
+_Index = dict[str, list[JSONObject]]
 
 
 def _payload(snap: AlertSnapshot) -> tuple[list[RecordFile], _Index]:
@@ -187,7 +187,7 @@ def _add_sent(snap: AlertSnapshot, files: list[RecordFile], index: _Index) -> No
 
 def _add_scans(snap: AlertSnapshot, files: list[RecordFile], index: _Index) -> None:
     for scan in snap.scans:
-        entry: dict[str, Any] = {
+        entry: JSONObject = {
             "scan_id": scan.id,
             "revision": scan.revision,
             "plan_entry": scan.plan_entry,

@@ -18,8 +18,8 @@ ICRS frame.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from skybase.json_types import JSONObject
 from skymist.archive.datacite_meta import (
     ICECAT1_PAPER_DOI,
     _iso,
@@ -40,7 +40,7 @@ def doi_url(doi: str) -> str:
     return f"https://doi.org/{doi}"
 
 
-def _measured(snap: AlertSnapshot) -> list[dict[str, Any]]:
+def _measured(snap: AlertSnapshot) -> list[JSONObject]:
     if not snap.revisions:
         return []
     rev = snap.revisions[-1]
@@ -66,14 +66,14 @@ def _measured(snap: AlertSnapshot) -> list[dict[str, Any]]:
     for name, value, unit in values:
         if value is None:
             continue
-        entry: dict[str, Any] = {"@type": "PropertyValue", "name": name, "value": round(float(value), 6)}
+        entry: JSONObject = {"@type": "PropertyValue", "name": name, "value": round(float(value), 6)}
         if unit:
             entry["unitText"] = unit
         out.append(entry)
     return out
 
 
-def sky_position(settings: Settings, snap: AlertSnapshot) -> dict[str, Any] | None:
+def sky_position(settings: Settings, snap: AlertSnapshot) -> JSONObject | None:
     """The ``Place`` of the alert's latest revision on the sky (None before any revision)."""
     if not snap.revisions:
         return None
@@ -93,7 +93,7 @@ def sky_position(settings: Settings, snap: AlertSnapshot) -> dict[str, Any] | No
         coordinates.append(("radius of the 90% error circle", "pos.angResolution", rev.err90_deg, "deg"))
     else:
         region = "no error region"
-    place: dict[str, Any] = {
+    place: JSONObject = {
         "@type": "Place",
         "name": f"Sky position of {snap.label}: RA {ra:.4f} deg, Dec {float(dec):+.4f} deg (ICRS)",
         "description": (
@@ -119,7 +119,7 @@ def sky_position(settings: Settings, snap: AlertSnapshot) -> dict[str, Any] | No
 
 def dataset_jsonld(
     settings: Settings, snap: AlertSnapshot, files: Sequence[tuple[str, str, str, int]] = ()
-) -> dict[str, Any]:
+) -> JSONObject:
     """The Dataset document; ``files`` are (name, media type, sha256, size) of the downloads."""
     doi = alert_doi(settings, snap)
     title = (
@@ -137,7 +137,7 @@ def dataset_jsonld(
         description += f" RETRACTED: {snap.retraction_reason or 'no reason recorded'}."
     url = landing_url(settings, snap)
     base = url.rsplit("/", 1)[0]
-    document: dict[str, Any] = {
+    document: JSONObject = {
         "@context": CONTEXT,
         "@type": "Dataset",
         "@id": doi_url(doi),

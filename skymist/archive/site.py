@@ -25,12 +25,12 @@ import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
+from skybase.json_types import JSONObject, JSONValue
 from skymist.archive import sky_svg
 from skymist.archive.bag import tag_files
 from skymist.archive.catalogue import EXTENSIONS, FORMATS, catalogue_rows, export, snapshots
@@ -83,14 +83,14 @@ def _environment() -> Environment:
     return env
 
 
-def script_json(document: Any) -> Markup:
+def script_json(document: JSONValue) -> Markup:
     """JSON safe inside a ``<script>`` element (no ``<``, ``>`` or ``&`` characters left)."""
     text = json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1)
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     return Markup(text)
 
 
-def _fmt(value: Any, digits: int = 2) -> str:
+def _fmt(value: JSONValue, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
@@ -104,7 +104,7 @@ def _relative(settings: Settings, url: str) -> str:
     return url[len(base) :] if url.startswith(base) else url
 
 
-def _texts(row: dict[str, Any]) -> dict[str, Any]:
+def _texts(row: JSONObject) -> JSONObject:
     out = dict(row)
     for key in (
         "RA",
@@ -124,13 +124,13 @@ def _texts(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _region_shape(snap: AlertSnapshot, row: dict[str, Any], colour: str) -> dict[str, Any]:
+def _region_shape(snap: AlertSnapshot, row: JSONObject, colour: str) -> JSONObject:
     """The alert's 90% region on the Mollweide sky map (skymist.archive.sky_svg): its pixels, or the
     error circle of an alert without a skymap."""
     from skymist.archive.regions import region_pixels
 
     x, y = sky_svg.point(row["RA"], row["DEC"])
-    shape: dict[str, Any] = {
+    shape: JSONObject = {
         "name": snap.label,
         "href": f"{snap.label}.html",
         "colour": colour,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skybase.json_types import JSONObject, JSONValue
 from skymist.archive.errors import ArchiveError
 from skymist.states import AlertState, OutboxState
 from skymist.store.models import Alert, AlertRevision, InboxMessage, OutboxRow
@@ -56,7 +57,7 @@ class ScanRecord:
     state: str
     backend_scan_id: str | None
     requested_by: str
-    plan: dict[str, Any]
+    plan: JSONObject
     finished_at: dt.datetime | None
     result: bytes | None
     partial_result: bytes | None
@@ -72,15 +73,15 @@ class RevisionRecord:
     signalness: float | None
     far_per_year: float | None
     energy_tev: float | None
-    details: dict[str, Any]
+    details: JSONObject
     created_at: dt.datetime
 
 
 @dataclass(frozen=True)
 class LocalizationRecord:
-    row: dict[str, Any]  # every column of the localizations row
+    row: JSONObject  # every column of the localizations row
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> JSONValue:
         return self.row[key]
 
 
@@ -93,7 +94,7 @@ class AuditRecord:
     subject_kind: str
     subject_id: int
     reason: str | None
-    details: dict[str, Any]
+    details: JSONObject
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class AlertSnapshot:
         return [rev for rev in self.revisions if rev.revision in sent]
 
 
-def _columns(row: Any) -> dict[str, Any]:
+def _columns(row: Any) -> JSONObject:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
@@ -177,14 +178,54 @@ def _circular_number(delivery_ref: str | None) -> str | None:
 def take_snapshot(session: Session, alert_id: int, *, light: bool = False) -> AlertSnapshot:
     """Read everything the archive needs of alert ``alert_id``; ``light`` leaves out the bytes (raw
     input, payloads, scan results: empty), enough for the metadata and the catalogue."""
-    from sqlalchemy.orm import defer
-
-    def lazy(*columns: Any) -> list[Any]:
-        return [defer(c) for c in columns] if light else []
-
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise ArchiveError(f"alert_id = {alert_id!r}: no such alert")
+    revs, inbox_ids = _revisions(session, alert_id)
+    inputs = _inputs(session, inbox_ids, light)
+    sent = _sent(session, alert_id, light)
+    scans = _scans(session, alert_id, light)
+    locs = [
+        LocalizationRecord(_columns(loc))
+        for loc in session.execute(
+            select(Localization).where(Localization.alert_id == alert_id).order_by(Localization.id)
+        ).scalars()
+    ]
+    audit = [
+        AuditRecord(a.id, a.at, a.actor, a.action, a.subject_kind, a.subject_id, a.reason, dict(a.details))
+        for a in session.execute(
+            select(AuditEntry).where(AuditEntry.alert_id == alert_id).order_by(AuditEntry.id)
+        ).scalars()
+    ]
+    return AlertSnapshot(
+        id=alert.id,
+        run_id=alert.run_id,
+        event_id=alert.event_id,
+        name=alert.name,
+        stream=alert.stream,
+        source=alert.source,
+        state=alert.state.value,
+        event_time=alert.event_time,
+        created_at=alert.created_at,
+        revisions=tuple(revs),
+        inputs=tuple(inputs),
+        sent=tuple(sent),
+        scans=tuple(scans),
+        localizations=tuple(locs),
+        audit=tuple(audit),
+        circular_numbers=_circular_numbers(session, alert_id),
+    )
+
+
+def _lazy(light: bool, *columns: Any) -> list[Any]:
+    """Loader options leaving the byte columns out of a light snapshot."""
+    from sqlalchemy.orm import defer
+
+    return [defer(c) for c in columns] if light else []
+
+
+def _revisions(session: Session, alert_id: int) -> tuple[list[RevisionRecord], list[int]]:
+    """The alert's revisions in order, and the inbox messages they came from (each once)."""
     revisions = session.execute(
         select(AlertRevision).where(AlertRevision.alert_id == alert_id).order_by(AlertRevision.revision)
     ).scalars()
@@ -207,18 +248,25 @@ def take_snapshot(session: Session, alert_id: int, *, light: bool = False) -> Al
         )
         if rev.inbox_id is not None and rev.inbox_id not in inbox_ids:
             inbox_ids.append(rev.inbox_id)
-    inputs = [
+    return revs, inbox_ids
+
+
+def _inputs(session: Session, inbox_ids: list[int], light: bool) -> list[InputMessage]:
+    return [
         InputMessage(
             m.id, m.topic, m.partition, m.offset, m.kind, m.received_at, b"" if light else bytes(m.raw)
         )
         for m in session.execute(
             select(InboxMessage)
-            .options(*lazy(InboxMessage.raw))
+            .options(*_lazy(light, InboxMessage.raw))
             .where(InboxMessage.id.in_(inbox_ids))
             .order_by(InboxMessage.id)
         ).scalars()
     ]
-    sent = [
+
+
+def _sent(session: Session, alert_id: int, light: bool) -> list[SentProduct]:
+    return [
         SentProduct(
             r.id,
             r.revision,
@@ -233,12 +281,15 @@ def take_snapshot(session: Session, alert_id: int, *, light: bool = False) -> Al
         )
         for r in session.execute(
             select(OutboxRow)
-            .options(*lazy(OutboxRow.payload))
+            .options(*_lazy(light, OutboxRow.payload))
             .where(OutboxRow.alert_id == alert_id, OutboxRow.state == OutboxState.SENT)
             .order_by(OutboxRow.id)
         ).scalars()
     ]
-    scans = [
+
+
+def _scans(session: Session, alert_id: int, light: bool) -> list[ScanRecord]:
+    return [
         ScanRecord(
             s.id,
             s.revision,
@@ -253,23 +304,15 @@ def take_snapshot(session: Session, alert_id: int, *, light: bool = False) -> Al
         )
         for s in session.execute(
             select(Scan)
-            .options(*lazy(Scan.result, Scan.partial_result))
+            .options(*_lazy(light, Scan.result, Scan.partial_result))
             .where(Scan.alert_id == alert_id)
             .order_by(Scan.id)
         ).scalars()
     ]
-    locs = [
-        LocalizationRecord(_columns(loc))
-        for loc in session.execute(
-            select(Localization).where(Localization.alert_id == alert_id).order_by(Localization.id)
-        ).scalars()
-    ]
-    audit = [
-        AuditRecord(a.id, a.at, a.actor, a.action, a.subject_kind, a.subject_id, a.reason, dict(a.details))
-        for a in session.execute(
-            select(AuditEntry).where(AuditEntry.alert_id == alert_id).order_by(AuditEntry.id)
-        ).scalars()
-    ]
+
+
+def _circular_numbers(session: Session, alert_id: int) -> dict[int, str]:
+    """The GCN numbers of the alert's sent Circulars, by Circular id."""
     numbers: dict[int, str] = {}
     for circ_id, ref in session.execute(
         select(Circular.id, OutboxRow.delivery_ref)
@@ -279,21 +322,4 @@ def take_snapshot(session: Session, alert_id: int, *, light: bool = False) -> Al
         number = _circular_number(ref)
         if number is not None:
             numbers[circ_id] = number
-    return AlertSnapshot(
-        id=alert.id,
-        run_id=alert.run_id,
-        event_id=alert.event_id,
-        name=alert.name,
-        stream=alert.stream,
-        source=alert.source,
-        state=alert.state.value,
-        event_time=alert.event_time,
-        created_at=alert.created_at,
-        revisions=tuple(revs),
-        inputs=tuple(inputs),
-        sent=tuple(sent),
-        scans=tuple(scans),
-        localizations=tuple(locs),
-        audit=tuple(audit),
-        circular_numbers=numbers,
-    )
+    return numbers

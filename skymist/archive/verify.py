@@ -77,17 +77,28 @@ def _index_problems(folder: Path) -> list[str]:
         return [f"{index_path}: missing"]
     except ValueError as exc:
         return [f"{index_path}: not JSON ({exc})"]
+    problems: list[str] = []
+    for name in _files_named(index):
+        path = _named(data, name, "record.json", problems)
+        if path is not None and not path.is_file():
+            problems.append(f"{path}: named in record.json but missing")
+    return problems + _datacite_problems(data, index.get("metadata_files", []))
+
+
+def _files_named(index: dict[str, Any]) -> list[str]:
+    """Every file ``record.json`` names: audit, metadata, inputs, products, scans."""
     named: list[str] = [index.get("audit_file", "audit.json"), *index.get("metadata_files", [])]
     for key in ("inputs", "sent", "localizations", "skymaps", "regions"):
         named += [entry["file"] for entry in index.get(key, [])]
     for scan in index.get("scans", []):
         named += [scan[k] for k in ("final_file", "partial_file") if k in scan]
+    return named
+
+
+def _datacite_problems(data: Path, metadata_files: list[str]) -> list[str]:
+    """The DataCite records among the metadata files, checked against DataCite's schema."""
     problems: list[str] = []
-    for name in named:
-        path = _named(data, name, "record.json", problems)
-        if path is not None and not path.is_file():
-            problems.append(f"{path}: named in record.json but missing")
-    for name in index.get("metadata_files", []):
+    for name in metadata_files:
         path = _named(data, name, "record.json", [])
         if path is None or not name.startswith("metadata/datacite") or not path.is_file():
             continue

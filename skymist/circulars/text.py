@@ -52,7 +52,11 @@ def split_rendered(template: str, text: str) -> CircularText:
 
 def check_circular(circular: CircularText) -> None:
     """Raise :class:`CircularFormatError` naming the first rule ``circular`` breaks."""
-    subject, body = circular.subject, circular.body
+    _check_subject(circular.subject)
+    _check_body(circular.body)
+
+
+def _check_subject(subject: str) -> None:
     if not EVENT_NAME.match(subject):
         raise CircularFormatError(
             f"subject = {subject[:80]!r}: must start with the event name IceCube-YYMMDDA"
@@ -63,6 +67,9 @@ def check_circular(circular: CircularText) -> None:
     for word in FORBIDDEN_SUBJECT_WORDS:
         if word in lowered:
             raise CircularFormatError(f"subject = {subject[:80]!r}: contains {word!r}, which GCN rejects")
+
+
+def _check_body(body: str) -> None:
     if not body.strip():
         raise CircularFormatError("body = '': empty")
     if not body.isascii():

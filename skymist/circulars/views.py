@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skybase.json_types import JSONObject
 from skymist.store.models import Alert, OutboxRow
 from skymist.store.product_models import AuditEntry, Circular
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def circular_view(circular: Circular, outbox: OutboxRow | None) -> dict[str, Any]:
+def circular_view(circular: Circular, outbox: OutboxRow | None) -> JSONObject:
     return {
         "id": circular.id,
         "kind": circular.kind.value,
@@ -43,7 +44,7 @@ def circular_view(circular: Circular, outbox: OutboxRow | None) -> dict[str, Any
     }
 
 
-def audit_view(entry: AuditEntry) -> dict[str, Any]:
+def audit_view(entry: AuditEntry) -> JSONObject:
     return {
         "id": entry.id,
         "at": _iso(entry.at),
@@ -55,7 +56,7 @@ def audit_view(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def alert_circulars_view(session: Session, alert: Alert) -> dict[str, Any]:
+def alert_circulars_view(session: Session, alert: Alert) -> JSONObject:
     """The alert, its Circulars (newest first) and its audit entries (oldest first)."""
     rows = session.execute(
         select(Circular, OutboxRow)

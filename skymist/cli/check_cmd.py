@@ -18,32 +18,12 @@ from skymist.runtime.check_names import CHECK_NAMES
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from skybase.setting_limits import error_line
-    from skybase.settings import SettingsFileError, SettingsValueError
-    from skymist.config import Settings
     from skymist.runtime.checks import Probe, nagios_line, overall, run_checks
 
-    names = None
-    if args.only:
-        names = [name.strip() for name in args.only.split(",") if name.strip()]
-        unknown = [name for name in names if name not in CHECK_NAMES]
-        if unknown or not names:
-            raise UserError(
-                f"--only {args.only!r}: unknown check {', '.join(map(repr, unknown)) or '(none named)'}; "
-                f"known: {', '.join(CHECK_NAMES)}"
-            )
-    try:
-        settings_from(args)
-    except SettingsFileError as exc:  # Nagios: a plugin that cannot run is UNKNOWN
-        print(f"SKYMIST UNKNOWN - settings: {' '.join(str(exc).split())}")
-        return 3
-    except SettingsValueError as exc:
-        print(f"SKYMIST UNKNOWN - {' '.join(str(exc).split())}")
-        return 3
-    except ValidationError as exc:  # secrets are never shown
-        print(f"SKYMIST UNKNOWN - {' '.join(error_line(exc, Settings, hidden=NEVER_SHOWN).split())}")
+    names = _named_checks(args.only)
+    settings_problem = _settings_problem(args)
+    if settings_problem is not None:  # Nagios: a plugin that cannot run is UNKNOWN
+        print(f"SKYMIST UNKNOWN - {settings_problem}")
         return 3
     # the store may be down: that is a CRITICAL of the store check, not a command error
     with opened_app(args, check_schema=False) as app:
@@ -61,6 +41,39 @@ def _check(args: argparse.Namespace) -> int:
             for r in results:
                 print(f"  {r.status.name:<8} {r.name:<13} {r.summary}", file=sys.stdout)
     return int(status)
+
+
+def _named_checks(only: str | None) -> list[str] | None:
+    """The checks ``--only`` names (None: all of them); an unknown name is a user error."""
+    if not only:
+        return None
+    names = [name.strip() for name in only.split(",") if name.strip()]
+    unknown = [name for name in names if name not in CHECK_NAMES]
+    if unknown or not names:
+        raise UserError(
+            f"--only {only!r}: unknown check {', '.join(map(repr, unknown)) or '(none named)'}; "
+            f"known: {', '.join(CHECK_NAMES)}"
+        )
+    return names
+
+
+def _settings_problem(args: argparse.Namespace) -> str | None:
+    """Why the settings cannot be read, on one line (secrets never shown), or None."""
+    from pydantic import ValidationError
+
+    from skybase.setting_limits import error_line
+    from skybase.settings import SettingsFileError, SettingsValueError
+    from skymist.config import Settings
+
+    try:
+        settings_from(args)
+    except SettingsFileError as exc:
+        return f"settings: {' '.join(str(exc).split())}"
+    except SettingsValueError as exc:
+        return " ".join(str(exc).split())
+    except ValidationError as exc:
+        return " ".join(error_line(exc, Settings, hidden=NEVER_SHOWN).split())
+    return None
 
 
 def register(sub: SubParsers) -> None:

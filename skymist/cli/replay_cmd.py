@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from skymist.app import App
     from skymist.ingest.inbox import IngestResult
+    from skymist.outbox.dispatcher import DispatchStats
 
 
 from skymist.cli.common import SubParsers, UserError, opened_app, print_json, run_guarded
@@ -31,10 +32,29 @@ def _progress(done: int, total: int | None) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from skymist.outbox.dispatcher import Dispatcher
-    from skymist.outbox.sinks.factory import build_sinks
-    from skymist.runtime.replay import ReplayError, replay_files, replay_topic
+    from_time = _checked_arguments(args)
+    with (
+        opened_app(args, check_schema=not args.dry_run, alert_tense=args.tense) as real,
+        _dry_run_app(real, args.dry_run) as app,
+    ):
+        results = _replayed(app, args, from_time)
+        if not args.dry_run:  # every recorded alert gets its record, sent or not (written before exit)
+            from skymist.archive.hooks import write_records_of
 
+            write_records_of(
+                app.outbox_hooks, [r.alert_id for r in results if r.status == "processed" and r.alert_id]
+            )
+        sent = _send_all(app) if args.send else None
+        produced = _products(app) if args.dry_run else []
+    counts: Counter[str] = Counter(r.status for r in results)
+    if args.dry_run:
+        return _print_dry_run(args, results, counts, produced)
+    _print_results(args, results, counts, sent)
+    return 1 if counts.get("dead_letter") else 0
+
+
+def _checked_arguments(args: argparse.Namespace) -> dt.datetime | None:
+    """Refuse contradictory arguments; the ``--from-time`` given, parsed (None without one)."""
     if args.topic and args.paths:
         raise UserError("give PATH... or --topic, not both")
     if not args.topic and not args.paths:
@@ -56,41 +76,43 @@ def _replay(args: argparse.Namespace) -> int:
         )
     if args.dry_run and args.send:
         raise UserError("--dry-run writes and sends nothing: leave out --send")
-    with (
-        opened_app(args, check_schema=not args.dry_run, alert_tense=args.tense) as real,
-        _dry_run_app(real, args.dry_run) as app,
-    ):
-        try:
-            if args.topic:
-                results: list[IngestResult] = replay_topic(
-                    app,
-                    args.topic,
-                    from_offset=args.from_offset,
-                    from_time=from_time,
-                    partitions=args.partition,
-                    progress=_progress,
-                )
-            else:
-                results = replay_files(app, args.paths, progress=_progress)
-        except ReplayError as exc:
-            raise UserError(str(exc)) from None
-        if not args.dry_run:  # every recorded alert gets its record, sent or not (written before exit)
-            from skymist.archive.hooks import write_records_of
+    return from_time
 
-            write_records_of(
-                app.outbox_hooks, [r.alert_id for r in results if r.status == "processed" and r.alert_id]
+
+def _replayed(app: App, args: argparse.Namespace, from_time: dt.datetime | None) -> list[IngestResult]:
+    """Replay the topic or the files the arguments name."""
+    from skymist.runtime.replay import ReplayError, replay_files, replay_topic
+
+    try:
+        if args.topic:
+            return replay_topic(
+                app,
+                args.topic,
+                from_offset=args.from_offset,
+                from_time=from_time,
+                partitions=args.partition,
+                progress=_progress,
             )
-        sent = None
-        if args.send:
-            dispatcher = Dispatcher(app, build_sinks(app.settings))
-            try:
-                sent = dispatcher.drain(timeout_s=120)
-            finally:
-                dispatcher.close()
-        produced = _products(app) if args.dry_run else []
-    counts: Counter[str] = Counter(r.status for r in results)
-    if args.dry_run:
-        return _print_dry_run(args, results, counts, produced)
+        return replay_files(app, args.paths, progress=_progress)
+    except ReplayError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _send_all(app: App) -> DispatchStats:
+    """``--send``: dispatch what the replay queued (two minutes at most)."""
+    from skymist.outbox.dispatcher import Dispatcher
+    from skymist.outbox.sinks.factory import build_sinks
+
+    dispatcher = Dispatcher(app, build_sinks(app.settings))
+    try:
+        return dispatcher.drain(timeout_s=120)
+    finally:
+        dispatcher.close()
+
+
+def _print_results(
+    args: argparse.Namespace, results: list[IngestResult], counts: Counter[str], sent: DispatchStats | None
+) -> None:
     if args.json:
         print_json(
             {
@@ -102,13 +124,12 @@ def _replay(args: argparse.Namespace) -> int:
                 **({"sent": sent.sent, "dead": sent.dead} if sent else {}),
             }
         )
-    else:
-        for r in results:
-            print(f"{r.status:<12} {r.source}: {r.summary}")
-        print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to replay")
-        if sent:
-            print(f"sent {sent.sent} product(s), {sent.dead} given up")
-    return 1 if counts.get("dead_letter") else 0
+        return
+    for r in results:
+        print(f"{r.status:<12} {r.source}: {r.summary}")
+    print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to replay")
+    if sent:
+        print(f"sent {sent.sent} product(s), {sent.dead} given up")
 
 
 @contextmanager

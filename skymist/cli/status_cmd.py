@@ -7,96 +7,119 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
+from skybase.json_types import JSONObject
 from skymist.cli.common import SubParsers, opened_app, print_json, run_guarded
 from skymist.states import CircularState, OutboxState
 
+if TYPE_CHECKING:
+    from skymist.app import App
 
-def _daemon(url: str) -> dict[str, Any]:
+
+def _daemon(url: str) -> JSONObject:
     import urllib.request  # here: it loads http and email, which `skymist --help` has no need of
 
     try:
         with urllib.request.urlopen(f"{url.rstrip('/')}/healthz", timeout=2) as response:
-            about: dict[str, Any] = json.loads(response.read())
+            about: JSONObject = json.loads(response.read())
             return {"reachable": True, **about}
     except (OSError, ValueError) as exc:
         return {"reachable": False, "error": str(exc)[:200]}
 
 
 def _status(args: argparse.Namespace) -> int:
+    with opened_app(args) as app:
+        lag = _lag(app)
+        stored = _from_store(app, heartbeats_listed=bool(args.heartbeats))
+    document: JSONObject = {
+        "daemon": _daemon(args.metrics_url),
+        "consumer_lag": lag,
+        **stored,
+    }
+    if args.json:
+        print_json(document)
+        return 0
+    _print_status(args, document)
+    return 0
+
+
+def _lag(app: App) -> dict[str, int] | str:
+    """The consumer lag per ``topic[partition]``, or why the broker could not tell it."""
+    from skymist.runtime.checks import Probe, broker_lag
+
+    probe = Probe(app)
+    try:
+        return {f"{t}[{p}]": n for (t, p), n in broker_lag(probe, app.settings.kafka_topics).items()}
+    except Exception as exc:
+        return f"broker unreachable: {str(exc)[:120]}"
+    finally:
+        probe.close()
+
+
+def _from_store(app: App, *, heartbeats_listed: bool) -> JSONObject:
+    """The outbox backlog, the last 24 h of alerts, scans in flight and Circulars awaiting approval."""
     from sqlalchemy import func, select
 
-    from skymist.runtime.checks import Probe, broker_lag
     from skymist.scans.tracker import ACTIVE
     from skymist.store.models import Alert, OutboxRow
     from skymist.store.product_models import Circular
     from skymist.store.scan_models import Scan
     from skymist.store.types import utcnow
 
-    with opened_app(args) as app:
-        now = utcnow()
-        probe = Probe(app)
-        try:
-            lag: dict[str, int] | str = {
-                f"{t}[{p}]": n for (t, p), n in broker_lag(probe, app.settings.kafka_topics).items()
-            }
-        except Exception as exc:
-            lag = f"broker unreachable: {str(exc)[:120]}"
-        finally:
-            probe.close()
-        with app.sessions() as session:
-            backlog = {
-                state.value: count
-                for state, count in session.execute(
-                    select(OutboxRow.state, func.count())
-                    .where(OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD)))
-                    .group_by(OutboxRow.state)
-                )
-            }
-            recent = Alert.created_at >= now - dt.timedelta(hours=24)
-            heartbeat = Alert.run_id == app.settings.heartbeat_run_id
-            alerts = [
-                {"name": a.name or f"{a.run_id}_{a.event_id}", "stream": a.stream, "state": a.state.value,
-                 "event_time": a.event_time.isoformat()}
-                for a in session.execute(
-                    select(Alert)
-                    .where(recent, *(() if args.heartbeats else (~heartbeat,)))
-                    .order_by(Alert.event_time.desc())
-                ).scalars()
-            ]  # fmt: skip
-            heartbeats = session.execute(
-                select(func.count()).select_from(Alert).where(recent, heartbeat)
-            ).scalar_one()
-            scans = [
-                {"id": s.id, "alert_id": s.alert_id, "plan": s.plan_entry, "state": s.state.value,
-                 "progress_percent": s.progress_percent, "backend_state": s.backend_state}
-                for s in session.execute(
-                    select(Scan).where(Scan.state.in_(ACTIVE)).order_by(Scan.id)
-                ).scalars()
-            ]  # fmt: skip
-            circulars = [
-                {"id": c.id, "alert_id": c.alert_id, "kind": c.kind, "subject": c.subject}
-                for c in session.execute(
-                    select(Circular)
-                    .where(Circular.state == CircularState.AWAITING_APPROVAL)
-                    .order_by(Circular.id)
-                ).scalars()
-            ]
-    document: dict[str, Any] = {
-        "daemon": _daemon(args.metrics_url),
-        "consumer_lag": lag,
+    now = utcnow()
+    with app.sessions() as session:
+        backlog = {
+            state.value: count
+            for state, count in session.execute(
+                select(OutboxRow.state, func.count())
+                .where(OutboxRow.state.in_((OutboxState.PENDING, OutboxState.SENDING, OutboxState.DEAD)))
+                .group_by(OutboxRow.state)
+            )
+        }
+        recent = Alert.created_at >= now - dt.timedelta(hours=24)
+        heartbeat = Alert.run_id == app.settings.heartbeat_run_id
+        alerts = [
+            {"name": a.name or f"{a.run_id}_{a.event_id}", "stream": a.stream, "state": a.state.value,
+             "event_time": a.event_time.isoformat()}
+            for a in session.execute(
+                select(Alert)
+                .where(recent, *(() if heartbeats_listed else (~heartbeat,)))
+                .order_by(Alert.event_time.desc())
+            ).scalars()
+        ]  # fmt: skip
+        heartbeats = session.execute(
+            select(func.count()).select_from(Alert).where(recent, heartbeat)
+        ).scalar_one()
+        scans = [
+            {"id": s.id, "alert_id": s.alert_id, "plan": s.plan_entry, "state": s.state.value,
+             "progress_percent": s.progress_percent, "backend_state": s.backend_state}
+            for s in session.execute(
+                select(Scan).where(Scan.state.in_(ACTIVE)).order_by(Scan.id)
+            ).scalars()
+        ]  # fmt: skip
+        circulars = [
+            {"id": c.id, "alert_id": c.alert_id, "kind": c.kind, "subject": c.subject}
+            for c in session.execute(
+                select(Circular)
+                .where(Circular.state == CircularState.AWAITING_APPROVAL)
+                .order_by(Circular.id)
+            ).scalars()
+        ]
+    return {
         "outbox_backlog": backlog,
         "alerts_24h": alerts,
         "heartbeats_24h": heartbeats,
-        "heartbeats_listed": bool(args.heartbeats),
+        "heartbeats_listed": heartbeats_listed,
         "scans_in_flight": scans,
         "circulars_awaiting_approval": circulars,
     }
-    if args.json:
-        print_json(document)
-        return 0
-    daemon: dict[str, Any] = document["daemon"]
+
+
+def _print_status(args: argparse.Namespace, document: JSONObject) -> None:
+    daemon: JSONObject = document["daemon"]
+    lag = document["consumer_lag"]
+    alerts, heartbeats = document["alerts_24h"], document["heartbeats_24h"]
     if daemon["reachable"]:
         print(f"daemon   pid {daemon.get('pid')} jobs {', '.join(daemon.get('jobs', []))}")
     else:
@@ -104,7 +127,8 @@ def _status(args: argparse.Namespace) -> int:
     print(
         f"lag      {lag if isinstance(lag, str) else (', '.join(f'{k} {v}' for k, v in lag.items()) or '0')}"
     )
-    print(f"outbox   {', '.join(f'{k} {v}' for k, v in backlog.items()) or 'nothing waiting'}")
+    backlog = ", ".join(f"{k} {v}" for k, v in document["outbox_backlog"].items())
+    print(f"outbox   {backlog or 'nothing waiting'}")
     if args.heartbeats:
         print(f"alerts (24 h): {len(alerts)}, heartbeats included ({heartbeats})")
     else:
@@ -114,14 +138,15 @@ def _status(args: argparse.Namespace) -> int:
         print(f"alerts (24 h): {len(alerts)}{hidden}")
     for a in alerts:
         print(f"  {a['name']:<24} {a['stream']:<13} {a['state']:<18} {a['event_time'][:19]}")
+    scans = document["scans_in_flight"]
     print(f"scans in flight: {len(scans)}")
     for s in scans:
         pct = f"{s['progress_percent']:.0f}%" if s["progress_percent"] is not None else "-"
         print(f"  scan {s['id']:<5} alert {s['alert_id']:<6} {s['plan']:<16} {s['state']:<10} {pct}")
+    circulars = document["circulars_awaiting_approval"]
     print(f"Circulars awaiting approval: {len(circulars)}")
     for c in circulars:
         print(f"  circular {c['id']} (alert {c['alert_id']}, {c['kind']}): {c['subject']}")
-    return 0
 
 
 def register(sub: SubParsers) -> None:

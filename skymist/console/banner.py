@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+from skybase.json_types import JSONObject
 from skymist.app import App
 from skymist.runtime.checks import CheckResult, Probe, Status, overall, run_checks
 
@@ -16,7 +16,7 @@ from skymist.runtime.checks import CheckResult, Probe, Status, overall, run_chec
 MIN_AGE_S = 2.0
 
 
-def banner_of(results: list[CheckResult]) -> dict[str, Any]:
+def banner_of(results: list[CheckResult]) -> JSONObject:
     """``{"status": "CRITICAL", "show": True, "checks": [{"name", "status", "summary"}, ...]}``."""
     status = overall(results)
     failing = [r for r in results if r.status != Status.OK]
@@ -33,14 +33,14 @@ class HealthBanner:
 
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _at: float = -1e9
-    _banner: dict[str, Any] | None = None
+    _banner: JSONObject | None = None
 
-    def remember(self, results: list[CheckResult]) -> dict[str, Any]:
+    def remember(self, results: list[CheckResult]) -> JSONObject:
         banner = banner_of(results)
         self._banner, self._at = banner, time.monotonic()
         return banner
 
-    def get(self, app: App) -> dict[str, Any]:
+    def get(self, app: App) -> JSONObject:
         """The banner, the checks run again when the last run is older than the refresh period; a
         request arriving while another runs them gets the last banner (the first one waits)."""
         max_age = max(app.settings.console_live_refresh_s, MIN_AGE_S)

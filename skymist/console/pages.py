@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from skybase.json_types import JSONObject
 from skymist.circulars.errors import AlertNotFoundError
 from skymist.circulars.lookup import alert_by_ref
 from skymist.console.auth import page_user
@@ -56,7 +56,7 @@ def home() -> Response:
 SORTS = {"time": "newest event first", "attention": "needs attention first"}
 
 
-def _rows(request: Request) -> list[dict[str, Any]]:
+def _rows(request: Request) -> list[JSONObject]:
     console = console_of(request)
     with console.app.sessions() as session:
         one_snapshot(session)
@@ -84,7 +84,7 @@ def alerts(request: Request, sort: str = "time") -> Response:
 
 
 @router.get("/alerts/live.json")
-def alerts_live(request: Request) -> dict[str, Any]:
+def alerts_live(request: Request) -> JSONObject:
     page_user(request)
     rows = _rows(request)
     return {
@@ -95,7 +95,7 @@ def alerts_live(request: Request) -> dict[str, Any]:
 
 
 @router.get("/status.json")
-def status_json(request: Request) -> dict[str, Any]:
+def status_json(request: Request) -> JSONObject:
     """What every page's script polls: the health banner."""
     page_user(request)
     console = console_of(request)
@@ -123,7 +123,7 @@ def alert_page(request: Request, alert_id: int) -> Response:
 
 
 @router.get("/alerts/{alert_id}/live.json")
-def alert_live(request: Request, alert_id: int) -> dict[str, Any]:
+def alert_live(request: Request, alert_id: int) -> JSONObject:
     console = console_of(request)
     page_user(request)
     from sqlalchemy import select

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from skybase.json_types import JSONObject
 from skymist.alerts.views import scan_view
 from skymist.circulars.text import CircularText
 from skymist.config import Settings
@@ -53,7 +53,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
-def _revision(rev: AlertRevision) -> dict[str, Any]:
+def _revision(rev: AlertRevision) -> JSONObject:
     details = rev.details or {}
     return {
         "revision": rev.revision,
@@ -71,7 +71,7 @@ def _revision(rev: AlertRevision) -> dict[str, Any]:
     }
 
 
-def scan_live(scan: Scan) -> dict[str, Any]:
+def scan_live(scan: Scan) -> JSONObject:
     """A scan's progress as the live script updates it."""
     return {
         "id": scan.id,
@@ -86,7 +86,7 @@ def scan_live(scan: Scan) -> dict[str, Any]:
     }
 
 
-def _delivery(delivery: Delivery | None) -> dict[str, Any]:
+def _delivery(delivery: Delivery | None) -> JSONObject:
     """An alert's delivery state as the list shows it: each revision's products with their state."""
     if delivery is None:
         return {
@@ -117,7 +117,7 @@ def _delivery(delivery: Delivery | None) -> dict[str, Any]:
     }
 
 
-def attention_key(rows: list[dict[str, Any]]) -> str:
+def attention_key(rows: list[JSONObject]) -> str:
     """What the list's script compares to know the delivery state changed (ages left out: they grow)."""
     parts = []
     for row in rows:
@@ -128,23 +128,21 @@ def attention_key(rows: list[dict[str, Any]]) -> str:
     return hashlib.sha256("|".join(sorted(parts)).encode()).hexdigest()[:16]  # whatever the order
 
 
-def attention_order(row: dict[str, Any]) -> tuple[int, int, int, float]:
+def attention_order(row: JSONObject) -> tuple[int, int, int, float]:
     """Sort key of "needs attention" (ascending): dead products, then late ones, a Circular awaiting
     approval, the oldest undelivered product first; among equals the list's order (newest first)."""
     d = row["delivery"]
     return (-int(d["dead"] > 0), -int(d["late"]), -int(row["awaiting_approval"]), -(d["oldest_s"] or 0.0))
 
 
-def alert_rows(
-    session: Session, settings: Settings, now: dt.datetime, limit: int = 200
-) -> list[dict[str, Any]]:
+def alert_rows(session: Session, settings: Settings, now: dt.datetime, limit: int = 200) -> list[JSONObject]:
     alerts = list(
         session.execute(
             select(Alert).order_by(Alert.event_time.desc(), Alert.id.desc()).limit(limit)
         ).scalars()
     )
     ids = [a.id for a in alerts]
-    scans: dict[int, list[dict[str, Any]]] = {}
+    scans: dict[int, list[JSONObject]] = {}
     for scan in session.execute(
         select(Scan).where(Scan.alert_id.in_(ids), Scan.state.in_(ACTIVE)).order_by(Scan.id)
     ).scalars():
@@ -187,7 +185,7 @@ def _payload_text(row: OutboxRow) -> str:
         return f"({len(data)} bytes, not UTF-8 text: download them)"
 
 
-def _outbox(row: OutboxRow) -> dict[str, Any]:
+def _outbox(row: OutboxRow) -> JSONObject:
     return {
         "id": row.id,
         "revision": row.revision,
@@ -210,7 +208,7 @@ def _outbox(row: OutboxRow) -> dict[str, Any]:
     }
 
 
-def _localization(settings: Settings, loc: Localization) -> dict[str, Any]:
+def _localization(settings: Settings, loc: Localization) -> JSONObject:
     files = {name: (path := skymap_path(loc, name)) is not None and path.is_file() for name in SKYMAP_FILES}
     return {
         "id": loc.id,
@@ -257,7 +255,7 @@ def scan_outcome(session: Session, scan: Scan) -> tuple[str | None, int | None]:
     return algo, made
 
 
-def _scan(session: Session, scan: Scan, alert_label: str) -> dict[str, Any]:
+def _scan(session: Session, scan: Scan, alert_label: str) -> JSONObject:
     view = scan_view(scan, alert_label)
     view["reco_algo"], view["made_revision"] = scan_outcome(session, scan)
     history = [
@@ -287,7 +285,7 @@ def _scan(session: Session, scan: Scan, alert_label: str) -> dict[str, Any]:
     }
 
 
-def _circular(circular: Circular) -> dict[str, Any]:
+def _circular(circular: Circular) -> JSONObject:
     return {
         "id": circular.id,
         "kind": circular.kind.value,
@@ -306,7 +304,7 @@ def _circular(circular: Circular) -> dict[str, Any]:
     }
 
 
-def _audit(entry: AuditEntry) -> dict[str, Any]:
+def _audit(entry: AuditEntry) -> JSONObject:
     details = {k: v for k, v in (entry.details or {}).items() if k != "old_text"}
     return {
         "id": entry.id,
@@ -319,7 +317,7 @@ def _audit(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def archive_links(settings: Settings, alert_label: str) -> dict[str, Any]:
+def archive_links(settings: Settings, alert_label: str) -> JSONObject:
     """The alert's archive record and catalogue page, when they exist on disk."""
     root = settings.archive_root
     record: Path | None
@@ -337,7 +335,7 @@ def archive_links(settings: Settings, alert_label: str) -> dict[str, Any]:
     }
 
 
-def alert_detail(session: Session, settings: Settings, alert: Alert) -> dict[str, Any]:
+def alert_detail(session: Session, settings: Settings, alert: Alert) -> JSONObject:
     name = label(alert)
     revisions = [_revision(r) for r in sorted(alert.revisions, key=lambda r: r.revision)]
     outbox = session.execute(

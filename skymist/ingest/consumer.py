@@ -108,7 +108,7 @@ class StreamConsumer:
         self._topics_seen: set[str] = set()
         self._topics_awaited: set[str] = set()
 
-    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
         for p in partitions:
             self._expected.pop((p.topic, p.partition), None)
         arrived = self._topics_awaited & {p.topic for p in partitions}
@@ -126,7 +126,7 @@ class StreamConsumer:
             "partitions assigned", extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]}
         )
 
-    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+    def _on_revoke(self, consumer: KafkaConsumer, partitions: list[TopicPartition]) -> None:
         for p in partitions:
             self._expected.pop((p.topic, p.partition), None)
         log.info("partitions revoked", extra={"partitions": [f"{p.topic}/{p.partition}" for p in partitions]})

@@ -7,12 +7,13 @@ offending value, e.g. ``value.data.run_id: input should be greater than 0 (got -
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from skybase.event import ONLINE_RECO_KEY, first_problem, shown
+from skybase.json_types import JSONValue
 from skymist.ingest.messages import (
     AlertEnvelope,
     GcnNotice,
@@ -40,7 +41,7 @@ def _validation_error(exc: ValidationError, prefix: str, kind: str) -> InputErro
     return InputError(reason, path, kind)
 
 
-def detect_kind(document: Mapping[str, Any]) -> str:
+def detect_kind(document: Mapping[str, JSONValue]) -> str:
     if "alert" in document and "event" in document:
         return MessageKind.ENVELOPE
     if "mission" in document or "record_number" in document or "$schema" in document:
@@ -54,7 +55,7 @@ def detect_kind(document: Mapping[str, Any]) -> str:
     )
 
 
-def _legacy_hese(value: Mapping[str, Any]) -> bool:
+def _legacy_hese(value: Mapping[str, JSONValue]) -> bool:
     """IceCube's 2016 HESE message: no ``version``, ``data`` a list of ``[stream letter, base64]`` frames."""
     data = value.get("data")
     return (
@@ -65,7 +66,7 @@ def _legacy_hese(value: Mapping[str, Any]) -> bool:
     )
 
 
-def _check_event(event: Mapping[str, Any], prefix: str, versions: Collection[str]) -> None:
+def _check_event(event: Mapping[str, JSONValue], prefix: str, versions: Collection[str]) -> None:
     value = event.get("value")
     if not isinstance(value, Mapping):
         return  # the model reports it
@@ -93,7 +94,7 @@ def _check_event(event: Mapping[str, Any], prefix: str, versions: Collection[str
         )
 
 
-def _validate(model: type[M], document: Mapping[str, Any], prefix: str, kind: str) -> M:
+def _validate(model: type[M], document: Mapping[str, JSONValue], prefix: str, kind: str) -> M:
     try:
         return model.model_validate(document)
     except ValidationError as exc:

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from confluent_kafka import Consumer, Producer
 from sqlalchemy import func, select
 
+from skybase.json_types import JSONObject
 from skybase.logs import configure_logging
 from skymist.alerts.views import alert_view
 from skymist.app import App
@@ -182,10 +183,9 @@ def run_demo(
     return result
 
 
-def _run(
-    folder: Path, n_alerts: int, out: TextIO, timeout_s: float, bootstrap: str, scanner_url: str, token: str
-) -> DemoResult:
-    settings = Settings(
+def _demo_settings(folder: Path, bootstrap: str, scanner_url: str, token: str) -> Settings:
+    """The demo's settings: a SQLite store in ``folder``, Slack on the console, scans on."""
+    return Settings(
         database_url=f"sqlite:///{folder / 'skymist-demo.sqlite'}",
         kafka_bootstrap_servers=bootstrap,
         kafka_topics=[REALTIME_TOPIC],
@@ -204,10 +204,10 @@ def _run(
         # online_gaussian's llh is shaped so that Wilks' levels draw its calibrated 50% / 90% regions
         skymap_thresholds="wilks",
     )
-    app = build_app(settings)
-    upgrade(app.engine)
-    _say(out, f"[3/6] store ready: {folder / 'skymist-demo.sqlite'} (schema migrated with Alembic)")
 
+
+def _produce_messages(out: TextIO, bootstrap: str, n_alerts: int) -> list[bytes]:
+    """Produce the demo's input: ``n_alerts`` classified alerts, one bare event, one malformed."""
     rng = random.Random(2026)
     messages = [value for _alert, value in alert_batch(n_alerts, seed=7, size_bytes=150_000)]
     bare = draw_alert(rng, 140999, 424242, dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC))
@@ -223,6 +223,18 @@ def _run(
         f"[4/6] produced {len(messages)} messages to {REALTIME_TOPIC!r}: {n_alerts} classified alerts, "
         f"1 bare event, 1 malformed ({sizes[0]}-{sizes[-1]} bytes)",
     )
+    return messages
+
+
+def _run(
+    folder: Path, n_alerts: int, out: TextIO, timeout_s: float, bootstrap: str, scanner_url: str, token: str
+) -> DemoResult:
+    settings = _demo_settings(folder, bootstrap, scanner_url, token)
+    app = build_app(settings)
+    upgrade(app.engine)
+    _say(out, f"[3/6] store ready: {folder / 'skymist-demo.sqlite'} (schema migrated with Alembic)")
+
+    messages = _produce_messages(out, bootstrap, n_alerts)
 
     _say(out, "[5/6] running the daemon (consumer, outbox dispatcher, scan tracker); Slack messages follow:")
     inputs = standard_inputs(app, console=out, make_consumer=lambda: _consumer(settings))
@@ -282,6 +294,24 @@ def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: Tex
     notices = _read_back(bootstrap, settings.notice_topic, folder / "products", ".notice.json")
     voevents = _read_back(bootstrap, settings.voevent_topic, folder / "products", ".voevent.xml")
     _say(out, "[6/6] results")
+    _say_alerts(out, alerts)
+    for letter in letters:
+        _say(out, f"dead letter {letter.id} ({letter.source}): {letter.reason}")
+    _say(out, f"notices read back from the broker: {len(notices)} -> {folder / 'products'}")
+    _say(out, f"VOEvents read back from the broker: {len(voevents)} -> {folder / 'products'}")
+    _show_notice(out, notices)
+    _show_refined(app, out)
+    _say_guide(out, folder)
+    _say(
+        out,
+        f"done: {len(alerts)} events recorded, {sent} products sent, {len(letters)} dead letter(s).",
+    )
+    app.close()
+    return DemoResult(len(alerts), sent, len(letters), folder)
+
+
+def _say_alerts(out: TextIO, alerts: list[JSONObject]) -> None:
+    """One line per alert: its name, stream, state, first position and scans."""
     header = ("NAME", "RUN_EVENT", "STREAM", "STATE", "RA", "DEC", "ERR90")
     _say(out, "{:<17} {:<16} {:<12} {:<17} {:>8} {:>7} {:>6}  SCANS".format(*header))
     for a in alerts:
@@ -295,16 +325,19 @@ def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: Tex
             f"{a['name'] or '-':<17} {a['run_id']}_{a['event_id']:<9} {a['stream']:<12} {a['state']:<17} "
             f"{r['ra_deg']:8.3f} {r['dec_deg']:+7.3f} {r['err90_deg']:6.2f}  {scans}",
         )
-    for letter in letters:
-        _say(out, f"dead letter {letter.id} ({letter.source}): {letter.reason}")
-    _say(out, f"notices read back from the broker: {len(notices)} -> {folder / 'products'}")
-    _say(out, f"VOEvents read back from the broker: {len(voevents)} -> {folder / 'products'}")
+
+
+def _show_notice(out: TextIO, notices: list[Path]) -> None:
+    """The first refined (Rev 1) notice read back, else the first prompt one."""
     refined = [p for p in notices if json.loads(p.read_bytes()).get("record_number") == 1]
     shown = refined[0] if refined else (notices[0] if notices else None)
     if shown is not None:
         _say(out, f"{'refined (Rev 1)' if refined else 'prompt'} notice ({shown.name}):")
         _say(out, json.dumps(json.loads(shown.read_bytes()), indent=2))
-    _show_refined(app, out)
+
+
+def _say_guide(out: TextIO, folder: Path) -> None:
+    """What the demo folder holds and the commands that inspect its store."""
     _say(out, f"files in {folder} (also in its README.txt):")
     for line in legend_lines():
         _say(out, line)
@@ -312,12 +345,6 @@ def _report(app: App, folder: Path, settings: Settings, bootstrap: str, out: Tex
     _say(out, "Inspect with:")
     for command in (["alerts", "list"], ["circular", "list"], ["scans", "list"]):
         _say(out, "  " + shlex.join([*base, *command]))
-    _say(
-        out,
-        f"done: {len(alerts)} events recorded, {sent} products sent, {len(letters)} dead letter(s).",
-    )
-    app.close()
-    return DemoResult(len(alerts), sent, len(letters), folder)
 
 
 def _show_refined(app: App, out: TextIO) -> None:

@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -41,7 +41,9 @@ from skymist.store.ops_models import Heartbeat
 from skymist.store.types import utcnow
 
 if TYPE_CHECKING:
-    from skymist.kafka_clients import KafkaProducer
+    from sqlalchemy.orm import Session
+
+    from skymist.kafka_clients import KafkaConsumer, KafkaProducer
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,21 @@ def heartbeat_settings(settings: Settings) -> Settings:
     )
 
 
+def _kafka_rows(session: Session, beat: Heartbeat) -> list[OutboxRow]:
+    """The outbox's Kafka rows of the beat's alert."""
+    return list(
+        session.execute(
+            select(OutboxRow)
+            .join(Alert, Alert.id == OutboxRow.alert_id)
+            .where(
+                Alert.run_id == beat.run_id,
+                Alert.event_id == beat.event_id,
+                OutboxRow.sink == SINK_KAFKA,
+            )
+        ).scalars()
+    )
+
+
 def synthetic_envelope(settings: Settings, event_id: int, when: dt.datetime) -> bytes:
     rng = random.Random(event_id)
     alert = SimulatedAlert(
@@ -91,44 +108,23 @@ class Loopback:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    def read_back(self, topic: str, key: bytes | None, value: bytes) -> HeartbeatState | None:
+    def read_back(self, topic: str | None, key: bytes | None, value: bytes) -> HeartbeatState | None:
         """Compare one read-back message with what the outbox sent; the beat's state after it
         (None: not a heartbeat's message)."""
-        settings = self.app.settings
-        if key is None:
-            return None
-        run, _, event = key.decode(errors="replace").partition("_")
-        if not (run.isdigit() and event.isdigit()) or int(run) != settings.heartbeat_run_id:
+        event_id = self._beat_event_id(key)
+        if event_id is None:
             return None
         with self.app.sessions() as session, session.begin():
             beat = session.execute(
-                select(Heartbeat).where(Heartbeat.event_id == int(event)).with_for_update()
+                select(Heartbeat).where(Heartbeat.event_id == event_id).with_for_update()
             ).scalar_one_or_none()
             if beat is None or beat.state in (HeartbeatState.RECEIVED, HeartbeatState.MISMATCH):
                 return beat.state if beat is not None else None
-            rows = list(
-                session.execute(
-                    select(OutboxRow)
-                    .join(Alert, Alert.id == OutboxRow.alert_id)
-                    .where(
-                        Alert.run_id == beat.run_id,
-                        Alert.event_id == beat.event_id,
-                        OutboxRow.sink == SINK_KAFKA,
-                    )
-                ).scalars()
-            )
+            rows = _kafka_rows(session, beat)
             sent = [row for row in rows if row.destination == topic]
             match = next((row for row in sent if row.payload == value), None)
             if match is not None:
-                read = set(beat.rows_read or []) | {match.id}
-                beat.rows_read = sorted(read)  # a new list: the JSON column is written again
-                beat.products_read = len(read)
-                if read >= {row.id for row in rows}:
-                    late = beat.state == HeartbeatState.MISSING
-                    beat.state = check_transition(beat.state, HeartbeatState.RECEIVED)
-                    beat.received_at = utcnow()
-                    beat.detail = f"{len(read)} notice(s) read back" + (" (late)" if late else "")
-                    self.app.metrics.inc("heartbeats_received")
+                self._count_read(beat, match, rows)
             else:
                 beat.state = check_transition(beat.state, HeartbeatState.MISMATCH)
                 beat.detail = (
@@ -137,6 +133,27 @@ class Loopback:
                 )
                 self._tell(session, beat)
             return beat.state
+
+    def _beat_event_id(self, key: bytes | None) -> int | None:
+        """The event id of a heartbeat's message key (``{run}_{event}``, the heartbeat run), or None."""
+        if key is None:
+            return None
+        run, _, event = key.decode(errors="replace").partition("_")
+        if not (run.isdigit() and event.isdigit()) or int(run) != self.app.settings.heartbeat_run_id:
+            return None
+        return int(event)
+
+    def _count_read(self, beat: Heartbeat, match: OutboxRow, rows: list[OutboxRow]) -> None:
+        """One more of the beat's rows read back; received once all of them are."""
+        read = set(beat.rows_read or []) | {match.id}
+        beat.rows_read = sorted(read)  # a new list: the JSON column is written again
+        beat.products_read = len(read)
+        if read >= {row.id for row in rows}:
+            late = beat.state == HeartbeatState.MISSING
+            beat.state = check_transition(beat.state, HeartbeatState.RECEIVED)
+            beat.received_at = utcnow()
+            beat.detail = f"{len(read)} notice(s) read back" + (" (late)" if late else "")
+            self.app.metrics.inc("heartbeats_received")
 
     def expire(self, now: dt.datetime | None = None) -> int:
         """Beats still ``sent`` after ``heartbeat_timeout_s`` become ``missing``; returns how many."""
@@ -157,7 +174,7 @@ class Loopback:
                 self._tell(session, beat)
         return len(beats)
 
-    def _tell(self, session: Any, beat: Heartbeat) -> None:
+    def _tell(self, session: Session, beat: Heartbeat) -> None:
         self.app.metrics.inc("heartbeats_failed")
         log.error(
             "heartbeat failed", extra={"heartbeat": beat.id, "state": beat.state.value, "detail": beat.detail}
@@ -182,7 +199,7 @@ class HeartbeatJob:
         self,
         app: App,
         make_producer: Callable[[], KafkaProducer],
-        make_consumer: Callable[[Settings], Any],
+        make_consumer: Callable[[Settings], KafkaConsumer],
         *,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:

@@ -28,15 +28,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from scanner_client.backend import ScannerBackend
 from skymist import kafka_clients
 from skymist.app import App
 from skymist.config import Settings
 from skymist.ingest.consumer import StreamConsumer
 from skymist.ingest.inbox import Ingestor, IngestResult
+from skymist.kafka_clients import KafkaConsumer
 from skymist.outbox.dispatcher import Dispatcher
 from skymist.outbox.sinks.base import Sink
 from skymist.outbox.sinks.factory import build_sinks
@@ -127,7 +129,7 @@ class _ThreadJob:
 class IngestJob(_ThreadJob):
     name = JobName.INGEST
 
-    def __init__(self, app: App, consumer: Any, wake: Doorbell) -> None:
+    def __init__(self, app: App, consumer: KafkaConsumer, wake: Doorbell) -> None:
         super().__init__()
         self.wake = wake
         self.hooks = app.outbox_hooks
@@ -291,12 +293,12 @@ class JobInputs:
     """What the jobs are made from; the clients are made only for the jobs that use them."""
 
     app: App
-    make_consumer: Callable[[], Any]
+    make_consumer: Callable[[], KafkaConsumer]
     make_sinks: Callable[[], dict[str, Sink]]
-    make_scanner: Callable[[], Any]
+    make_scanner: Callable[[], ScannerBackend]
     wake: Doorbell = field(default_factory=lambda: Doorbell())
     #: consumers of the heartbeat job, from the settings it routes by (its own group ids)
-    make_heartbeat_consumer: Callable[[Settings], Any] = kafka_clients.make_consumer
+    make_heartbeat_consumer: Callable[[Settings], KafkaConsumer] = kafka_clients.make_consumer
     #: the daemon's HTTP server when it serves the console (the console job then watches it)
     http: HttpServer | None = None
 
@@ -430,7 +432,7 @@ def standard_inputs(
     app: App,
     *,
     console: TextIO | None = None,
-    make_consumer: Callable[[], Any] | None = None,
+    make_consumer: Callable[[], KafkaConsumer] | None = None,
     http: HttpServer | None = None,
 ) -> JobInputs:
     """The production clients, from the settings (Slack on ``console`` when given: the demo; the

@@ -24,7 +24,6 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -40,10 +39,11 @@ from scanner_client import (
     ScannerTransportError,
     ScannerValidationError,
     ServerError,
-    SkyDriverClient,
 )
+from scanner_client.backend import ScannerBackend
 from scanner_client.models import Manifest
 from scanner_client.models import ScanState as BackendState
+from skybase.json_types import JSONObject, JSONValue
 from skymist.app import App
 from skymist.ingest.messages import event_document
 from skymist.scans.milestones import Milestone, queue_milestone
@@ -67,7 +67,7 @@ class ScanJob:
     revision: int
     subject: str
     state: ScanState
-    plan: dict[str, Any]
+    plan: JSONObject
     priority: int
     request_key: str
     backend_scan_id: str | None
@@ -78,7 +78,7 @@ class ScanJob:
     progress_mark: str | None
     has_partial: bool
     progress_percent: float | None
-    event: dict[str, Any] | None
+    event: JSONObject | None
 
 
 @dataclass
@@ -132,7 +132,7 @@ def read_progress(manifest: Manifest, backend_state: str) -> ProgressReading:
     return ProgressReading(percent, done, total, predicted, progress.summary, mark)
 
 
-def _int(value: Any) -> int | None:
+def _int(value: JSONValue) -> int | None:
     try:
         return None if value is None else int(float(value))
     except (TypeError, ValueError):
@@ -145,7 +145,7 @@ def _describe(exc: ScannerError) -> str:
 
 
 class ScanTracker:
-    def __init__(self, app: App, client: SkyDriverClient, owner: str | None = None, batch: int = 20) -> None:
+    def __init__(self, app: App, client: ScannerBackend, owner: str | None = None, batch: int = 20) -> None:
         self.app = app
         self.client = client
         self.owner = owner or f"tracker-{uuid.uuid4().hex[:10]}"
@@ -201,7 +201,7 @@ class ScanTracker:
         return jobs
 
     @staticmethod
-    def _event(session: Session, scan: Scan) -> dict[str, Any] | None:
+    def _event(session: Session, scan: Scan) -> JSONObject | None:
         """The realtime (i3live) message of the scanned revision, from the inbox's raw bytes."""
         raw = session.execute(
             select(InboxMessage.raw)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from skybase.event import EventFormatError, RealtimeEvent
+from skybase.json_types import JSONObject, JSONValue
 from skymist.files import WrittenFile, write_atomic
 from skymist.skymap.errors import SkymapInputError
 from skymist.skymap.model import NsideLayer, ScanMetadata, ScanResult
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 
-def metadata_from_event_message(doc: Any, source: str = "<event>") -> ScanMetadata:
+def metadata_from_event_message(doc: JSONValue, source: str = "<event>") -> ScanMetadata:
     """Run/event ids, MJD and event type from a realtime ("i3live", 2021a+) event message."""
     try:
         event = RealtimeEvent.read(doc)
@@ -50,13 +50,13 @@ def metadata_from_event_message(doc: Any, source: str = "<event>") -> ScanMetada
     )
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: JSONValue) -> JSONValue:
     if isinstance(value, float) and not math.isfinite(value):
         return NAN_SENTINEL
     return value
 
 
-def _rows(layer: NsideLayer) -> list[list[Any]]:
+def _rows(layer: NsideLayer) -> list[list[JSONValue]]:
     n = len(layer)
     nan = np.full(n, np.nan)
     columns = [
@@ -74,16 +74,16 @@ def _rows(layer: NsideLayer) -> list[list[Any]]:
     out = np.empty((n, len(COLUMNS_V1)), dtype=object)
     out[:, 0] = layer.index.tolist()
     out[:, 1:] = cells
-    rows: list[list[Any]] = out.tolist()
+    rows: list[list[JSONValue]] = out.tolist()
     return rows
 
 
-def to_skyreader_dict(scan: ScanResult, metadata: ScanMetadata | None = None) -> dict[str, Any]:
+def to_skyreader_dict(scan: ScanResult, metadata: ScanMetadata | None = None) -> JSONObject:
     """``scan`` as a skyreader v1 result dict (``serialize()``-compatible)."""
     meta = scan.metadata if metadata is None else metadata.merged(scan.metadata)
-    out: dict[str, Any] = {}
+    out: JSONObject = {}
     for layer in scan.layers:
-        md: dict[str, Any] = {
+        md: JSONObject = {
             "nside": layer.nside,
             "complete": True if scan.complete is None else scan.complete,
             "run_id": meta.run_id,

@@ -16,12 +16,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from skybase.json_types import JSONObject
 from skymist.skymap.errors import SkymapInputError
+
+_T = TypeVar("_T")
 
 __all__ = [
     "THRESHOLD_SETS",
@@ -84,7 +87,7 @@ class ThresholdSet:
     #: True when the levels were calibrated to cover systematic uncertainties too (IceCat-1's)
     includes_systematics: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "name": self.name,
             "kind": self.kind,
@@ -162,7 +165,7 @@ class ScanMetadata:
     def merged(self, other: ScanMetadata) -> ScanMetadata:
         """These values, with every ``None`` filled from ``other``."""
 
-        def pick(mine: Any, theirs: Any) -> Any:
+        def pick(mine: _T | None, theirs: _T | None) -> _T | None:
             return mine if mine is not None else theirs
 
         return ScanMetadata(
@@ -179,7 +182,7 @@ class ScanMetadata:
             label=pick(self.label, other.label),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "run_id": self.run_id,
             "event_id": self.event_id,
@@ -261,7 +264,7 @@ class BestFit:
     pixel: int
     llh: float
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         return {
             "ra_deg": self.ra_deg,
             "dec_deg": self.dec_deg,
@@ -325,8 +328,8 @@ class Region:
     box: ErrorBox
     contours: tuple[Contour, ...]
 
-    def to_dict(self, with_contours: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_dict(self, with_contours: bool = True) -> JSONObject:
+        out: JSONObject = {
             "threshold_set": self.threshold_set,
             "containment": self.containment,
             "two_delta_llh_level": _num(self.two_delta_llh_level),

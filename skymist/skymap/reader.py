@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from skybase.json_types import JSONValue
 from skymist.skymap.errors import SkymapInputError
 from skymist.skymap.healpix import is_valid_nside, mirror_ring
 from skymist.skymap.model import NsideLayer, PixelConvention, ScanMetadata, ScanResult, SourceFormat
@@ -71,7 +72,7 @@ def read_scan(path: str | Path, *, convention: PixelConvention | None = None) ->
 
 
 def parse_skyscan_result(
-    doc: Any, *, source: str = "<skyscan_result>", convention: PixelConvention | None = None
+    doc: JSONValue, *, source: str = "<skyscan_result>", convention: PixelConvention | None = None
 ) -> ScanResult:
     """Parse an in-memory skyreader result (e.g. SkyDriver's ``skyscan_result``)."""
     if isinstance(doc, Mapping) and "skyscan_result" in doc:
@@ -83,7 +84,7 @@ def parse_skyscan_result(
     if not doc:
         raise SkymapInputError(source, "result", {}, "empty: no 'nside-N' entries (no result yet?)")
     layers: list[NsideLayer] = []
-    metas: list[tuple[str, Mapping[str, Any]]] = []
+    metas: list[tuple[str, Mapping[str, JSONValue]]] = []
     versions: set[int] = set()
     completes: list[bool] = []
     for key, entry in doc.items():
@@ -140,8 +141,8 @@ def _parse_nside_key(source: str, key: object) -> int:
 
 
 def _parse_json_entry(
-    source: str, key: str, nside: int, entry: Any
-) -> tuple[NsideLayer, Mapping[str, Any], int]:
+    source: str, key: str, nside: int, entry: JSONValue
+) -> tuple[NsideLayer, Mapping[str, JSONValue], int]:
     if not isinstance(entry, Mapping):
         raise SkymapInputError(source, key, type(entry).__name__, "expected an object")
     keys = set(entry)
@@ -179,7 +180,9 @@ def _parse_json_entry(
     return layer, meta, version
 
 
-def _rows_to_float(source: str, key: str, data: list[Any], columns: Sequence[str]) -> NDArray[np.float64]:
+def _rows_to_float(
+    source: str, key: str, data: list[JSONValue], columns: Sequence[str]
+) -> NDArray[np.float64]:
     ncol = len(columns)
     if not data:
         return np.empty((0, ncol), dtype=np.float64)
@@ -202,7 +205,7 @@ def _rows_to_float(source: str, key: str, data: list[Any], columns: Sequence[str
     return table
 
 
-def _raise_bad_row_shape(source: str, key: str, data: list[Any], ncol: int) -> None:
+def _raise_bad_row_shape(source: str, key: str, data: list[JSONValue], ncol: int) -> None:
     for i, row in enumerate(data):
         if not isinstance(row, list) or len(row) != ncol:
             raise SkymapInputError(source, f"{key}.data[{i}]", row, f"expected a row of {ncol} values")
@@ -270,13 +273,13 @@ def _layer_from_columns(
     )
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: JSONValue) -> JSONValue:
     if isinstance(value, np.generic):
         return value.item()
     return value
 
 
-def _metadata_from_json(source: str, metas: list[tuple[str, Mapping[str, Any]]]) -> ScanMetadata:
+def _metadata_from_json(source: str, metas: list[tuple[str, Mapping[str, JSONValue]]]) -> ScanMetadata:
     key, first = metas[0]
     for other_key, other in metas[1:]:
         for field in ("run_id", "event_id"):
@@ -290,7 +293,9 @@ def _metadata_from_json(source: str, metas: list[tuple[str, Mapping[str, Any]]])
     return _metadata_from_mapping(source, f"{key}.metadata", first, origin="result")
 
 
-def _metadata_from_mapping(source: str, where: str, meta: Mapping[str, Any], origin: str) -> ScanMetadata:
+def _metadata_from_mapping(
+    source: str, where: str, meta: Mapping[str, JSONValue], origin: str
+) -> ScanMetadata:
     def get_int(field: str) -> int | None:
         value = _plain(meta.get(field))
         if value is None:
@@ -356,43 +361,8 @@ def _read_npz(path: Path, convention: PixelConvention | None) -> ScanResult:
         for key in names:
             if key == "header":
                 continue
-            nside = _parse_nside_key(source, key)
-            arr = npz[key]
-            fields = arr.dtype.names or ()
-            version = 1 if set(COLUMNS_V1) <= set(fields) else 0
-            missing = [c for c in COLUMNS_V0 if c not in fields]
-            if missing or arr.ndim != 1:
-                raise SkymapInputError(
-                    source,
-                    f"{key} fields",
-                    list(fields),
-                    f"expected a 1-d structured array with {list(COLUMNS_V0)}",
-                )
-            raw_index = np.asarray(arr["index"])
-            if raw_index.dtype.kind not in "iu":
-                raise SkymapInputError(
-                    source, f"{key}.index dtype", str(raw_index.dtype), "expected integers"
-                )
-            index = raw_index.astype(np.int64)
-            npix = 12 * nside * nside
-            bad = (index < 0) | (index >= npix)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise SkymapInputError(
-                    source,
-                    f"{key}[{i}].index",
-                    int(index[i]),
-                    f"not a pixel of nside {nside} (0..{npix - 1})",
-                )
-            cols: dict[str, NDArray[np.float64]] = {}
-            for name in COLUMNS_V1[1:] if version == 1 else COLUMNS_V0[1:]:
-                try:
-                    cols[name] = np.asarray(arr[name], dtype=np.float64)
-                except (TypeError, ValueError):
-                    raise SkymapInputError(
-                        source, f"{key}.{name} dtype", str(arr.dtype[name]), "expected numbers"
-                    ) from None
-            layers.append(_layer_from_columns(source, key, nside, index, cols))
+            layer, version = _npz_layer(source, key, npz[key])
+            layers.append(layer)
             versions.add(version)
         if not layers:
             raise SkymapInputError(source, "arrays", names, "no 'nside-N' arrays in the NPZ")
@@ -477,3 +447,41 @@ def _to_current(layer: NsideLayer) -> NsideLayer:
         z=pick(layer.z),
         t=pick(layer.t),
     )
+
+
+def _npz_layer(source: str, key: str, arr: NDArray[Any]) -> tuple[NsideLayer, int]:
+    """One ``nside-N`` structured array of an NPZ as a layer, with its column version (0 or 1)."""
+    nside = _parse_nside_key(source, key)
+    fields = arr.dtype.names or ()
+    version = 1 if set(COLUMNS_V1) <= set(fields) else 0
+    missing = [c for c in COLUMNS_V0 if c not in fields]
+    if missing or arr.ndim != 1:
+        raise SkymapInputError(
+            source,
+            f"{key} fields",
+            list(fields),
+            f"expected a 1-d structured array with {list(COLUMNS_V0)}",
+        )
+    raw_index = np.asarray(arr["index"])
+    if raw_index.dtype.kind not in "iu":
+        raise SkymapInputError(source, f"{key}.index dtype", str(raw_index.dtype), "expected integers")
+    index = raw_index.astype(np.int64)
+    npix = 12 * nside * nside
+    bad = (index < 0) | (index >= npix)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SkymapInputError(
+            source,
+            f"{key}[{i}].index",
+            int(index[i]),
+            f"not a pixel of nside {nside} (0..{npix - 1})",
+        )
+    cols: dict[str, NDArray[np.float64]] = {}
+    for name in COLUMNS_V1[1:] if version == 1 else COLUMNS_V0[1:]:
+        try:
+            cols[name] = np.asarray(arr[name], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise SkymapInputError(
+                source, f"{key}.{name} dtype", str(arr.dtype[name]), "expected numbers"
+            ) from None
+    return _layer_from_columns(source, key, nside, index, cols), version

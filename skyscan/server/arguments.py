@@ -16,8 +16,9 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, TypeAlias
 
+from skybase.json_types import JSONObject, JSONValue
 from skyscan.server.errors import ApiError
 
 #: PostgreSQL ``integer`` bounds (the store's priority column)
@@ -25,6 +26,9 @@ INT32_MIN: Final = -(2**31)
 INT32_MAX: Final = 2**31 - 1
 #: the largest data size accepted (bytes): 2**63 - 1, what any scheduler field can hold
 MAX_SIZE_BYTES: Final = 2**63 - 1
+
+#: the converted values given, per ``dest``: ``[(name given, value), ...]`` in body order
+Given: TypeAlias = dict[str, list[tuple[str, JSONValue]]]
 
 
 class Invalid(ValueError):  # noqa: N818 - reads as "raise Invalid(why)"
@@ -36,7 +40,7 @@ class Arg:
     """One accepted key: ``convert`` checks and normalises its value."""
 
     name: str
-    convert: Callable[[Any], Any]
+    convert: Callable[[JSONValue], JSONValue]
     required: bool = False
     dest: str = ""
 
@@ -45,10 +49,10 @@ class Arg:
         return self.dest or self.name
 
 
-def parse(body: Mapping[str, Any], args: Sequence[Arg]) -> dict[str, list[tuple[str, Any]]]:
+def parse(body: Mapping[str, JSONValue], args: Sequence[Arg]) -> Given:
     """The converted values given, per ``dest``: ``[(name given, value), ...]`` in body order."""
     by_name = {arg.name: arg for arg in args}
-    given: dict[str, list[tuple[str, Any]]] = {}
+    given: Given = {}
     unknown: list[str] = []
     for key, raw in body.items():
         arg = by_name.get(key)
@@ -68,7 +72,9 @@ def parse(body: Mapping[str, Any], args: Sequence[Arg]) -> dict[str, list[tuple[
     return given
 
 
-def one_value(given: Mapping[str, list[tuple[str, Any]]], dest: str, default: Any = None) -> Any:
+def one_value(
+    given: Mapping[str, list[tuple[str, JSONValue]]], dest: str, default: JSONValue = None
+) -> JSONValue:
     """The single value given for ``dest`` (under any of its names), or ``default``."""
     values = given.get(dest, [])
     if len(values) > 1:
@@ -76,7 +82,7 @@ def one_value(given: Mapping[str, list[tuple[str, Any]]], dest: str, default: An
     return values[0][1] if values else default
 
 
-def json_body(raw: bytes) -> dict[str, Any]:
+def json_body(raw: bytes) -> JSONObject:
     """The request body as a JSON object; an empty body is ``{}``."""
     if not raw.strip():
         return {}
@@ -92,11 +98,11 @@ def json_body(raw: bytes) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------- converters
 
 
-def _shown(value: Any) -> str:
+def _shown(value: JSONValue) -> str:
     return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
 
 
-def text(value: Any) -> str:
+def text(value: JSONValue) -> str:
     """A string; numbers are taken as their text (as SkyDriver's ``str`` does)."""
     if isinstance(value, str):
         return value
@@ -105,7 +111,7 @@ def text(value: Any) -> str:
     raise Invalid(f"must be a string (got {_shown(value)})")
 
 
-def nonblank(value: Any) -> str:
+def nonblank(value: JSONValue) -> str:
     if not isinstance(value, str):
         raise Invalid(f"must be a string (got {_shown(value)})")
     if not re.search(r"\S", value):
@@ -133,19 +139,19 @@ def printable(value: str) -> str:
     return value if value.isascii() and value.isprintable() else ascii(value)[1:-1]
 
 
-def strict_dict(value: Any) -> dict[str, Any]:
+def strict_dict(value: JSONValue) -> JSONObject:
     if not isinstance(value, dict):
         raise Invalid("arg must be a dict")
     return value
 
 
-def any_dict(value: Any) -> dict[str, Any]:
+def any_dict(value: JSONValue) -> JSONObject:
     if not isinstance(value, dict):
         raise Invalid(f"must be a dict (got {_shown(value)})")
     return value
 
 
-def json_dict(value: Any) -> dict[str, Any]:
+def json_dict(value: JSONValue) -> JSONObject:
     """A JSON object, or a string holding one."""
     if isinstance(value, str):
         try:
@@ -157,7 +163,7 @@ def json_dict(value: Any) -> dict[str, Any]:
     return value
 
 
-def boolean(value: Any) -> bool:
+def boolean(value: JSONValue) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -171,7 +177,7 @@ def boolean(value: Any) -> bool:
     raise Invalid(f"invalid type: expected a boolean, got {_shown(value)}")
 
 
-def integer(value: Any, *, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
+def integer(value: JSONValue, *, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
     """An integer (or the text of one) within ``[low, high]``."""
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -187,7 +193,7 @@ def integer(value: Any, *, low: int = INT32_MIN, high: int = INT32_MAX) -> int:
     return number
 
 
-def number(value: Any) -> float:
+def number(value: JSONValue) -> float:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**308:
         raise Invalid(f"must be a finite number (got {_shown(value)})")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -204,8 +210,8 @@ def number(value: Any) -> float:
     return result
 
 
-def choice(*allowed: str) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
+def choice(*allowed: str) -> Callable[[JSONValue], str]:
+    def convert(value: JSONValue) -> str:
         if not isinstance(value, str) or value not in allowed:
             options = ", ".join(repr(a) for a in allowed)
             raise Invalid(f"invalid choice: {_shown(value)} (choose from {options})")
@@ -218,7 +224,7 @@ _SIZE: Final = re.compile(r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgtpe]?)(i?)(b?)\s
 _POWERS: Final = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
 
 
-def data_size(value: Any) -> int:
+def data_size(value: JSONValue) -> int:
     """Bytes: a positive integer, or a size such as ``"8GB"``/``"1024M"`` (decimal units) or
     ``"2GiB"`` (binary units), at most 2**63 - 1."""
     if isinstance(value, bool):
@@ -244,7 +250,7 @@ def data_size(value: Any) -> int:
     return size
 
 
-def projection(value: Any) -> list[str] | None:
+def projection(value: JSONValue) -> list[str] | None:
     """A manifest projection: ``"*"``, or a list of field names (``"*"`` in it means all);
     ``null`` is no projection (all fields), as if the key were not sent."""
     if value is None:

@@ -7,17 +7,20 @@ after authorizing the request (a body is never read for a client that may not se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from scanner_client.models import EventMetadata, Progress
 from skybase import scan_requests
+from skybase.json_types import JSONObject, JSONValue
 from skyscan.pixels import MAX_NSIDE
 from skyscan.server import arguments as a
 from skyscan.server.arguments import Arg, Invalid
 from skyscan.server.docker_tags import TagCatalogue, TagNotFound, TagTooOld
+from skyscan.server.documents import LaunchFields
 from skyscan.server.errors import ApiError
 
 REAL_CHOICES: Final = ("real", "real_event")
@@ -40,7 +43,7 @@ def _no_redirect() -> Arg:
 # ------------------------------------------------------------------------------ POST /scan
 
 
-def _debug_mode(value: Any) -> list[str]:
+def _debug_mode(value: JSONValue) -> list[str]:
     items = value if isinstance(value, list) else [value]
     for item in items:
         if item != DEBUG_CLIENT_LOGS:
@@ -48,7 +51,7 @@ def _debug_mode(value: Any) -> list[str]:
     return list(items)
 
 
-def _classifiers(value: Any) -> dict[str, Any]:
+def _classifiers(value: JSONValue) -> JSONObject:
     """SkyDriver's check of ``classifiers`` and ``scanner_server_env``: at most 25 entries, keys
     and string values of at most 25 characters, scalar values. The keys reserved for rescans are
     refused later, for ``classifiers`` only, with SkyDriver's own text."""
@@ -68,7 +71,7 @@ def _classifiers(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-def _server_env(value: Any) -> dict[str, Any]:
+def _server_env(value: JSONValue) -> JSONObject:
     env = _classifiers(value)
     for key in env:
         if not isinstance(key, str) or not key:
@@ -76,8 +79,8 @@ def _server_env(value: Any) -> dict[str, Any]:
     return env
 
 
-def _clusters(known: list[str]) -> Any:
-    def convert(value: Any) -> list[list[Any]]:
+def _clusters(known: list[str]) -> Callable[[JSONValue], list[list[JSONValue]]]:
+    def convert(value: JSONValue) -> list[list[JSONValue]]:
         shape = (
             "must be a dict of cluster location and number of workers, e.g. {'osg': 1500} "
             "(or a list of [location, n_workers] pairs to name a location twice)"
@@ -136,9 +139,9 @@ class LaunchRequest:
     """A checked ``POST /scan``: the stored request's fields plus the event (or its id)."""
 
     docker_tag: str
-    request_clusters: list[list[Any]]
+    request_clusters: list[list[JSONValue]]
     reco_algo: str
-    event: dict[str, Any] | None
+    event: JSONObject | None
     i3_event_id: str | None
     nsides: dict[str, int]
     real_or_simulated_event: str
@@ -148,12 +151,12 @@ class LaunchRequest:
     worker_memory_bytes: int
     worker_disk_bytes: int
     debug_mode: list[str]
-    classifiers: dict[str, Any]
+    classifiers: JSONObject
     priority: int
-    scanner_server_env_from_user: dict[str, Any]
+    scanner_server_env_from_user: JSONObject
     manifest_projection: list[str] | None
 
-    def request_fields(self) -> dict[str, Any]:
+    def request_fields(self) -> LaunchFields:
         """The stored request (``GET /scan-request``), without ``scan_id``/``rescan_ids``."""
         return {
             "docker_tag": self.docker_tag,
@@ -174,7 +177,7 @@ class LaunchRequest:
 
 
 def launch_body(
-    body: dict[str, Any],
+    body: JSONObject,
     *,
     known_clusters: list[str],
     tags: TagCatalogue,
@@ -191,52 +194,17 @@ def launch_body(
     if a.one_value(given, "memory"):
         raise ApiError(400, "argument memory: argument is deprecated--use 'worker_memory'")
     debug_mode: list[str] = a.one_value(given, "debug_mode", [])
-    if DEBUG_CLIENT_LOGS in debug_mode:
-        for name, n_workers in clusters:
-            cap = DEBUG_MODE_WORKER_CAPS.get(name)
-            if cap is not None and n_workers > cap:
-                raise ApiError(
-                    400,
-                    f"Too many workers: Cluster '{name}' can only have {cap} workers "
-                    f"when 'debug_mode' includes '{DEBUG_CLIENT_LOGS}'",
-                )
-    try:
-        docker_tag = tags.resolve(a.one_value(given, "docker_tag"))
-    except TagNotFound:
-        raise ApiError(400, "argument docker_tag: image not found") from None
-    except TagTooOld:
-        raise ApiError(
-            400,
-            f"argument docker_tag: Image tag is older than the minimum supported tag "
-            f"'{tags.min_tag}'. Contact admins for more info.",
-        ) from None
-    classifiers: dict[str, Any] = a.one_value(given, "classifiers", {})
+    _check_debug_workers(debug_mode, clusters)
+    docker_tag = _docker_tag(tags, a.one_value(given, "docker_tag"))
+    classifiers: JSONObject = a.one_value(given, "classifiers", {})
     for reserved in RESCAN_CLASSIFIERS:
         if reserved in classifiers:
             raise ApiError(400, f"classifier cannot contain '{reserved}' sub-field")
     reco_algo: str = a.one_value(given, "reco_algo")
-    nsides = {str(k): v for k, v in a.one_value(given, "nsides").items()}
-    threshold = a.one_value(given, "predictive_scanning_threshold", 1.0)
+    nsides: JSONObject = {str(k): v for k, v in a.one_value(given, "nsides").items()}
+    threshold: float = a.one_value(given, "predictive_scanning_threshold", 1.0)
     if runnable_algos is not None:
-        if reco_algo not in runnable_algos:
-            raise ApiError(
-                400,
-                f"argument reco_algo: unknown algorithm {reco_algo!r} for skyscan, which runs the "
-                f"scan itself (it runs: {', '.join(runnable_algos)})",
-            )
-        # a whole number written 12.0 is the integer 12, as for every other integer argument
-        nsides = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in nsides.items()}
-        try:
-            nsides = scan_requests.nsides_to_json(scan_requests.nsides_from(nsides))
-        except (ValueError, TypeError) as exc:
-            raise ApiError(400, f"argument {exc}") from None
-        largest = max(int(nside) for nside in nsides)
-        if largest > MAX_NSIDE:
-            raise ApiError(400, f"argument nsides: nside {largest} is above HEALPix's limit ({MAX_NSIDE})")
-        try:
-            threshold = scan_requests.threshold_from(threshold)
-        except ValueError as exc:
-            raise ApiError(400, f"argument {exc}") from None
+        nsides, threshold = _runnable(runnable_algos, reco_algo, nsides, threshold)
     event = a.one_value(given, "event_i3live_json") or None
     event_id = a.one_value(given, "i3_event_id") or None
     if (event is None) == (event_id is None):
@@ -262,6 +230,60 @@ def launch_body(
     )
 
 
+def _check_debug_workers(debug_mode: list[str], clusters: list[list[JSONValue]]) -> None:
+    """With ``debug_mode`` "client-logs", each cluster takes at most its cap of workers."""
+    if DEBUG_CLIENT_LOGS not in debug_mode:
+        return
+    for name, n_workers in clusters:
+        cap = DEBUG_MODE_WORKER_CAPS.get(name)
+        if cap is not None and n_workers > cap:
+            raise ApiError(
+                400,
+                f"Too many workers: Cluster '{name}' can only have {cap} workers "
+                f"when 'debug_mode' includes '{DEBUG_CLIENT_LOGS}'",
+            )
+
+
+def _docker_tag(tags: TagCatalogue, given: str) -> str:
+    """The image tag ``given`` resolved by the catalogue, or SkyDriver's 400."""
+    try:
+        return tags.resolve(given)
+    except TagNotFound:
+        raise ApiError(400, "argument docker_tag: image not found") from None
+    except TagTooOld:
+        raise ApiError(
+            400,
+            f"argument docker_tag: Image tag is older than the minimum supported tag "
+            f"'{tags.min_tag}'. Contact admins for more info.",
+        ) from None
+
+
+def _runnable(
+    runnable_algos: tuple[str, ...], reco_algo: str, nsides: JSONObject, threshold: float
+) -> tuple[JSONObject, float]:
+    """The checks of a scan skyscan runs itself: a known reco_algo, nsides it can scan (returned
+    normalised) and a threshold in range."""
+    if reco_algo not in runnable_algos:
+        raise ApiError(
+            400,
+            f"argument reco_algo: unknown algorithm {reco_algo!r} for skyscan, which runs the "
+            f"scan itself (it runs: {', '.join(runnable_algos)})",
+        )
+    # a whole number written 12.0 is the integer 12, as for every other integer argument
+    whole = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in nsides.items()}
+    try:
+        checked = scan_requests.nsides_to_json(scan_requests.nsides_from(whole))
+    except (ValueError, TypeError) as exc:
+        raise ApiError(400, f"argument {exc}") from None
+    largest = max(int(nside) for nside in checked)
+    if largest > MAX_NSIDE:
+        raise ApiError(400, f"argument nsides: nside {largest} is above HEALPix's limit ({MAX_NSIDE})")
+    try:
+        return checked, scan_requests.threshold_from(threshold)
+    except ValueError as exc:
+        raise ApiError(400, f"argument {exc}") from None
+
+
 # ------------------------------------------------------------------------------ the other bodies
 
 
@@ -269,24 +291,24 @@ def launch_body(
 class Options:
     """The parsed values of a simple body, by name."""
 
-    values: dict[str, Any]
+    values: JSONObject
 
-    def __getitem__(self, name: str) -> Any:
+    def __getitem__(self, name: str) -> JSONValue:
         return self.values[name]
 
 
-def _simple(body: dict[str, Any], args: list[Arg], defaults: dict[str, Any]) -> Options:
+def _simple(body: JSONObject, args: list[Arg], defaults: JSONObject) -> Options:
     given = a.parse(body, args)
     return Options({**defaults, **{dest: values[-1][1] for dest, values in given.items()}})
 
 
-def delete_body(body: dict[str, Any]) -> Options:
+def delete_body(body: JSONObject) -> Options:
     args = [_no_redirect(), Arg("delete_completed_scan", a.boolean), Arg("manifest_projection", a.projection)]
     defaults = {"no_redirect": False, "delete_completed_scan": False, "manifest_projection": None}
     return _simple(body, args, defaults)
 
 
-def rescan_body(body: dict[str, Any]) -> Options:
+def rescan_body(body: JSONObject) -> Options:
     args = [
         _no_redirect(),
         Arg("abort_first", a.boolean),
@@ -297,7 +319,7 @@ def rescan_body(body: dict[str, Any]) -> Options:
     return _simple(body, args, {**defaults, "manifest_projection": None})
 
 
-def find_body(body: dict[str, Any]) -> Options:
+def find_body(body: JSONObject) -> Options:
     args = [
         Arg("filter", a.strict_dict, required=True),
         Arg("include_deleted", a.boolean),
@@ -306,7 +328,7 @@ def find_body(body: dict[str, Any]) -> Options:
     return _simple(body, args, {"include_deleted": False, "manifest_projection": None})
 
 
-def add_workers_body(body: dict[str, Any]) -> Options:
+def add_workers_body(body: JSONObject) -> Options:
     args = [
         _no_redirect(),
         Arg("n_workers", lambda v: a.integer(v, low=1), required=True),
@@ -319,7 +341,7 @@ def add_workers_body(body: dict[str, Any]) -> Options:
 WORKFLOW_ID_MAX: Final = 64
 
 
-def workflow_id_body(body: dict[str, Any]) -> Options:
+def workflow_id_body(body: JSONObject) -> Options:
     args = [
         Arg("workflow_id", lambda v: a.storable(a.nonblank(v), longest=WORKFLOW_ID_MAX), required=True),
         Arg("ewms_address", lambda v: a.storable(a.text(v)), required=True),
@@ -327,17 +349,17 @@ def workflow_id_body(body: dict[str, Any]) -> Options:
     return _simple(body, args, {})
 
 
-def put_result_body(body: dict[str, Any]) -> Options:
+def put_result_body(body: JSONObject) -> Options:
     args = [Arg("skyscan_result", a.strict_dict, required=True), Arg("is_final", a.boolean, required=True)]
     return _simple(body, args, {})
 
 
-def _dataclass_like(model: Any, first_field: str) -> Any:
+def _dataclass_like(model: type[BaseModel], first_field: str) -> Callable[[JSONValue], JSONObject | None]:
     """A converter: a falsy value is absent (None); a non-dict or a bad dict is refused in the
     words of SkyDriver's dataclass loader, which checks the type of each field as it is (strict:
     ``"5"`` is not an integer)."""
 
-    def convert(value: Any) -> dict[str, Any] | None:
+    def convert(value: JSONValue) -> JSONObject | None:
         if not value:
             return None
         if not isinstance(value, dict):
@@ -355,7 +377,7 @@ def _dataclass_like(model: Any, first_field: str) -> Any:
     return convert
 
 
-def _scan_metadata(value: Any) -> dict[str, Any]:
+def _scan_metadata(value: JSONValue) -> JSONObject:
     if value in (None, {}, [], ""):
         return {}
     if not isinstance(value, dict):
@@ -363,7 +385,7 @@ def _scan_metadata(value: Any) -> dict[str, Any]:
     return value
 
 
-def patch_manifest_body(body: dict[str, Any]) -> Options:
+def patch_manifest_body(body: JSONObject) -> Options:
     args = [
         Arg("progress", _dataclass_like(Progress, "summary")),
         Arg("event_metadata", _dataclass_like(EventMetadata, "run_id")),

@@ -7,10 +7,12 @@ result) stay :data:`JSON`; everything SkyDriver fixes is typed.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
+
+from skybase.json_types import JSONObject, JSONValue
 
 #: a free JSON value, as stored (parsed with :func:`json.loads`)
-JSON = Any
+JSON = JSONValue
 
 
 class Manifest(TypedDict):
@@ -79,3 +81,92 @@ class I3EventDoc(TypedDict):
     """``GET /scan/{id}/i3-event``."""
 
     i3_event: JSON
+
+
+class LaunchFields(TypedDict):
+    """The fields of a checked ``POST /scan`` that are stored (without the event)."""
+
+    docker_tag: str
+    scanner_server_memory_bytes: int
+    reco_algo: str
+    nsides: dict[str, int]
+    real_or_simulated_event: str
+    predictive_scanning_threshold: float
+    classifiers: JSONObject
+    request_clusters: list[list[JSON]]
+    worker_memory_bytes: int
+    worker_disk_bytes: int
+    max_pixel_reco_time: int
+    priority: int
+    debug_mode: list[str]
+    scanner_server_env_from_user: JSONObject
+
+
+class StoredRequest(LaunchFields):
+    """A ``POST /scan`` request as stored (``scan_requests.body_json``), with its event's id."""
+
+    i3_event_id: str
+
+
+class ScanRequestDoc(StoredRequest):
+    """``GET /scan-request/{id}``: the stored request with its id and its rescans' ids."""
+
+    scan_id: str
+    rescan_ids: list[str]
+
+
+class EventMetadataDoc(TypedDict):
+    """``manifest.event_metadata``, as checked by ``scanner_client.models.EventMetadata``."""
+
+    run_id: int
+    event_id: int
+    event_type: str | None
+    mjd: float
+    is_real_event: bool
+
+
+class WorkflowInfo(TypedDict):
+    """``GET /scan/{id}/ewms/workflow-id``."""
+
+    workflow_id: str | None
+    requested_ewms_workflow: bool
+    eligible_for_ewms: bool
+    ewms_address: str | None
+
+
+class ExternalTaskforce(TypedDict):
+    """The one taskforce of a scan taken by an external scanner (skyscan knows its workflow only)."""
+
+    taskforce_uuid: str
+    workflow_id: str | None
+    ewms_address: str | None
+    cluster_location: None
+    n_workers: None
+    phase: str
+
+
+class PoolTaskforce(TypedDict):
+    """The one taskforce of a scan run by this service's worker pool."""
+
+    taskforce_uuid: str
+    workflow_id: str | None
+    cluster_location: str
+    n_workers: int
+    phase: str
+    owner: str | None
+
+
+class Taskforces(TypedDict):
+    """``GET /scan/{id}/ewms/taskforces``."""
+
+    taskforces: list[ExternalTaskforce | PoolTaskforce]
+
+
+class BacklogEntry(TypedDict):
+    """One entry of ``GET /scans/backlog``."""
+
+    scan_id: str
+    timestamp: float
+    priority: int
+    pending_timestamp: float
+    next_attempt: int

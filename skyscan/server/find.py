@@ -9,7 +9,9 @@ filter never depends on what the store holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Final
+
+from skybase.json_types import JSONValue
 
 _MISSING: Final = object()
 #: how deep ``$and``/``$or``/``$nor`` lists may nest
@@ -17,7 +19,7 @@ MAX_DEPTH: Final = 32
 LOGICAL: Final = ("$and", "$or", "$nor")
 
 
-def _get(doc: Any, dotted: str) -> Any:
+def _get(doc: JSONValue, dotted: str) -> JSONValue:
     value = doc
     for part in dotted.split("."):
         if isinstance(value, Mapping) and part in value:
@@ -29,7 +31,7 @@ def _get(doc: Any, dotted: str) -> Any:
     return value
 
 
-def _equal(value: Any, wanted: Any) -> bool:
+def _equal(value: JSONValue, wanted: JSONValue) -> bool:
     if isinstance(value, list) and not isinstance(wanted, list):
         return any(_equal(v, wanted) for v in value)
     if isinstance(value, bool) != isinstance(wanted, bool):
@@ -37,8 +39,8 @@ def _equal(value: Any, wanted: Any) -> bool:
     return bool(value == wanted)
 
 
-def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
-    def compare(value: Any, wanted: Any) -> bool:
+def _ordered(op: Callable[[JSONValue, JSONValue], bool]) -> Callable[[JSONValue, JSONValue], bool]:
+    def compare(value: JSONValue, wanted: JSONValue) -> bool:
         if value is _MISSING or value is None or isinstance(value, bool) or isinstance(wanted, bool):
             return False
         try:
@@ -49,13 +51,13 @@ def _ordered(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     return compare
 
 
-def _in(value: Any, wanted: Any) -> bool:
+def _in(value: JSONValue, wanted: JSONValue) -> bool:
     if not isinstance(wanted, list):
         raise ValueError(f"filter: $in/$nin need a list (got {wanted!r})")
     return any(_equal(value, w) for w in wanted)
 
 
-_OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
+_OPERATORS: Final[dict[str, Callable[[JSONValue, JSONValue], bool]]] = {
     "$eq": lambda v, w: v is not _MISSING and _equal(v, w),
     "$ne": lambda v, w: v is _MISSING or not _equal(v, w),
     "$gt": _ordered(lambda v, w: v > w),
@@ -68,14 +70,14 @@ _OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 }
 
 
-def _is_operators(condition: Any) -> bool:
+def _is_operators(condition: JSONValue) -> bool:
     """A condition made of operators (``{"$gt": 1}``) rather than a value to equal."""
     return (
         isinstance(condition, Mapping) and bool(condition) and all(str(k).startswith("$") for k in condition)
     )
 
 
-def check(query: Mapping[str, Any], depth: int = 0) -> None:
+def check(query: Mapping[str, JSONValue], depth: int = 0) -> None:
     """Raise :class:`ValueError` naming what :func:`matches` could not evaluate in ``query``."""
     if depth > MAX_DEPTH:
         raise ValueError(f"filter: $and/$or/$nor nested more than {MAX_DEPTH} deep")
@@ -96,26 +98,35 @@ def check(query: Mapping[str, Any], depth: int = 0) -> None:
                     raise ValueError(f"filter: $in/$nin need a list (got {wanted!r:.100})")
 
 
-def matches(doc: Mapping[str, Any], query: Mapping[str, Any]) -> bool:
+def matches(doc: Mapping[str, JSONValue], query: Mapping[str, JSONValue]) -> bool:
     """Whether ``doc`` satisfies the filter ``query``."""
     for key, condition in query.items():
         if key in LOGICAL:
-            if not isinstance(condition, list) or not all(isinstance(c, Mapping) for c in condition):
-                raise ValueError(f"filter: {key} needs a list of filters (got {condition!r})")
-            results = [matches(doc, c) for c in condition]
-            ok = all(results) if key == "$and" else any(results) if key == "$or" else not any(results)
-            if not ok:
-                return False
-            continue
-        if key.startswith("$"):
+            ok = _logical(doc, key, condition)
+        elif key.startswith("$"):
             raise ValueError(f"filter: unsupported operator {key!r}")
-        value = _get(doc, key)
-        if _is_operators(condition):
-            for op, wanted in condition.items():
-                if op not in _OPERATORS:
-                    raise ValueError(f"filter: unsupported operator {op!r} on {key!r}")
-                if not _OPERATORS[op](value, wanted):
-                    return False
-        elif value is _MISSING or not _equal(value, condition):
+        else:
+            ok = _field_matches(_get(doc, key), key, condition)
+        if not ok:
             return False
     return True
+
+
+def _logical(doc: Mapping[str, JSONValue], key: str, condition: JSONValue) -> bool:
+    """``$and``, ``$or`` or ``$nor`` of the filters listed in ``condition``."""
+    if not isinstance(condition, list) or not all(isinstance(c, Mapping) for c in condition):
+        raise ValueError(f"filter: {key} needs a list of filters (got {condition!r})")
+    results = [matches(doc, c) for c in condition]
+    return all(results) if key == "$and" else any(results) if key == "$or" else not any(results)
+
+
+def _field_matches(value: JSONValue, key: str, condition: JSONValue) -> bool:
+    """Whether one field's ``value`` (or :data:`_MISSING`) meets its condition."""
+    if _is_operators(condition):
+        for op, wanted in condition.items():
+            if op not in _OPERATORS:
+                raise ValueError(f"filter: unsupported operator {op!r} on {key!r}")
+            if not _OPERATORS[op](value, wanted):
+                return False
+        return True
+    return value is not _MISSING and _equal(value, condition)

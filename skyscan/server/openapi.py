@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from skybase.json_types import JSONObject, JSONValue
 from skybase.scan_requests import SKYSCAN_RECO_ALGOS
 from skyscan.server import response_schemas, schemas
 from skyscan.server.docker_tags import TagCatalogue
 from skyscan.settings import SkyscanSettings
 
-Schema = dict[str, Any]
+Schema = JSONObject
 
 DESCRIPTION: Final = """\
 SkyDriver's REST API v2.4.x, as skyscan answers it. Every route needs a bearer token: of the
@@ -46,9 +47,9 @@ MEANING: Final[dict[int, str]] = {
 }
 
 
-def answers(*statuses: int, ok: str | None = None, ok_text: str = "") -> dict[int | str, Any]:
+def answers(*statuses: int, ok: str | None = None, ok_text: str = "") -> dict[int | str, JSONValue]:
     """The ``responses`` of a route: ``ok`` names the 200 body's schema (None: never a 200)."""
-    declared: dict[int | str, Any] = {}
+    declared: dict[int | str, JSONValue] = {}
     if ok is not None:
         declared[200] = {"description": ok_text or ok, "content": _json(schemas.ref(ok))}
     for status in statuses:
@@ -63,18 +64,18 @@ def answers(*statuses: int, ok: str | None = None, ok_text: str = "") -> dict[in
     return declared
 
 
-def json_body(component: str, *, required: bool) -> dict[str, Any]:
+def json_body(component: str, *, required: bool) -> JSONObject:
     """``openapi_extra`` of a route whose handler reads this JSON body itself (after auth)."""
     return {"requestBody": {"required": required, "content": _json(schemas.ref(component))}}
 
 
-def _json(schema: Schema) -> dict[str, Any]:
+def _json(schema: Schema) -> JSONObject:
     return {"application/json": {"schema": schema}}
 
 
 def document(
     app: FastAPI, routes: Sequence[APIRoute], settings: SkyscanSettings, tags: TagCatalogue
-) -> dict[str, Any]:
+) -> JSONObject:
     """The document of ``app``, whose API routes are ``routes``, under ``settings`` (built anew
     each time: the scanner tags a directory holds may change)."""
     doc = copy.deepcopy(app.openapi())

@@ -15,6 +15,7 @@ import re
 from typing import Any, Final
 
 import h11
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REASON_HEADER: Final = b"x-skyscan-reason"
 _UNPRINTABLE: Final = re.compile(r"[^\x20-\x7e]")
@@ -45,15 +46,15 @@ class _ReasonConnection:
 class ReasonPhrase:
     """ASGI middleware: applies the reason phrase an error response asks for."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_reason(message: Any) -> None:
+        async def send_with_reason(message: Message) -> None:
             if message["type"] != "http.response.start":
                 await send(message)
                 return

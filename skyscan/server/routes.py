@@ -10,12 +10,13 @@ the JSON Schemas of :mod:`skyscan.server.schemas` document the bodies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from skybase.json_types import JSONObject, JSONValue
 from skybase.scan_requests import SKYSCAN_RECO_ALGOS
 from skyscan.server import bodies
 from skyscan.server.arguments import Invalid, boolean, json_body
@@ -104,7 +105,7 @@ def _scan_caller(
 
 def _scan_caller_with_body(
     request: Request, allowed: frozenset[Role], scan_id: str, raw: bytes, no_redirect: str | None
-) -> tuple[Services, dict[str, Any]]:
+) -> tuple[Services, JSONObject]:
     """As :func:`_scan_caller`, for a route whose JSON body may also say ``no_redirect``; returns
     the decoded body (read only after the caller is authorized)."""
     services, role = _authorize(request, allowed)
@@ -114,7 +115,7 @@ def _scan_caller_with_body(
     return services, decoded
 
 
-def _json(body: Any) -> JSONResponse:
+def _json(body: JSONValue) -> JSONResponse:
     return JSONResponse(body)
 
 
@@ -126,7 +127,7 @@ async def _raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(_raw_body)]
 
 
-def _no_redirect_in(body: dict[str, Any], query_value: bool) -> bool:
+def _no_redirect_in(body: JSONObject, query_value: bool) -> bool:
     if query_value or "no_redirect" not in body:
         return query_value
     try:

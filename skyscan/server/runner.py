@@ -11,13 +11,19 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING
 
+from skybase.json_types import JSONObject, JSONValue
 from skybase.scan_requests import REAL_EVENT_CHOICES
 from skyscan.recos.dummy_gate import GATE_DIR_ENV
 from skyscan.server.lifecycle import Lifecycle
 from skyscan.server.store import ScanStore
 from skyscan.settings import SkyscanSettings
+
+if TYPE_CHECKING:
+    from skyscan.engine import ScanRequest
+    from skyscan.server.documents import StoredRequest
 
 LOG = logging.getLogger(__name__)
 
@@ -29,7 +35,7 @@ class StoreObserver:
         self.store = store
         self.scan_id = scan_id
 
-    def manifest_patch(self, body: dict[str, Any]) -> None:
+    def manifest_patch(self, body: JSONObject) -> None:
         self.store.patch_manifest(
             self.scan_id,
             progress=body.get("progress"),
@@ -38,7 +44,7 @@ class StoreObserver:
             only_if_active=True,
         )
 
-    def result(self, skyscan_result: dict[str, Any], is_final: bool) -> None:
+    def result(self, skyscan_result: JSONObject, is_final: bool) -> None:
         self.store.put_result(self.scan_id, skyscan_result, is_final=is_final)
 
 
@@ -53,14 +59,14 @@ class ScanRun:
 
 
 def engine_request(
-    engine: Any,
+    engine: ModuleType,
     scan_id: str,
-    request: Mapping[str, Any],
-    event: Mapping[str, Any],
-    reco_options: Mapping[str, Mapping[str, Any]],
-) -> Any:
+    request: StoredRequest,
+    event: Mapping[str, JSONValue],
+    reco_options: Mapping[str, Mapping[str, JSONValue]],
+) -> ScanRequest:
     """The engine's ``ScanRequest`` for a stored request."""
-    return engine.ScanRequest(
+    scan_request: ScanRequest = engine.ScanRequest(
         scan_id=scan_id,
         event=event,
         reco_algo=request["reco_algo"],
@@ -70,6 +76,7 @@ def engine_request(
         predictive_scanning_threshold=float(request["predictive_scanning_threshold"]),
         reco_options=dict(reco_options.get(request["reco_algo"], {})),
     )
+    return scan_request
 
 
 def start_run(store: ScanStore, settings: SkyscanSettings, scan_id: str, owner: str) -> ScanRun:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final, cast
 
 from pydantic import ValidationError
 from sqlalchemy import create_engine, select
@@ -26,11 +26,25 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from scanner_client.models import MANIFEST_KEYS, NOT_YET_REQUESTED, EventMetadata, Progress
 from scanner_client.skyscan_result import encode_nan
+from skybase.json_types import JSONObject, JSONValue
 from skybase.scan_requests import REAL_EVENT_CHOICES
 from skyscan.server import views
 from skyscan.server.arguments import printable
 from skyscan.server.bodies import LaunchRequest
-from skyscan.server.documents import I3EventDoc, Manifest, Result, ScanWithResult, Status, Workforce
+from skyscan.server.documents import (
+    BacklogEntry,
+    EventMetadataDoc,
+    I3EventDoc,
+    Manifest,
+    Result,
+    ScanRequestDoc,
+    ScanWithResult,
+    Status,
+    StoredRequest,
+    Taskforces,
+    WorkflowInfo,
+    Workforce,
+)
 from skyscan.server.errors import ApiError, not_found
 from skyscan.server.find import check as check_filter
 from skyscan.server.find import matches
@@ -58,7 +72,7 @@ def new_scan_id(now: float) -> str:
     return f"{int(now * 1000):011x}x{uuid.uuid4().hex[:20]}"
 
 
-def dumps(value: Any) -> str:
+def dumps(value: JSONValue) -> str:
     return json.dumps(value)
 
 
@@ -67,8 +81,8 @@ class RunInputs:
     """What a scanner needs to run a scan."""
 
     scan_id: str
-    request: dict[str, Any]
-    event: dict[str, Any]
+    request: StoredRequest
+    event: JSONObject
 
 
 class ScanStore:
@@ -76,7 +90,7 @@ class ScanStore:
 
     def __init__(self, database_url: str, *, clock: Callable[[], float] = time.time) -> None:
         url = make_url(database_url)
-        connect_args: dict[str, Any] = {}
+        connect_args: dict[str, bool | int] = {}
         if url.get_backend_name() == "sqlite":
             connect_args = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
@@ -122,11 +136,11 @@ class ScanStore:
             )
         return row
 
-    def _event(self, session: Session, i3_event_id: str) -> dict[str, Any]:
+    def _event(self, session: Session, i3_event_id: str) -> JSONObject:
         event = session.get(I3EventRow, i3_event_id)
         if event is None:
             raise ApiError(404, f"No i3 event document found with id '{i3_event_id}'")
-        loaded: dict[str, Any] = json.loads(event.event_json)
+        loaded: JSONObject = json.loads(event.event_json)
         return loaded
 
     # ------------------------------------------------------------------ reads
@@ -159,7 +173,7 @@ class ScanStore:
         with self._session() as session:
             return {"i3_event": self._event(session, self._row(session, scan_id).i3_event_id)}
 
-    def get_scan_request(self, scan_id: str) -> dict[str, Any]:
+    def get_scan_request(self, scan_id: str) -> ScanRequestDoc:
         """The stored request; the id of a rescan gives its origin's request."""
         with self._session() as session:
             request_id = session.scalar(select(ScanRow.request_id).where(ScanRow.scan_id == scan_id))
@@ -174,18 +188,20 @@ class ScanStore:
                 .where(ScanRow.request_id == request_id, ScanRow.scan_id != request_id)
                 .order_by(ScanRow.timestamp)
             ).all()
-            return {"scan_id": request_id, "rescan_ids": list(rescans), **json.loads(request.body_json)}
+            stored: StoredRequest = json.loads(request.body_json)
+            return {"scan_id": request_id, "rescan_ids": list(rescans), **stored}
 
     def get_run_inputs(self, scan_id: str) -> RunInputs:
         with self._session() as session:
             row = self._row(session, scan_id)
             request = session.get(ScanRequestRow, row.request_id)
             assert request is not None
-            return RunInputs(scan_id, json.loads(request.body_json), self._event(session, row.i3_event_id))
+            stored: StoredRequest = json.loads(request.body_json)
+            return RunInputs(scan_id, stored, self._event(session, row.i3_event_id))
 
     def find(
-        self, query: Mapping[str, Any], *, include_deleted: bool, projection: list[str] | None
-    ) -> list[dict[str, Any]]:
+        self, query: Mapping[str, JSONValue], *, include_deleted: bool, projection: list[str] | None
+    ) -> list[JSONObject]:
         """``POST /scans/find``: manifests matching a MongoDB-style filter, oldest first."""
         fields = project_fields(projection, excluded=FIND_EXCLUDED)
         try:
@@ -200,7 +216,7 @@ class ScanStore:
                 select(ScanRow).options(defer(ScanRow.result_json)).order_by(ScanRow.timestamp)
             )
             for row in rows:
-                manifest: Mapping[str, Any] = views.manifest(row)
+                manifest: Mapping[str, JSONValue] = views.manifest(row)
                 try:
                     hit = matches(manifest, query)
                 except ValueError as exc:
@@ -224,7 +240,7 @@ class ScanStore:
             else:
                 i3_event_id = uuid.uuid4().hex
                 session.add(I3EventRow(i3_event_id=i3_event_id, event_json=dumps(body.event)))
-            request = {**body.request_fields(), "i3_event_id": i3_event_id}
+            request: StoredRequest = {**body.request_fields(), "i3_event_id": i3_event_id}
             session.add(ScanRequestRow(request_id=scan_id, body_json=dumps(request)))
             session.flush()
             row = self._new_scan(session, scan_id, scan_id, request, body.classifiers, now)
@@ -239,8 +255,8 @@ class ScanStore:
         session: Session,
         scan_id: str,
         request_id: str,
-        request: Mapping[str, Any],
-        classifiers: Mapping[str, Any],
+        request: StoredRequest,
+        classifiers: Mapping[str, JSONValue],
         now: float,
     ) -> ScanRow:
         # without run_scans, nsides and reco_algo are the client's, unchecked: shown escaped
@@ -303,7 +319,7 @@ class ScanStore:
             origin = self._row(session, scan_id, lock=True)
             request_row = session.get(ScanRequestRow, origin.request_id)
             assert request_row is not None
-            request = json.loads(request_row.body_json)
+            request: StoredRequest = json.loads(request_row.body_json)
             if abort_first:
                 self._abort(origin)
             classifiers = {**request["classifiers"], "rescan": True, "origin_scan_id": scan_id}
@@ -329,9 +345,9 @@ class ScanStore:
         self,
         scan_id: str,
         *,
-        progress: Mapping[str, Any] | None,
-        event_metadata: Mapping[str, Any] | None,
-        scan_metadata: Mapping[str, Any] | None,
+        progress: Mapping[str, JSONValue] | None,
+        event_metadata: Mapping[str, JSONValue] | None,
+        scan_metadata: Mapping[str, JSONValue] | None,
         only_if_active: bool = False,
     ) -> Manifest:
         """``PATCH /scan/{id}/manifest``: progress (replaced each time), event and scan metadata
@@ -362,7 +378,7 @@ class ScanStore:
             row.last_updated = self._clock()
             return views.manifest(row)
 
-    def put_result(self, scan_id: str, skyscan_result: Mapping[str, Any], *, is_final: bool) -> Result:
+    def put_result(self, scan_id: str, skyscan_result: Mapping[str, JSONValue], *, is_final: bool) -> Result:
         """``PUT /scan/{id}/result``: replace the whole result with the dict given (stored as
         given, as SkyDriver does); a final one finishes the scan. An empty one stores nothing."""
         if not skyscan_result:
@@ -405,7 +421,7 @@ class ScanStore:
                 row.last_updated = self._clock()
             return views.manifest(row)
 
-    def workflow_info(self, scan_id: str) -> dict[str, Any]:
+    def workflow_info(self, scan_id: str) -> WorkflowInfo:
         """``GET /scan/{id}/ewms/workflow-id``."""
         with self._session() as session:
             row = self._row(session, scan_id)
@@ -421,7 +437,7 @@ class ScanStore:
         with self._session() as session:
             return views.workforce(self._row(session, scan_id), workers)
 
-    def taskforces(self, scan_id: str, *, workers: int, pool_kind: str) -> dict[str, Any]:
+    def taskforces(self, scan_id: str, *, workers: int, pool_kind: str) -> Taskforces:
         """``GET /scan/{id}/ewms/taskforces``: the worker pool of a scan run here, as one entry."""
         with self._session() as session:
             row = self._row(session, scan_id)
@@ -471,7 +487,7 @@ class ScanStore:
                 raise ApiError(422, "this scan has a final result--cannot add workers")
             return row
 
-    def backlog(self) -> list[dict[str, Any]]:
+    def backlog(self) -> list[BacklogEntry]:
         """``GET /scans/backlog``: the scans waiting to be started, oldest first."""
         with self._session() as session:
             rows = session.scalars(
@@ -625,7 +641,7 @@ def project_fields(projection: list[str] | None, *, excluded: frozenset[str] = f
     return [key for key in MANIFEST_KEYS if key in projection]
 
 
-def project(manifest: Mapping[str, Any], projection: list[str] | None) -> dict[str, Any]:
+def project(manifest: Mapping[str, JSONValue], projection: list[str] | None) -> JSONObject:
     return {key: manifest[key] for key in project_fields(projection)}
 
 
@@ -635,18 +651,18 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}" if where else error["msg"]
 
 
-def _event_metadata(value: Mapping[str, Any]) -> dict[str, Any]:
+def _event_metadata(value: Mapping[str, JSONValue]) -> EventMetadataDoc:
     try:
         meta = EventMetadata.model_validate(value)
     except ValidationError as exc:
         raise ApiError(400, f"'event_metadata': {_first_error(exc)}") from None
-    return {key: getattr(meta, key) for key in EVENT_METADATA_KEYS}
+    return cast(EventMetadataDoc, {key: getattr(meta, key) for key in EVENT_METADATA_KEYS})
 
 
-def _progress(value: Mapping[str, Any]) -> dict[str, Any]:
+def _progress(value: Mapping[str, JSONValue]) -> JSONObject:
     try:
         progress = Progress.model_validate(value)
     except ValidationError as exc:
         raise ApiError(400, f"'progress': {_first_error(exc)}") from None
-    dumped: dict[str, Any] = progress.model_dump(mode="json")
+    dumped: JSONObject = progress.model_dump(mode="json")
     return dumped

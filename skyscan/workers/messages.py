@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from skybase.json_types import JSONValue
 from skyscan.recos.base import PixelFit, PixelSeed, Vertex
 
 MESSAGE_VERSION = 2
@@ -52,7 +53,7 @@ class PixelTask:
 
     scan_id: str
     reco_algo: str
-    setup: Mapping[str, Any]
+    setup: Mapping[str, JSONValue]
     nside: int
     pixel: int
     posvar: int
@@ -290,7 +291,7 @@ def decode_outcomes(body: bytes) -> list[PixelOutcome]:
     return outcomes
 
 
-def _load(body: bytes, what: str) -> Mapping[str, Any]:
+def _load(body: bytes, what: str) -> Mapping[str, JSONValue]:
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -300,26 +301,26 @@ def _load(body: bytes, what: str) -> Mapping[str, Any]:
     return data
 
 
-def _check_version(data: Mapping[str, Any], what: str) -> None:
+def _check_version(data: Mapping[str, JSONValue], what: str) -> None:
     if data.get("v") != MESSAGE_VERSION:
         raise MessageError(f"{what}.v: expected message version {MESSAGE_VERSION}, got {data.get('v')!r}")
 
 
-def _str(data: Mapping[str, Any], key: str, what: str) -> str:
+def _str(data: Mapping[str, JSONValue], key: str, what: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise MessageError(f"{what}.{key}: expected a non-empty string, got {value!r}")
     return value
 
 
-def _int(data: Mapping[str, Any], key: str, what: str) -> int:
+def _int(data: Mapping[str, JSONValue], key: str, what: str) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise MessageError(f"{what}.{key}: expected a non-negative integer, got {value!r}")
     return value
 
 
-def _float(data: Mapping[str, Any], key: str, what: str) -> float:
+def _float(data: Mapping[str, JSONValue], key: str, what: str) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MessageError(f"{what}.{key}: expected a number, got {value!r}")
