@@ -10,6 +10,7 @@ from skymist.store import (  # noqa: F401 - register their tables
     ops_models,
     product_models,
     scan_models,
+    trouble_models,
 )
 from skymist.store.models import Base
 

@@ -1,6 +1,7 @@
 """The application object: everything a command needs, opened from settings (nothing at import).
 
-:func:`open_app` opens the platform (store, renderer, metrics, an empty set of outbox hooks);
+:func:`open_app` opens the platform (store, with the record of trouble kept in every transaction,
+renderer, metrics, an empty set of outbox hooks);
 :func:`skymist.runtime.assembly.build_app` is what commands use: it also wires the alert lifecycle in
 (:mod:`skymist.runtime.lifecycle`: message handlers, outbox hooks).
 """
@@ -18,6 +19,7 @@ from skymist.metrics import Metrics
 from skymist.outbox.hooks import OutboxHooks
 from skymist.rendering import Renderer
 from skymist.store.db import code_revision, current_revision, make_engine, make_sessionmaker
+from skymist.trouble_record import watch
 
 
 class SchemaNotCurrentError(RuntimeError):
@@ -51,10 +53,12 @@ class App:
 def open_app(settings: Settings) -> App:
     """The platform alone: store, renderer, metrics; no domain hooks or message handlers registered."""
     engine = make_engine(settings.database_url.get_secret_value())
+    sessions = make_sessionmaker(engine)
+    watch(sessions, settings.handoff_max_attempts)  # the record of trouble, in the same transactions
     return App(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=sessions,
         renderer=Renderer(),
         metrics=Metrics(),
     )

@@ -152,6 +152,22 @@ DEAD_LETTER_TRANSITIONS: Mapping[DeadLetterState, frozenset[DeadLetterState]] = 
 }
 
 
+class TroubleState(enum.StrEnum):
+    """An item of the record of trouble (skymist.store.trouble_models)."""
+
+    OPEN = "open"  # waits for a human (counted by ``skymist check``)
+    ACKNOWLEDGED = "acknowledged"  # a shifter has seen it (with a reason): listed, no longer counted
+    RESOLVED = "resolved"  # its cause is gone (replayed, retried, cancelled, sent): off the record
+
+
+TROUBLE_TRANSITIONS: Mapping[TroubleState, frozenset[TroubleState]] = {
+    TroubleState.OPEN: frozenset({TroubleState.ACKNOWLEDGED, TroubleState.RESOLVED}),
+    TroubleState.ACKNOWLEDGED: frozenset({TroubleState.RESOLVED}),
+    # the same cause again (a retried outbox row given up again, a hand-off failing after its retry)
+    TroubleState.RESOLVED: frozenset({TroubleState.OPEN}),
+}
+
+
 class HeartbeatState(enum.StrEnum):
     SENT = "sent"  # the synthetic alert is on its input topic
     RECEIVED = "received"  # every notice it caused was read back with the bytes the outbox sent
@@ -177,6 +193,7 @@ _TABLES: dict[type[enum.StrEnum], Mapping[object, frozenset[object]]] = {
     DeadLetterState: DEAD_LETTER_TRANSITIONS,  # type: ignore[dict-item]
     ScanState: SCAN_TRANSITIONS,  # type: ignore[dict-item]
     CircularState: CIRCULAR_TRANSITIONS,  # type: ignore[dict-item]
+    TroubleState: TROUBLE_TRANSITIONS,  # type: ignore[dict-item]
 }
 
 

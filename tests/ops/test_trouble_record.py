@@ -1,4 +1,4 @@
-"""The record of trouble (skymist.trouble): one reader of the five places trouble is kept, read by
+"""The record of trouble (skymist.trouble): one table, kept in the transactions that cause trouble, read by
 ``skymist check`` (its outbox, dead_letters and trouble checks, run as the command) and by the
 console; acknowledging an item keeps it on the record, marked, audited, and stops it counting."""
 
@@ -14,12 +14,15 @@ from sqlalchemy import select, update
 from scanner_client import new_request_key
 from skymist.archive.trouble import ArchiveTrouble
 from skymist.cli.main import main
+from skymist.ingest.dead_letters import discard_letters
 from skymist.ingest.inbox import Ingestor
 from skymist.ingest.shifters import StreamEvent, tell_stream_event
-from skymist.states import OutboxState, ScanState
+from skymist.outbox.manual import retry_rows
+from skymist.states import OutboxState, ScanState, TroubleState
 from skymist.store.models import OutboxRow
 from skymist.store.product_models import AuditEntry
 from skymist.store.scan_models import Scan
+from skymist.store.trouble_models import TroubleEntry
 from skymist.store.types import utcnow
 from skymist.trouble import TroubleError, TroubleKind, acknowledge, read_trouble
 from tests.helpers import raw
@@ -142,3 +145,51 @@ def test_every_source_is_on_the_record_and_check_counts_what_is_not_acknowledged
             select(AuditEntry).where(AuditEntry.action == "dead_letters_acknowledged")
         ).scalar_one()
         assert (entry.actor, entry.reason) == ("ana", "a test message")
+
+
+def test_the_record_is_written_in_the_transaction_that_causes_the_trouble(
+    app_factory: Any, shared_dir: Path
+) -> None:
+    """Every write to a dead letter, an outbox row or a scan keeps the record (skymist.trouble_record):
+    a rolled back transaction leaves nothing, a cause gone resolves the item, one given up again after
+    that is open again; a dead letter keeps its raw input."""
+    app = app_factory()
+    alert_id = record_alert(app, shared_dir)
+    with app.sessions() as session:
+        row_id = session.execute(select(OutboxRow.id).where(OutboxRow.product == "voevent")).scalar_one()
+    dead = update(OutboxRow).where(OutboxRow.id == row_id).values(state=OutboxState.DEAD, last_error="no")
+
+    def states() -> dict[tuple[str, int], str]:
+        with app.sessions() as session:
+            entries = session.execute(select(TroubleEntry)).scalars()
+            return {(e.kind.value, e.source_id): e.state.value for e in entries}
+
+    with app.sessions() as session:
+        session.begin()
+        session.execute(dead)
+        session.rollback()
+    assert ("outbox_dead", row_id) not in states()
+    with app.sessions() as session, session.begin():
+        session.execute(dead)
+    assert states()[("outbox_dead", row_id)] == "open"
+    retry_rows(app.sessions, [row_id], by="ana", reason="sink fixed")
+    assert states()[("outbox_dead", row_id)] == "resolved"
+    with app.sessions() as session, session.begin():
+        session.execute(dead)
+    assert states()[("outbox_dead", row_id)] == "open"
+    with app.sessions() as session:
+        assert [t.id for t in read_trouble(session, app.settings).of(TroubleKind.OUTBOX_DEAD)] == [row_id]
+
+    message = b'{"alert": {"stream": "GOLD"}, "event": {}}'
+    [bad] = Ingestor(app).ingest_batch([raw(message)])
+    assert bad.status == "dead_letter"
+    with app.sessions() as session, session.begin():
+        entry = session.execute(
+            select(TroubleEntry).where(TroubleEntry.kind == TroubleKind.DEAD_LETTER)
+        ).scalar_one()
+        assert entry.raw == message and entry.state == TroubleState.OPEN
+        discard_letters(session, [entry.source_id], by="ana", reason="a test message")
+    assert states()[("dead_letter", entry.source_id)] == "resolved"
+
+    failed = add_scan(app, alert_id, "fast", ScanState.FAILED, last_error="deadline passed")
+    assert states()[("scan_failed", failed)] == "open"
