@@ -28,16 +28,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 #: test files whose checks lean on the machine's pace (real daemons killed and restarted, outages,
-#: a browser following live progress, soaks): under pytest-xdist (``-n 3 --dist loadgroup``, the
-#: README's test command) they all run one after the other on one worker, never two at once.
-SERIAL_FILES = (
-    "tests/chaos/",
-    "tests/console/test_console_browser.py",
-    "tests/console/test_console_browser_sessions.py",
-    "tests/console/test_console_trouble_browser.py",
-    "tests/ops/test_heartbeat.py",
-    "tests/test_daemon.py",
-)
+#: a browser following live progress, soaks): under pytest-xdist (``--dist loadgroup``, the README's
+#: test command) the files of one lane run one after the other on one worker, never two of a lane at
+#: once. Two lanes: the chaos suites (each owns its daemons, its PostgreSQL where it stops one, its
+#: broker), and the browsers, the heartbeat soaks and the daemon's own kill and stop checks.
+SERIAL_LANES: dict[str, tuple[str, ...]] = {
+    "serial-chaos": ("tests/chaos/",),
+    "serial-live": (
+        "tests/console/test_console_browser.py",
+        "tests/console/test_console_browser_sessions.py",
+        "tests/console/test_console_trouble_browser.py",
+        "tests/ops/test_heartbeat.py",
+        "tests/test_daemon.py",
+    ),
+}
 
 
 #: test files whose module fixture is costly (``skymist demo`` run once for the file's checks): each
@@ -46,9 +50,9 @@ WHOLE_FILES = ("tests/ops/test_demo_run.py",)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadgroup`` with one group: :data:`SERIAL_FILES` form a single unit of work (one
-    worker runs them in turn), each of :data:`WHOLE_FILES` another, every other test is scheduled
-    on its own. (pytest-xdist's own grouping by the ``xdist_group`` mark renames test ids, which
+    """``--dist loadgroup`` with groups: each lane of :data:`SERIAL_LANES` is a single unit of work
+    (one worker runs its files in turn), each of :data:`WHOLE_FILES` another, every other test is
+    scheduled on its own. (pytest-xdist's own grouping by the ``xdist_group`` mark renames test ids, which
     pytest 9 no longer allows.)"""
     if config.getvalue("dist") != "loadgroup":
         return None
@@ -56,8 +60,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class SerialGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith(SERIAL_FILES):
-                return "serial"
+            for lane, paths in SERIAL_LANES.items():
+                if nodeid.startswith(paths):
+                    return lane
             return nodeid.split("::", 1)[0] if nodeid.startswith(WHOLE_FILES) else nodeid
 
     return SerialGroupScheduling(config, log)
