@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Final, Literal
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner_client.skyscan_result import SkyscanResult
 from skybase import scan_requests
 from skybase.json_types import JSONObject, JSONValue
+from skybase.scan_requests import DebugMode, RealOrSimulated
 
 #: the keys of a manifest, in the order SkyDriver writes them
 MANIFEST_KEYS: Final = (
@@ -181,9 +182,6 @@ class ScanRequestRecord(WireModel):
     i3_event_id: str | None = None
 
 
-RealOrSimulated = Literal["real", "real_event", "sim", "simulated", "simulated_event"]
-
-
 class LaunchScanRequest(BaseModel):
     """The body of ``POST /scan``. Unknown fields are impossible; every rule SkyDriver leaves to
     the scanner (nsides order, first extension 0, known ``reco_algo``, threshold range) is
@@ -210,7 +208,7 @@ class LaunchScanRequest(BaseModel):
     scanner_server_memory: int | str | None = None
     worker_memory: int | str | None = None
     worker_disk: int | str | None = None
-    debug_mode: tuple[Literal["client-logs"], ...] = ()
+    debug_mode: tuple[DebugMode, ...] = ()
     scanner_server_env: dict[str, str | bool | int | float | None] = Field(default_factory=dict)
 
     @field_validator("reco_algo")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Literal
+
+from skybase.json_types import JSONObject, JSONValue
 
 #: reco algorithms of IceCube's Skymap Scanner v4 plus skyscan's own
 SKYMAP_SCANNER_RECO_ALGOS: Final = frozenset(
@@ -22,6 +24,14 @@ KNOWN_RECO_ALGOS: Final = SKYMAP_SCANNER_RECO_ALGOS | SKYSCAN_RECO_ALGOS
 
 REAL_EVENT_CHOICES: Final = ("real", "real_event")
 SIMULATED_EVENT_CHOICES: Final = ("sim", "simulated", "simulated_event")
+#: every ``real_or_simulated_event`` value, real first
+REAL_OR_SIMULATED_CHOICES: Final = (*REAL_EVENT_CHOICES, *SIMULATED_EVENT_CHOICES)
+#: the ``real_or_simulated_event`` values as a type: the two tuples above, in their order
+RealOrSimulated = Literal["real", "real_event", "sim", "simulated", "simulated_event"]
+
+#: the one ``debug_mode`` value: the workers send their logs to the client
+DEBUG_CLIENT_LOGS: Final = "client-logs"
+DebugMode = Literal["client-logs"]
 
 CLASSIFIERS_MAX_ENTRIES: Final = 25
 CLASSIFIERS_MAX_CHARS: Final = 25
@@ -65,7 +75,7 @@ def nsides_to_json(nsides: Mapping[int, int]) -> dict[str, int]:
     return {str(nside): ext for nside, ext in nsides.items()}
 
 
-def _strict_int(value: Any, what: str) -> int:
+def _strict_int(value: object, what: str) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{what}: expected an integer, got {value!r}")
     if isinstance(value, int):
@@ -92,34 +102,47 @@ def threshold_from(value: float) -> float:
     return float(value)
 
 
-def classifiers_from(value: Mapping[str, Any], *, field: str = "classifiers") -> dict[str, Scalar]:
-    """<= 25 scalar entries; keys and string values <= 25 characters; no reserved keys."""
+def classifiers_from(
+    value: Mapping[str, Any],
+    *,
+    field: str = "classifiers",
+    reserved: Iterable[str] = RESERVED_CLASSIFIERS,
+    shown: Callable[[object], str] = repr,
+) -> dict[str, Scalar]:
+    """<= 25 scalar entries; keys and string values <= 25 characters; none of the ``reserved``
+    keys. The rule of ``classifiers`` and ``scanner_server_env`` on both sides of the wire: the
+    message starts with ``field`` (none when it is empty: the server adds the argument's name)
+    and shows the values given with ``shown``."""
+    label = f"{field}: " if field else ""
     if len(value) > CLASSIFIERS_MAX_ENTRIES:
-        raise ValueError(f"{field}: at most {CLASSIFIERS_MAX_ENTRIES} entries (got {len(value)})")
+        raise ValueError(f"{label}at most {CLASSIFIERS_MAX_ENTRIES} entries (got {len(value)})")
+    refused = frozenset(reserved)
     result: dict[str, Scalar] = {}
     for key, item in value.items():
         if not isinstance(key, str):
-            raise ValueError(f"{field}: keys must be strings (got {key!r})")
+            raise ValueError(f"{label}keys must be strings (got {key!r})")
         if len(key) > CLASSIFIERS_MAX_CHARS:
-            raise ValueError(f"{field}: key {key!r} is longer than {CLASSIFIERS_MAX_CHARS} characters")
-        if key in RESERVED_CLASSIFIERS:
-            raise ValueError(f"{field}: cannot contain {key!r} sub-field (reserved for rescans)")
+            raise ValueError(f"{label}key {shown(key)} is longer than {CLASSIFIERS_MAX_CHARS} characters")
+        if key in refused:
+            raise ValueError(f"{label}cannot contain {key!r} sub-field (reserved for rescans)")
         if item is not None and not isinstance(item, str | bool | int | float):
-            raise ValueError(f"{field}[{key!r}]: must be a string, number, boolean or null (got {item!r})")
+            raise ValueError(
+                f"{field}[{key!r}]: must be a string, number, boolean or null (got {shown(item)})"
+            )
         if isinstance(item, str) and len(item) > CLASSIFIERS_MAX_CHARS:
             raise ValueError(
-                f"{field}[{key!r}]: value {item!r} is longer than {CLASSIFIERS_MAX_CHARS} characters"
+                f"{field}[{key!r}]: value {shown(item)} is longer than {CLASSIFIERS_MAX_CHARS} characters"
             )
         result[key] = item
     return result
 
 
-def event_from(value: Mapping[str, Any] | str) -> dict[str, Any]:
+def event_from(value: JSONValue) -> JSONObject:
     """The realtime event: a JSON object, or a string holding one."""
     if isinstance(value, str):
         try:
             parsed = json.loads(value)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValueError(f"event_i3live_json: not valid JSON ({exc})") from None
         value = parsed
     if not isinstance(value, Mapping):
@@ -127,8 +150,19 @@ def event_from(value: Mapping[str, Any] | str) -> dict[str, Any]:
     return dict(value)
 
 
-_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?)(b?)\s*", re.IGNORECASE)
-_SIZE_POWERS: Final = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
+#: a size written as text: decimal (``8GB``, ``1024M``) or binary (``2GiB``) units
+_SIZE: Final = re.compile(r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgtpe]?)(i?)(b?)\s*", re.IGNORECASE)
+_SIZE_POWERS: Final = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
+
+
+def size_text_bytes(text: str) -> int | None:
+    """The bytes a size text such as ``"8GB"``, ``"1024M"`` or ``"2GiB"`` stands for, or None
+    when ``text`` is not one (the units both the client and the server read)."""
+    match = _SIZE.fullmatch(text)
+    if not match or (match.group(3) and not match.group(2)):
+        return None
+    base = 1024 if match.group(3) else 1000
+    return int(float(match.group(1)) * base ** _SIZE_POWERS[match.group(2).lower()])
 
 
 def size_bytes_from(value: int | str, *, field: str) -> int:
@@ -140,9 +174,7 @@ def size_bytes_from(value: int | str, *, field: str) -> int:
         if value < 0:
             raise ValueError(f"{field}: must not be negative (got {value})")
         return value
-    match = _SIZE.fullmatch(value)
-    if not match or (match.group(3) and not match.group(2)):
+    size = size_text_bytes(value)
+    if size is None:
         raise ValueError(f"{field}: expected bytes or a size like '8GB' or '2GiB', got {value!r}")
-    number, prefix, binary = float(match.group(1)), match.group(2).lower(), bool(match.group(3))
-    base = 1024 if binary else 1000
-    return int(number * base ** _SIZE_POWERS[prefix])
+    return size

@@ -133,25 +133,29 @@ class Publication:
     reco_words: str | None = None  # how public text names it
 
 
+def _check_stream(stream: str) -> None:
+    if stream not in STREAM_INFO:
+        raise ValueError(f"stream {stream!r} has no public products (expected GOLD, BRONZE or CASCADE)")
+
+
+def _seconds_of_day(when: dt.datetime) -> float:
+    """Seconds since the UTC midnight before ``when``."""
+    day_start = when.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (when.astimezone(dt.UTC) - day_start).total_seconds()
+
+
 def build_context(
     identity: AlertIdentity, numbers: RevisionNumbers, publication: Publication
 ) -> ProductContext:
     """Compute every derived quantity once (rounded as published) so templates only place values."""
-    name, run_id, event_id, stream, event_time = (
-        identity.name,
-        identity.run_id,
-        identity.event_id,
-        identity.stream,
-        identity.event_time,
-    )
+    name, run_id, event_id = identity.name, identity.run_id, identity.event_id
+    stream, event_time = identity.stream, identity.event_time
     revision, alert_type, now = publication.revision, publication.alert_type, publication.now
     supersedes_revision = publication.supersedes_revision
-    if stream not in STREAM_INFO:
-        raise ValueError(f"stream {stream!r} has no public products (expected GOLD, BRONZE or CASCADE)")
+    _check_stream(stream)
     info = STREAM_INFO[stream]
     mjd = modified_julian_date(event_time)
-    day_start = event_time.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    sod = (event_time.astimezone(dt.UTC) - day_start).total_seconds()
+    sod = _seconds_of_day(event_time)
     supersedes = (
         ivorn_for(stream, event_time, run_id, event_id, supersedes_revision)
         if supersedes_revision is not None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict
 
 from skymist.alert_names import allocate_name, is_public_name
 from skymist.alerts.context import AlertIdentity, ProductContext, Publication, RevisionNumbers, build_context
 from skymist.alerts.products import queue_revision_products
 from skymist.alerts.prompt_position import PromptLocalization, prompt_localization
 from skymist.alerts.rows import (
+    AlertChanges,
     AlertRow,
     RevisionRow,
     find_revision,
@@ -25,6 +26,18 @@ from skymist.scans.planning import plan_entries, plan_scans
 from skymist.states import AlertState
 
 UNCLASSIFIED = "UNCLASSIFIED"
+
+
+class _Classification(TypedDict):
+    """A revision's classification columns, as the envelope gives them."""
+
+    signalness: float | None
+    far_per_year: float | None
+    energy_tev: float | None
+
+
+#: the classification of a bare event's revision (no alert has classified it yet)
+_NOT_CLASSIFIED: _Classification = {"signalness": None, "far_per_year": None, "energy_tev": None}
 
 
 def _event_details(event: RealtimeEvent) -> dict[str, Any]:
@@ -54,7 +67,7 @@ def _add_revision(
     event: RealtimeEvent,
     revision: int,
     loc: PromptLocalization,
-    **classification: float | None,
+    classification: _Classification,
 ) -> int:
     return insert_revision(
         ctx.session,
@@ -110,7 +123,7 @@ def record_event(ctx: HandlerContext, event: RealtimeEvent) -> Outcome:
         floor50_deg=ctx.settings.err50_floor_deg,
         floor90_deg=ctx.settings.err90_floor_deg,
     )
-    _add_revision(ctx, alert, event, 0, loc)
+    _add_revision(ctx, alert, event, 0, loc, _NOT_CLASSIFIED)
     return Outcome("created", alert.id, 0, f"recorded unclassified event {event.run_id}/{event.event_id}")
 
 
@@ -152,13 +165,13 @@ def _store_revision(
 ) -> None:
     """Insert the envelope's revision, or take over the one a bare event (or mirrored notice) left."""
     event, cls = envelope.event, envelope.alert
-    classification = {
+    classification: _Classification = {
         "signalness": cls.signalness,
         "far_per_year": cls.far_per_year,
         "energy_tev": cls.energy_tev,
     }
     if existing is None:
-        _add_revision(ctx, alert, event, cls.revision, loc, **classification)
+        _add_revision(ctx, alert, event, cls.revision, loc, classification)
         return
     update_revision(
         ctx.session,
@@ -214,14 +227,14 @@ def _plan_and_save(ctx: HandlerContext, alert: AlertRow, envelope: AlertEnvelope
             revision=cls.revision,
             now=ctx.now,
         )
-    save_alert(
-        ctx.session,
-        alert,
-        new_state=AlertState.PROMPT_QUEUED,
-        **({"name": name} if alert.name != name else {}),
-        **({"stream": cls.stream} if alert.stream != cls.stream else {}),
-        **({"source": "realtime"} if alert.source != "realtime" else {}),
-    )
+    changes: AlertChanges = {}
+    if alert.name != name:
+        changes["name"] = name
+    if alert.stream != cls.stream:
+        changes["stream"] = cls.stream
+    if alert.source != "realtime":
+        changes["source"] = "realtime"
+    save_alert(ctx.session, alert, new_state=AlertState.PROMPT_QUEUED, **changes)
 
 
 def prompt_alert(ctx: HandlerContext, envelope: AlertEnvelope) -> Outcome:

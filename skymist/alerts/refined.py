@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import func, select
@@ -43,7 +44,7 @@ from skymist.skymap.alert_files import SkymapFiles, StagedSkymap, folder_name, s
 from skymist.skymap.alert_maps import analyse, check_same_event, files_of, localization_row, parse_result
 from skymist.skymap.analysis import SkymapAnalysis
 from skymist.skymap.errors import LocalizationError
-from skymist.skymap.model import threshold_set
+from skymist.skymap.model import ScanResult, threshold_set
 from skymist.skymap.picture import ComparisonPosition
 from skymist.skymap.position import SkyPosition
 from skymist.states import AlertState, check_transition
@@ -190,27 +191,12 @@ def localize_alert(
     scan = parse_result(result_bytes, scan_ref)
     check_same_event(scan, facts.run_id, facts.event_id, facts.label, scan_ref)
     reco = identify(scan.metadata, plan)
-    analysis = analyse(
-        scan,
-        reco.region_method or app.settings.skymap_thresholds,
-        run_id=facts.run_id,
-        event_id=facts.event_id,
-        event_time=facts.event_time,
-        label=facts.label if facts.next_revision is None else f"{facts.label} Rev {facts.next_revision}",
-        reco_algo=reco.algo,
-        reco_kind=reco.kind,
-        region_method=reco.region_method,
-    )
-    settings = app.settings
+    analysis = _analysis(app.settings, facts, scan, reco)
     # the shipped 4FGL-DR4 table unless gamma_catalogue_path names another
     catalogue = crossmatch(
-        analysis, gamma_catalogue(settings.gamma_catalogue_path), settings.gamma_catalogue_name
+        analysis, gamma_catalogue(app.settings.gamma_catalogue_path), app.settings.gamma_catalogue_name
     )
-    try:
-        folder = folder_name(facts.name, facts.run_id, facts.event_id)
-        folder_path = path_inside(app.settings.data_dir / "skymaps", folder).absolute()
-    except ValueError as exc:  # a name that cannot be a folder (PathOutsideRootError included)
-        raise LocalizationError(f"alert {facts.label}: skymap folder refused: {exc}") from None
+    folder, folder_path = _skymap_folder(app.settings, facts)
     comparison = ComparisonPosition(*facts.rev0_position, "Rev 0") if facts.rev0_position else None
     with (
         staged_skymap(analysis, folder_path, comparison) as staged,
@@ -238,6 +224,30 @@ def localize_alert(
         },
     )
     return outcome
+
+
+def _analysis(settings: Settings, facts: _AlertFacts, scan: ScanResult, reco: RecoIdentity) -> SkymapAnalysis:
+    """The skymap analysis of the alert's final scan, made by ``reco``."""
+    return analyse(
+        scan,
+        reco.region_method or settings.skymap_thresholds,
+        run_id=facts.run_id,
+        event_id=facts.event_id,
+        event_time=facts.event_time,
+        label=facts.label if facts.next_revision is None else f"{facts.label} Rev {facts.next_revision}",
+        reco_algo=reco.algo,
+        reco_kind=reco.kind,
+        region_method=reco.region_method,
+    )
+
+
+def _skymap_folder(settings: Settings, facts: _AlertFacts) -> tuple[str, Path]:
+    """The alert's skymap folder: its name and its absolute path under the data directory."""
+    try:
+        folder = folder_name(facts.name, facts.run_id, facts.event_id)
+        return folder, path_inside(settings.data_dir / "skymaps", folder).absolute()
+    except ValueError as exc:  # a name that cannot be a folder (PathOutsideRootError included)
+        raise LocalizationError(f"alert {facts.label}: skymap folder refused: {exc}") from None
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
@@ -40,6 +40,30 @@ class RevisionRow:
     err90_deg: float | None
     errors_derived: bool
     signalness: float | None
+
+
+class AlertChanges(TypedDict, total=False):
+    """The columns of ``alerts`` :func:`save_alert` writes (the state goes by ``new_state``)."""
+
+    name: str | None
+    stream: str
+    source: str
+
+
+class RevisionChanges(TypedDict, total=False):
+    """The columns of ``alert_revisions`` :func:`update_revision` rewrites."""
+
+    inbox_id: int | None
+    ra_deg: float
+    dec_deg: float
+    err50_deg: float | None
+    err90_deg: float | None
+    errors_derived: bool
+    signalness: float | None
+    far_per_year: float | None
+    energy_tev: float | None
+    message_version: str | None
+    details: dict[str, object]
 
 
 def _alert(row: Any) -> AlertRow:
@@ -84,15 +108,20 @@ def lock_or_create_alert(
 
 
 def save_alert(
-    session: Session, alert: AlertRow, *, new_state: AlertState | None = None, **changes: Any
+    session: Session,
+    alert: AlertRow,
+    *,
+    new_state: AlertState | None = None,
+    **changes: Unpack[AlertChanges],
 ) -> None:
     """Write ``changes`` (and a checked state transition) to the alert row in one statement."""
+    values: dict[str, object] = {**changes}
     if new_state is not None and new_state != alert.state:
-        changes["state"] = check_transition(alert.state, new_state)
-    if not changes:
+        values["state"] = check_transition(alert.state, new_state)
+    if not values:
         return
-    session.execute(update(ALERTS).where(Alert.id == alert.id).values(updated_at=utcnow(), **changes))
-    for key, value in changes.items():
+    session.execute(update(ALERTS).where(Alert.id == alert.id).values(updated_at=utcnow(), **values))
+    for key, value in values.items():
         setattr(alert, key, value)
 
 
@@ -156,8 +185,9 @@ def insert_revision(
     return int(session.execute(REVISIONS.insert().values(values).returning(AlertRevision.id)).scalar_one())
 
 
-def update_revision(session: Session, revision_id: int, **values: Any) -> None:
-    session.execute(update(REVISIONS).where(AlertRevision.id == revision_id).values(**values))
+def update_revision(session: Session, revision_id: int, **changes: Unpack[RevisionChanges]) -> None:
+    """Rewrite the given columns of one revision row."""
+    session.execute(update(REVISIONS).where(AlertRevision.id == revision_id).values(**changes))
 
 
 def name_taken(session: Session, name: str) -> bool:

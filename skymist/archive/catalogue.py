@@ -25,7 +25,7 @@ from skymist.archive.datacite_meta import alert_doi, record_file_url
 from skymist.archive.formats import FORMATS as FORMATS  # where the exporters' callers find it
 from skymist.archive.formats import Format
 from skymist.archive.regions import region_path
-from skymist.archive.snapshot import AlertSnapshot, RevisionRecord, take_snapshot
+from skymist.archive.snapshot import AlertSnapshot, LocalizationRecord, RevisionRecord, take_snapshot
 from skymist.config import Settings
 from skymist.store.models import Alert
 
@@ -186,50 +186,62 @@ def revision_row(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -
         "DOI": alert_doi(settings, snap) if snap.public else "",
     }
     if loc is not None:
-        flat_name = str(loc["flat_fits_path"]).rsplit("/", 1)[-1]
-        pole = _box_holds_pole(loc["dec_deg"], loc["dec_plus_90_deg"], loc["dec_minus_90_deg"], loc["nsides"])
-        row.update(
-            RA=float(loc["ra_deg"]) % 360.0,
-            DEC=_f(loc["dec_deg"]),
-            RA_ERR_PLUS=FULL_RA_DEG if pole else _f(loc["ra_plus_90_deg"]),
-            RA_ERR_MINUS=FULL_RA_DEG if pole else _f(loc["ra_minus_90_deg"]),
-            DEC_ERR_PLUS=_f(loc["dec_plus_90_deg"]),
-            DEC_ERR_MINUS=_f(loc["dec_minus_90_deg"]),
-            AREA_50=_f(loc["area_50_deg2"]),
-            AREA_90=_f(loc["area_90_deg2"]),
-            RA_FULL_RANGE=pole,
-            THRESHOLDS=loc["thresholds"],
-            RECO_ALGO=reco_label(snap, rev, loc["scan_ref"]),
-            SKYMAP_FITS_URL=loc["healpix_url"],
-            SKYMAP_FLAT_URL=loc["healpix_url"].rsplit("/", 1)[0] + "/" + flat_name,
-            SKYMAP_PNG_URL=loc["png_url"],
-            MOC_50_URL=record_file_url(settings, snap, region_path(loc["id"], 50)),
-            MOC_90_URL=record_file_url(settings, snap, region_path(loc["id"], 90)),
-        )
-        return row
+        row.update(_skymap_columns(settings, snap, rev, loc))
+    else:
+        row.update(_circle_columns(rev))
+    return row
+
+
+def _skymap_columns(
+    settings: Settings, snap: AlertSnapshot, rev: RevisionRecord, loc: LocalizationRecord
+) -> JSONObject:
+    """The position columns of a revision with a skymap: its 90% box, areas and files."""
+    flat_name = str(loc["flat_fits_path"]).rsplit("/", 1)[-1]
+    pole = _box_holds_pole(loc["dec_deg"], loc["dec_plus_90_deg"], loc["dec_minus_90_deg"], loc["nsides"])
+    return {
+        "RA": float(loc["ra_deg"]) % 360.0,
+        "DEC": _f(loc["dec_deg"]),
+        "RA_ERR_PLUS": FULL_RA_DEG if pole else _f(loc["ra_plus_90_deg"]),
+        "RA_ERR_MINUS": FULL_RA_DEG if pole else _f(loc["ra_minus_90_deg"]),
+        "DEC_ERR_PLUS": _f(loc["dec_plus_90_deg"]),
+        "DEC_ERR_MINUS": _f(loc["dec_minus_90_deg"]),
+        "AREA_50": _f(loc["area_50_deg2"]),
+        "AREA_90": _f(loc["area_90_deg2"]),
+        "RA_FULL_RANGE": pole,
+        "THRESHOLDS": loc["thresholds"],
+        "RECO_ALGO": reco_label(snap, rev, loc["scan_ref"]),
+        "SKYMAP_FITS_URL": loc["healpix_url"],
+        "SKYMAP_FLAT_URL": loc["healpix_url"].rsplit("/", 1)[0] + "/" + flat_name,
+        "SKYMAP_PNG_URL": loc["png_url"],
+        "MOC_50_URL": record_file_url(settings, snap, region_path(loc["id"], 50)),
+        "MOC_90_URL": record_file_url(settings, snap, region_path(loc["id"], 90)),
+    }
+
+
+def _circle_columns(rev: RevisionRecord) -> JSONObject:
+    """The position columns of a revision without a skymap: the online fit's error circles."""
     r90, r50 = rev.err90_deg, rev.err50_deg
     half_width = circle_ra_half_width(rev.dec_deg, r90) if r90 is not None else None
     pole = r90 is not None and half_width is None
     ra_err = FULL_RA_DEG if pole else half_width
-    row.update(
-        RA=float(rev.ra_deg) % 360.0,
-        DEC=float(rev.dec_deg),
-        RA_ERR_PLUS=ra_err,
-        RA_ERR_MINUS=ra_err,
-        DEC_ERR_PLUS=_f(r90),
-        DEC_ERR_MINUS=_f(r90),
-        AREA_50=math.pi * r50**2 if r50 is not None else None,
-        AREA_90=math.pi * r90**2 if r90 is not None else None,
-        RA_FULL_RANGE=pole,
-        THRESHOLDS="circle",
-        RECO_ALGO="online splinempe",
-        SKYMAP_FITS_URL="",
-        SKYMAP_FLAT_URL="",
-        SKYMAP_PNG_URL="",
-        MOC_50_URL="",
-        MOC_90_URL="",
-    )
-    return row
+    return {
+        "RA": float(rev.ra_deg) % 360.0,
+        "DEC": float(rev.dec_deg),
+        "RA_ERR_PLUS": ra_err,
+        "RA_ERR_MINUS": ra_err,
+        "DEC_ERR_PLUS": _f(r90),
+        "DEC_ERR_MINUS": _f(r90),
+        "AREA_50": math.pi * r50**2 if r50 is not None else None,
+        "AREA_90": math.pi * r90**2 if r90 is not None else None,
+        "RA_FULL_RANGE": pole,
+        "THRESHOLDS": "circle",
+        "RECO_ALGO": "online splinempe",
+        "SKYMAP_FITS_URL": "",
+        "SKYMAP_FLAT_URL": "",
+        "SKYMAP_PNG_URL": "",
+        "MOC_50_URL": "",
+        "MOC_90_URL": "",
+    }
 
 
 def snapshots(session: Session, *, light: bool = True) -> list[AlertSnapshot]:

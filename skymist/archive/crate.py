@@ -76,8 +76,25 @@ def crate_metadata(
         if key in dataset:
             root[key] = _single(_flat(crate, dataset[key], _LOCAL_IDS.get(key, f"#{key}")))
     root["datePublished"] = dataset.get("datePublished", _iso(snap.created_at))
-    doi_url = str(dataset["identifier"])
-    root["identifier"] = _entity(  # Science On Schema.org's form, as RO-Crate 1.3 recommends
+    root["identifier"] = _doi_entity(crate, str(dataset["identifier"]))
+    root["license"] = _licence_entity(crate, dataset["license"])
+    publisher = _publisher_entity(crate, settings, dataset)
+    root["publisher"] = publisher
+    root["creator"] = publisher
+    root["citation"] = _single(
+        [
+            _entity(crate, url, {"@type": "CreativeWork", "name": _citation_name(url), "url": url})
+            for url in dataset.get("citation", [])
+        ]
+    )
+    _add_files(crate, files)
+    document: JSONObject = crate.metadata.generate()
+    return document
+
+
+def _doi_entity(crate: ROCrate, doi_url: str) -> dict[str, str]:
+    """The DOI in Science On Schema.org's form, as RO-Crate 1.3 recommends."""
+    return _entity(
         crate,
         "#doi",
         {
@@ -88,16 +105,23 @@ def crate_metadata(
             "url": doi_url,
         },
     )
-    root["license"] = _entity(
+
+
+def _licence_entity(crate: ROCrate, licence: str) -> dict[str, str]:
+    return _entity(
         crate,
-        dataset["license"],
+        licence,
         {
             "@type": "CreativeWork",
             "name": "Licence of the record",
-            "description": f"The record is published under the licence at {dataset['license']}.",
-            "url": dataset["license"],
+            "description": f"The record is published under the licence at {licence}.",
+            "url": licence,
         },
     )
+
+
+def _publisher_entity(crate: ROCrate, settings: Settings, dataset: JSONObject) -> dict[str, str]:
+    """The publisher (also the creator), with the realtime point of contact."""
     contact = _entity(
         crate,
         "#contact",
@@ -108,7 +132,7 @@ def crate_metadata(
             "email": settings.circular_contact,
         },
     )
-    publisher = _entity(
+    return _entity(
         crate,
         settings.archive_publisher_ror or "#publisher",
         {
@@ -118,14 +142,10 @@ def crate_metadata(
             "contactPoint": contact,
         },
     )
-    root["publisher"] = publisher
-    root["creator"] = publisher
-    root["citation"] = _single(
-        [
-            _entity(crate, url, {"@type": "CreativeWork", "name": _citation_name(url), "url": url})
-            for url in dataset.get("citation", [])
-        ]
-    )
+
+
+def _add_files(crate: ROCrate, files: Sequence[CrateFile]) -> None:
+    """Every payload file as a ``File`` entity, in path order."""
     for f in sorted(files, key=lambda f: f.path):
         crate.add_file(
             f.path,
@@ -139,8 +159,6 @@ def crate_metadata(
                 "additionalType": f.role,
             },
         )
-    document: JSONObject = crate.metadata.generate()
-    return document
 
 
 def _citation_name(url: str) -> str:

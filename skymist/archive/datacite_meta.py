@@ -168,37 +168,9 @@ def _gcn_related(snap: AlertSnapshot, revision: int) -> list[dict[str, str]]:
 
 def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -> JSONObject:
     """The DataCite attributes of one public revision of the alert."""
-    versions = [r.revision for r in snap.published_revisions()] or [rev.revision]
-    concept = alert_doi(settings, snap)
-    related: list[dict[str, str]] = [
-        {"relatedIdentifier": concept, "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"}
-    ]
-    earlier = [v for v in versions if v < rev.revision]
-    later = [v for v in versions if v > rev.revision]
-    if earlier:
-        related.append(
-            {
-                "relatedIdentifier": version_doi(settings, snap, earlier[-1]),
-                "relatedIdentifierType": "DOI",
-                "relationType": "IsNewVersionOf",
-            }
-        )
-    if later:
-        related.append(
-            {
-                "relatedIdentifier": version_doi(settings, snap, later[0]),
-                "relatedIdentifierType": "DOI",
-                "relationType": "IsPreviousVersionOf",
-            }
-        )
-    related += _gcn_related(snap, rev.revision)
-    related.append(_icecat1_related())
+    related = _version_related(settings, snap, rev)
     gone_descriptions, gone_dates = _retraction(snap)
-    dates = [{"date": _iso(snap.event_time), "dateType": "Collected", "dateInformation": "event time (UTC)"}]
-    dates.append({"date": _iso(rev.created_at), "dateType": "Created"})
-    issued = snap.first_sent(rev.revision)
-    if issued is not None:
-        dates.append({"date": _iso(issued), "dateType": "Issued"})
+    dates = _version_dates(snap, rev)
     doi = version_doi(settings, snap, rev.revision)
     return {
         "doi": doi,
@@ -227,6 +199,47 @@ def version_record(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord)
         "relatedIdentifiers": related,
         "formats": ["application/json", "application/xml", "application/fits", "image/png"],
     }
+
+
+def _version_related(settings: Settings, snap: AlertSnapshot, rev: RevisionRecord) -> list[dict[str, str]]:
+    """A revision's related identifiers: the concept DOI, the revisions before and after it, its
+    Circulars and IceCat-1."""
+    versions = [r.revision for r in snap.published_revisions()] or [rev.revision]
+    concept = alert_doi(settings, snap)
+    related: list[dict[str, str]] = [
+        {"relatedIdentifier": concept, "relatedIdentifierType": "DOI", "relationType": "IsVersionOf"}
+    ]
+    earlier = [v for v in versions if v < rev.revision]
+    later = [v for v in versions if v > rev.revision]
+    if earlier:
+        related.append(
+            {
+                "relatedIdentifier": version_doi(settings, snap, earlier[-1]),
+                "relatedIdentifierType": "DOI",
+                "relationType": "IsNewVersionOf",
+            }
+        )
+    if later:
+        related.append(
+            {
+                "relatedIdentifier": version_doi(settings, snap, later[0]),
+                "relatedIdentifierType": "DOI",
+                "relationType": "IsPreviousVersionOf",
+            }
+        )
+    related += _gcn_related(snap, rev.revision)
+    related.append(_icecat1_related())
+    return related
+
+
+def _version_dates(snap: AlertSnapshot, rev: RevisionRecord) -> list[dict[str, str]]:
+    """A revision's dates: the event (collected), the row (created) and its first sending (issued)."""
+    dates = [{"date": _iso(snap.event_time), "dateType": "Collected", "dateInformation": "event time (UTC)"}]
+    dates.append({"date": _iso(rev.created_at), "dateType": "Created"})
+    issued = snap.first_sent(rev.revision)
+    if issued is not None:
+        dates.append({"date": _iso(issued), "dateType": "Issued"})
+    return dates
 
 
 def concept_record(settings: Settings, snap: AlertSnapshot) -> JSONObject:

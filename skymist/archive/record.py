@@ -280,27 +280,7 @@ def _add_regions(loc: LocalizationRecord, files: list[RecordFile], index: _Index
 def record_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:
     """Every payload file of the alert's record, ``ro-crate-metadata.json`` last."""
     files, index = _payload(snap)
-    metadata: list[RecordFile] = []
-    if snap.public:
-        metadata.append(
-            RecordFile(
-                "metadata/datacite.json",
-                canonical_json(concept_record(settings, snap)),
-                "application/json",
-                "datacite",
-                "DataCite 4.5 record of the alert (concept DOI)",
-            )
-        )
-        for rev in snap.published_revisions():
-            metadata.append(
-                RecordFile(
-                    f"metadata/datacite-r{rev.revision}.json",
-                    canonical_json(version_record(settings, snap, rev)),
-                    "application/json",
-                    "datacite",
-                    f"DataCite 4.5 record of revision {rev.revision}",
-                )
-            )
+    metadata = _datacite_files(settings, snap)
     downloads = [(f.path, f.media_type, f.sha256, len(f.data)) for f in files if f.role in DOWNLOAD_ROLES]
     dataset = dataset_jsonld(settings, snap, downloads)
     metadata.append(
@@ -313,6 +293,58 @@ def record_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:
         )
     )
     record_index = {
+        **_record_index(settings, snap),
+        **index,
+        "audit_file": "audit.json",
+        "metadata_files": [f.path for f in metadata],
+    }
+    body = [*files, *metadata]
+    body.append(
+        RecordFile("record.json", canonical_json(record_index), "application/json", "index", "record index")
+    )
+    crate = crate_metadata(settings, snap, dataset, body)
+    body.append(
+        RecordFile(
+            "ro-crate-metadata.json",
+            canonical_json(crate),
+            "application/ld+json",
+            "crate",
+            "RO-Crate metadata",
+        )
+    )
+    return body
+
+
+def _datacite_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:
+    """The DataCite records of a public alert: the concept's, then each published revision's."""
+    metadata: list[RecordFile] = []
+    if not snap.public:
+        return metadata
+    metadata.append(
+        RecordFile(
+            "metadata/datacite.json",
+            canonical_json(concept_record(settings, snap)),
+            "application/json",
+            "datacite",
+            "DataCite 4.5 record of the alert (concept DOI)",
+        )
+    )
+    for rev in snap.published_revisions():
+        metadata.append(
+            RecordFile(
+                f"metadata/datacite-r{rev.revision}.json",
+                canonical_json(version_record(settings, snap, rev)),
+                "application/json",
+                "datacite",
+                f"DataCite 4.5 record of revision {rev.revision}",
+            )
+        )
+    return metadata
+
+
+def _record_index(settings: Settings, snap: AlertSnapshot) -> JSONObject:
+    """``record.json``'s alert and revisions (the file index and metadata files follow)."""
+    return {
         "alert": {
             "id": snap.id,
             "name": snap.name,
@@ -342,22 +374,4 @@ def record_files(settings: Settings, snap: AlertSnapshot) -> list[RecordFile]:
             }
             for r in snap.revisions
         ],
-        **index,
-        "audit_file": "audit.json",
-        "metadata_files": [f.path for f in metadata],
     }
-    body = [*files, *metadata]
-    body.append(
-        RecordFile("record.json", canonical_json(record_index), "application/json", "index", "record index")
-    )
-    crate = crate_metadata(settings, snap, dataset, body)
-    body.append(
-        RecordFile(
-            "ro-crate-metadata.json",
-            canonical_json(crate),
-            "application/ld+json",
-            "crate",
-            "RO-Crate metadata",
-        )
-    )
-    return body

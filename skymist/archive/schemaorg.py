@@ -122,27 +122,14 @@ def dataset_jsonld(
 ) -> JSONObject:
     """The Dataset document; ``files`` are (name, media type, sha256, size) of the downloads."""
     doi = alert_doi(settings, snap)
-    title = (
-        f"{snap.label}: IceCube {_stream_title(snap)} neutrino alert "
-        f"(run {snap.run_id}, event {snap.event_id})"
-    )
-    if snap.retracted:
-        title = f"RETRACTED: {title}"
-    description = (
-        f"The complete record of IceCube's realtime {_stream_title(snap)} alert {snap.label} "
-        f"(event time {_iso(snap.event_time)}): the message received, every notice, VOEvent and Circular "
-        "as sent, the sky scans, skymaps and localization."
-    )
-    if snap.retracted:
-        description += f" RETRACTED: {snap.retraction_reason or 'no reason recorded'}."
     url = landing_url(settings, snap)
     base = url.rsplit("/", 1)[0]
     document: JSONObject = {
         "@context": CONTEXT,
         "@type": "Dataset",
         "@id": doi_url(doi),
-        "name": title,
-        "description": description,
+        "name": _dataset_title(snap),
+        "description": _dataset_description(snap),
         "identifier": doi_url(doi),
         "url": url,
         "creator": {"@type": "Organization", "name": settings.archive_publisher},
@@ -160,32 +147,13 @@ def dataset_jsonld(
             f"https://gcn.nasa.gov/circulars/{n}"
             for n in sorted(set(snap.circular_numbers.values()), key=int)
         ],
-        "workExample": [
-            {  # a CreativeWork, not a Dataset: RO-Crate would take a Dataset for a data entity of the crate
-                "@type": "CreativeWork",
-                "@id": doi_url(version_doi(settings, snap, r.revision)),
-                "name": f"{snap.label}, revision {r.revision}",
-                "identifier": doi_url(version_doi(settings, snap, r.revision)),
-                "version": str(r.revision),
-            }
-            for r in snap.published_revisions()
-        ],
+        "workExample": _work_examples(settings, snap),
         "includedInDataCatalog": {
             "@type": "DataCatalog",
             "name": "SkyMist alert catalogue",
             "url": f"{base}/index.html",
         },
-        "distribution": [
-            {
-                "@type": "DataDownload",
-                "name": name,
-                "contentUrl": record_file_url(settings, snap, name),
-                "encodingFormat": media,
-                "sha256": sha,
-                "contentSize": f"{size} B",
-            }
-            for name, media, sha, size in files
-        ],
+        "distribution": _distribution(settings, snap, files),
     }
     place = sky_position(settings, snap)
     if place is not None:
@@ -196,3 +164,53 @@ def dataset_jsonld(
     if first is not None:
         document["datePublished"] = _iso(first)
     return document
+
+
+def _dataset_title(snap: AlertSnapshot) -> str:
+    title = (
+        f"{snap.label}: IceCube {_stream_title(snap)} neutrino alert "
+        f"(run {snap.run_id}, event {snap.event_id})"
+    )
+    return f"RETRACTED: {title}" if snap.retracted else title
+
+
+def _dataset_description(snap: AlertSnapshot) -> str:
+    description = (
+        f"The complete record of IceCube's realtime {_stream_title(snap)} alert {snap.label} "
+        f"(event time {_iso(snap.event_time)}): the message received, every notice, VOEvent and Circular "
+        "as sent, the sky scans, skymaps and localization."
+    )
+    if snap.retracted:
+        description += f" RETRACTED: {snap.retraction_reason or 'no reason recorded'}."
+    return description
+
+
+def _work_examples(settings: Settings, snap: AlertSnapshot) -> list[JSONObject]:
+    """The published revisions, each a CreativeWork (not a Dataset: RO-Crate would take a Dataset
+    for a data entity of the crate)."""
+    return [
+        {
+            "@type": "CreativeWork",
+            "@id": doi_url(version_doi(settings, snap, r.revision)),
+            "name": f"{snap.label}, revision {r.revision}",
+            "identifier": doi_url(version_doi(settings, snap, r.revision)),
+            "version": str(r.revision),
+        }
+        for r in snap.published_revisions()
+    ]
+
+
+def _distribution(
+    settings: Settings, snap: AlertSnapshot, files: Sequence[tuple[str, str, str, int]]
+) -> list[JSONObject]:
+    return [
+        {
+            "@type": "DataDownload",
+            "name": name,
+            "contentUrl": record_file_url(settings, snap, name),
+            "encodingFormat": media,
+            "sha256": sha,
+            "contentSize": f"{size} B",
+        }
+        for name, media, sha, size in files
+    ]

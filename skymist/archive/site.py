@@ -25,6 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -206,6 +207,23 @@ def _region_links(snap: AlertSnapshot, files: list[RecordFile]) -> list[dict[str
     ]
 
 
+#: the catalogue table's columns: (label, how the page sorts it)
+_INDEX_COLUMNS: Final = (
+    ("Name", "text"),
+    ("Time (UTC)", "text"),
+    ("Stream", "text"),
+    ("RA", "number"),
+    ("Dec", "number"),
+    ("90% area", "number"),
+    ("Energy (TeV)", "number"),
+    ("FAR (/yr)", "number"),
+    ("Signalness", "number"),
+    ("Rev", "number"),
+    ("Retracted", "text"),
+    ("90% region", "text"),
+)
+
+
 def _index_page(
     env: Environment, settings: Settings, snaps: list[AlertSnapshot], exports: dict[str, bytes]
 ) -> bytes:
@@ -214,13 +232,32 @@ def _index_page(
         _region_shape(snap, row, COLOURS[i % len(COLOURS)])
         for i, (snap, row) in enumerate(zip(snaps, rows, strict=True))
     ]
-    catalogue_url = f"{settings.catalogue_base_url.rstrip('/')}/index.html"
-    jsonld = {
+    html = env.get_template("catalogue/index.html.j2").render(
+        title=CATALOGUE_NAME,
+        catalogue_name=CATALOGUE_NAME,
+        jsonld=script_json(_catalogue_jsonld(settings, snaps, exports)),
+        rows=[{**_texts(row), "moc_href": _relative(settings, row["MOC_90_URL"])} for row in rows],
+        shapes=shapes,
+        sky=sky_svg.frame(),
+        columns=[{"label": label, "kind": kind} for label, kind in _INDEX_COLUMNS],
+        downloads=[
+            {"href": name, "label": f"{name} ({len(data)} bytes)", "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in exports.items()
+        ],
+    )
+    return html.encode()
+
+
+def _catalogue_jsonld(
+    settings: Settings, snaps: list[AlertSnapshot], exports: dict[str, bytes]
+) -> JSONObject:
+    """The index page's schema.org DataCatalog: every alert's Dataset and the exports."""
+    return {
         "@context": "https://schema.org",
         "@type": "DataCatalog",
         "name": CATALOGUE_NAME,
         "description": "IceCube realtime neutrino alerts, one FAIR record (BagIt, RO-Crate, DataCite) each.",
-        "url": catalogue_url,
+        "url": f"{settings.catalogue_base_url.rstrip('/')}/index.html",
         "license": settings.archive_license_url,
         "publisher": {"@type": "Organization", "name": settings.archive_publisher},
         "dataset": [
@@ -241,34 +278,6 @@ def _index_page(
             for name, data in exports.items()
         ],
     }
-    columns = [
-        ("Name", "text"),
-        ("Time (UTC)", "text"),
-        ("Stream", "text"),
-        ("RA", "number"),
-        ("Dec", "number"),
-        ("90% area", "number"),
-        ("Energy (TeV)", "number"),
-        ("FAR (/yr)", "number"),
-        ("Signalness", "number"),
-        ("Rev", "number"),
-        ("Retracted", "text"),
-        ("90% region", "text"),
-    ]
-    html = env.get_template("catalogue/index.html.j2").render(
-        title=CATALOGUE_NAME,
-        catalogue_name=CATALOGUE_NAME,
-        jsonld=script_json(jsonld),
-        rows=[{**_texts(row), "moc_href": _relative(settings, row["MOC_90_URL"])} for row in rows],
-        shapes=shapes,
-        sky=sky_svg.frame(),
-        columns=[{"label": label, "kind": kind} for label, kind in columns],
-        downloads=[
-            {"href": name, "label": f"{name} ({len(data)} bytes)", "sha256": hashlib.sha256(data).hexdigest()}
-            for name, data in exports.items()
-        ],
-    )
-    return html.encode()
 
 
 def _put(outcome: SiteOutcome, path: Path, data: bytes) -> None:

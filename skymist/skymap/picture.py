@@ -10,7 +10,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,12 +18,13 @@ from numpy.typing import NDArray
 from skymist.files import WrittenFile, write_atomic
 from skymist.skymap.analysis import SkymapAnalysis
 from skymist.skymap.errorbox import ra_offset_deg
-from skymist.skymap.model import ErrorBox
+from skymist.skymap.model import ErrorBox, Region
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
 __all__ = ["ComparisonPosition", "render_png", "write_pdf", "write_png"]
 
@@ -137,40 +138,13 @@ def _title(analysis: SkymapAnalysis) -> str:
     return head + "\n" + "  |  ".join(details)
 
 
-def _legend_handles(analysis: SkymapAnalysis, comparison: ComparisonPosition | None) -> list[Any]:
+def _legend_handles(analysis: SkymapAnalysis, comparison: ComparisonPosition | None) -> list[Line2D]:
     from matplotlib.lines import Line2D
 
     best = analysis.best_fit
-    handles: list[Any] = []
+    handles: list[Line2D] = []
     for region in (analysis.region_50, analysis.region_90):
-        color = _COLORS[region.containment]
-        pct = round(region.containment * 100)
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=color,
-                lw=1.8,
-                label=(
-                    f"{pct}% ({analysis.thresholds.name}, 2ΔLLH ≤ {region.two_delta_llh_level:.2f}): "
-                    f"{region.area_deg2:.2f} deg²"
-                ),
-            )
-        )
-        b = region.box
-        handles.append(
-            Line2D(
-                [],
-                [],
-                color=color,
-                lw=1.0,
-                ls="--",
-                label=(
-                    f"{pct}% box: RA +{b.ra_plus_deg:.2f}/−{b.ra_minus_deg:.2f}°, "
-                    f"Dec +{b.dec_plus_deg:.2f}/−{b.dec_minus_deg:.2f}°"
-                ),
-            )
-        )
+        handles += _region_handles(analysis, region)
     handles.append(
         Line2D(
             [],
@@ -199,6 +173,38 @@ def _legend_handles(analysis: SkymapAnalysis, comparison: ComparisonPosition | N
             )
         )
     return handles
+
+
+def _region_handles(analysis: SkymapAnalysis, region: Region) -> list[Line2D]:
+    """A credible region's two legend lines: its contour (level and area) and its error box."""
+    from matplotlib.lines import Line2D
+
+    color = _COLORS[region.containment]
+    pct = round(region.containment * 100)
+    b = region.box
+    return [
+        Line2D(
+            [],
+            [],
+            color=color,
+            lw=1.8,
+            label=(
+                f"{pct}% ({analysis.thresholds.name}, 2ΔLLH ≤ {region.two_delta_llh_level:.2f}): "
+                f"{region.area_deg2:.2f} deg²"
+            ),
+        ),
+        Line2D(
+            [],
+            [],
+            color=color,
+            lw=1.0,
+            ls="--",
+            label=(
+                f"{pct}% box: RA +{b.ra_plus_deg:.2f}/−{b.ra_minus_deg:.2f}°, "
+                f"Dec +{b.dec_plus_deg:.2f}/−{b.dec_minus_deg:.2f}°"
+            ),
+        ),
+    ]
 
 
 def render_png(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
+from skybase import scan_requests
 from skybase.json_types import JSONObject, JSONValue
 from skyscan.server.errors import ApiError
 
@@ -151,18 +152,6 @@ def any_dict(value: JSONValue) -> JSONObject:
     return value
 
 
-def json_dict(value: JSONValue) -> JSONObject:
-    """A JSON object, or a string holding one."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise Invalid("must be JSON-string or JSON-friendly dict") from None
-    if not isinstance(value, dict):
-        raise Invalid("must be JSON-string or JSON-friendly dict")
-    return value
-
-
 def boolean(value: JSONValue) -> bool:
     if isinstance(value, bool):
         return value
@@ -220,10 +209,6 @@ def choice(*allowed: str) -> Callable[[JSONValue], str]:
     return convert
 
 
-_SIZE: Final = re.compile(r"\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgtpe]?)(i?)(b?)\s*", re.IGNORECASE)
-_POWERS: Final = {"": 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5, "e": 6}
-
-
 def data_size(value: JSONValue) -> int:
     """Bytes: a positive integer, or a size such as ``"8GB"``/``"1024M"`` (decimal units) or
     ``"2GiB"`` (binary units), at most 2**63 - 1."""
@@ -236,11 +221,10 @@ def data_size(value: JSONValue) -> int:
             raise Invalid(f"invalid data size: {_shown(value)}")
         size = int(value)
     elif isinstance(value, str):
-        match = _SIZE.fullmatch(value)
-        if not match or (match.group(3) and not match.group(2)):
+        text_size = scan_requests.size_text_bytes(value)
+        if text_size is None:
             raise Invalid(f"invalid data size: {_shown(value)} (e.g. '8GB', '1024M', '2GiB')")
-        base = 1024 if match.group(3) else 1000
-        size = int(float(match.group(1)) * base ** _POWERS[match.group(2).lower()])
+        size = text_size
     else:
         raise Invalid(f"invalid data size: {_shown(value)}")
     if size <= 0:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from scanner_client.models import EventMetadata, Progress
 from skybase import scan_requests
 from skybase.json_types import JSONObject, JSONValue
+from skybase.scan_requests import DEBUG_CLIENT_LOGS, REAL_OR_SIMULATED_CHOICES, RESERVED_CLASSIFIERS
 from skyscan.pixels import MAX_NSIDE
 from skyscan.server import arguments as a
 from skyscan.server.arguments import Arg, Invalid
@@ -23,12 +24,8 @@ from skyscan.server.docker_tags import TagCatalogue, TagNotFound, TagTooOld
 from skyscan.server.documents import LaunchFields
 from skyscan.server.errors import ApiError
 
-REAL_CHOICES: Final = ("real", "real_event")
-SIM_CHOICES: Final = ("sim", "simulated", "simulated_event")
-DEBUG_CLIENT_LOGS: Final = "client-logs"
 #: at most this many workers per cluster with debug_mode "client-logs" (SkyDriver's limits)
 DEBUG_MODE_WORKER_CAPS: Final = {"osg": 100, "sub-2": 100, "local": 5}
-RESCAN_CLASSIFIERS: Final = ("rescan", "origin_scan_id")
 DEFAULT_SIZES: Final = {
     "scanner_server_memory_bytes": 1_024_000_000,
     "worker_memory_bytes": 8_000_000_000,
@@ -52,23 +49,30 @@ def _debug_mode(value: JSONValue) -> list[str]:
 
 
 def _classifiers(value: JSONValue) -> JSONObject:
-    """SkyDriver's check of ``classifiers`` and ``scanner_server_env``: at most 25 entries, keys
-    and string values of at most 25 characters, scalar values. The keys reserved for rescans are
-    refused later, for ``classifiers`` only, with SkyDriver's own text."""
+    """SkyDriver's check of ``classifiers`` and ``scanner_server_env`` (the client's rule,
+    :func:`skybase.scan_requests.classifiers_from`): at most 25 entries, keys and string values of
+    at most 25 characters, scalar values. The keys reserved for rescans are refused later, for
+    ``classifiers`` only, with SkyDriver's own text."""
     if not isinstance(value, dict):
         raise Invalid("must be a dict")
-    most = scan_requests.CLASSIFIERS_MAX_ENTRIES
-    longest = scan_requests.CLASSIFIERS_MAX_CHARS
-    if len(value) > most:
-        raise Invalid(f"at most {most} entries (got {len(value)})")
-    for key, item in value.items():
-        if len(key) > longest:
-            raise Invalid(f"key {key!r:.60} is longer than {longest} characters")
-        if item is not None and not isinstance(item, str | bool | int | float):
-            raise Invalid(f"[{key!r}]: must be a string, number, boolean or null (got {item!r:.60})")
-        if isinstance(item, str) and len(item) > longest:
-            raise Invalid(f"[{key!r}]: value {item!r:.60} is longer than {longest} characters")
+    try:
+        scan_requests.classifiers_from(value, field="", reserved=(), shown=_shown_60)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     return dict(value)
+
+
+def _shown_60(value: object) -> str:
+    return f"{value!r:.60}"
+
+
+def _event(value: JSONValue) -> JSONObject:
+    """The realtime event, read by the client's rule (:func:`skybase.scan_requests.event_from`),
+    refused in SkyDriver's words."""
+    try:
+        return scan_requests.event_from(value)
+    except ValueError:
+        raise Invalid("must be JSON-string or JSON-friendly dict") from None
 
 
 def _server_env(value: JSONValue) -> JSONObject:
@@ -119,10 +123,10 @@ def _launch_args(known_clusters: list[str]) -> list[Arg]:
         Arg("cluster", clusters, dest="request_clusters"),
         Arg("request_clusters", clusters),
         Arg("reco_algo", a.nonblank, required=True),
-        Arg("event_i3live_json", a.json_dict),
+        Arg("event_i3live_json", _event),
         Arg("i3_event_id", a.text),
         Arg("nsides", a.strict_dict, required=True),
-        Arg("real_or_simulated_event", a.choice(*REAL_CHOICES, *SIM_CHOICES), required=True),
+        Arg("real_or_simulated_event", a.choice(*REAL_OR_SIMULATED_CHOICES), required=True),
         Arg("predictive_scanning_threshold", a.number),
         Arg("max_pixel_reco_time", lambda v: a.integer(v, low=1), required=True),
         Arg("debug_mode", _debug_mode),
@@ -197,7 +201,7 @@ def launch_body(
     _check_debug_workers(debug_mode, clusters)
     docker_tag = _docker_tag(tags, a.one_value(given, "docker_tag"))
     classifiers: JSONObject = a.one_value(given, "classifiers", {})
-    for reserved in RESCAN_CLASSIFIERS:
+    for reserved in RESERVED_CLASSIFIERS:
         if reserved in classifiers:
             raise ApiError(400, f"classifier cannot contain '{reserved}' sub-field")
     reco_algo: str = a.one_value(given, "reco_algo")

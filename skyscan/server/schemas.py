@@ -17,15 +17,10 @@ from typing import Any, Final
 
 from scanner_client.models import MANIFEST_KEYS, EventMetadata, Progress
 from skybase import scan_requests
+from skybase.scan_requests import DEBUG_CLIENT_LOGS, REAL_OR_SIMULATED_CHOICES
 from skyscan.pixels import MAX_NSIDE
 from skyscan.server.arguments import INT32_MAX, INT32_MIN, MAX_SIZE_BYTES
-from skyscan.server.bodies import (
-    DEBUG_CLIENT_LOGS,
-    DEBUG_MODE_WORKER_CAPS,
-    REAL_CHOICES,
-    SIM_CHOICES,
-    WORKFLOW_ID_MAX,
-)
+from skyscan.server.bodies import DEBUG_MODE_WORKER_CAPS, WORKFLOW_ID_MAX
 from skyscan.server.find import LOGICAL, MAX_DEPTH
 from skyscan.server.store import FIND_EXCLUDED
 
@@ -254,7 +249,7 @@ def launch_body(
             "(a manifest's i3_event_id); an unknown id is a 400 'i3 event not found'",
         },
         "nsides": _nsides(runnable_algos is not None),
-        "real_or_simulated_event": {"type": "string", "enum": [*REAL_CHOICES, *SIM_CHOICES]},
+        "real_or_simulated_event": {"type": "string", "enum": list(REAL_OR_SIMULATED_CHOICES)},
         "predictive_scanning_threshold": THRESHOLD if runnable_algos is not None else NUMBER,
         "max_pixel_reco_time": {**integer(1), "description": "seconds"},
         "debug_mode": {
