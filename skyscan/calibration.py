@@ -1,12 +1,13 @@
 """Calibrating ``pandel_mpe``'s regions on simulation, as IceCube derived its 22.2 / 64.2 thresholds.
 
-For each simulated event (``skyscan simulate``) the likelihood is minimised over the direction (the
-same per-pixel vertex fit a scan does, Nelder-Mead on the sphere started from the LineFit first guess
-and from the true direction, the lower minimum kept: a scan evaluates the whole sky, so the global
-minimum is at least that low), and 2 Delta llh = 2 (llh(true direction) - llh(best)) is recorded with
-the best fit's angular error. The 50% and 90% quantiles of 2 Delta llh on the calibration events are the
-thresholds whose regions contain the truth 50% / 90% of the time; coverage is then measured on events
-not used for the thresholds, and the angular resolution (median error) reported per energy band.
+For each simulated event (``skyscan simulate`` or ``skyscan truthsim``, found by
+:mod:`skyscan.simulated_events`) the likelihood is minimised over the direction (the same per-pixel
+vertex fit a scan does, Nelder-Mead on the sphere started from the LineFit first guess and from the
+true direction, the lower minimum kept: a scan evaluates the whole sky, so the global minimum is at
+least that low), and 2 Delta llh = 2 (llh(true direction) - llh(best)) is recorded with the best fit's
+angular error. The 50% and 90% quantiles of 2 Delta llh on the calibration events are the thresholds
+whose regions contain the truth 50% / 90% of the time; coverage is then measured on events not used for
+the thresholds, and the angular resolution (median error) reported per energy band.
 """
 
 from __future__ import annotations
@@ -178,9 +179,13 @@ def git_commit() -> str | None:
 
 
 def calibrate(
-    calibration: Sequence[EventOutcome], held_out: Sequence[EventOutcome], provenance: JSONObject
+    calibration: Sequence[EventOutcome],
+    held_out: Sequence[EventOutcome],
+    provenance: JSONObject,
+    source: str = "skyscan simulate",
 ) -> JSONObject:
-    """Thresholds from ``calibration``; coverage and resolution on ``held_out``."""
+    """Thresholds from ``calibration``; coverage and resolution on ``held_out``; ``source`` names the
+    simulation of the calibration events in the description."""
     if len(calibration) < 20 or not held_out:
         raise ValueError(
             f"calibrate: need >= 20 calibration events and some held-out ones, got {len(calibration)} and "
@@ -196,7 +201,7 @@ def calibrate(
         "level_90": round(level_90, 3),
         "description": (
             f"Change in 2LLH of {level_50:.1f} (50%) and {level_90:.1f} (90%) for pandel_mpe, calibrated on "
-            f"{len(calibration)} events of skyscan simulate"
+            f"{len(calibration)} events of {source}"
         ),
         "coverage_held_out": {
             "50": _binomial(int((test <= level_50).sum()), len(test)),

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from skybase.json_types import JSONObject, JSONValue
 from skybase.logs import configure_logging
+from skyscan.argument_parser import OneLineParser
 from skyscan.argument_types import non_negative_int
 
 DESCRIPTION = """\
@@ -279,14 +280,35 @@ def _add_log_level(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from skyscan.recos import RECO_ALGORITHMS
-    from skyscan.workers.pool import DEFAULT_PREFETCH, DEFAULT_TASK_QUEUE
-
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="skyscan", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # the subcommands' parsers (and theirs) are OneLineParsers too: a mistake is one line, exit 2
+    sub: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=OneLineParser
+    )
 
+    _add_scan_command(sub)
+
+    from skyscan.commands import add_commands  # event inspect, simulate, calibrate
+
+    add_commands(sub)
+
+    from skyscan.photonics.command import add_tables_command  # tables build, tables info
+
+    add_tables_command(sub)
+
+    from skyscan.truthsim.command import add_truthsim_command  # truthsim (issue 22 point 4)
+
+    add_truthsim_command(sub)
+
+    _add_worker_command(sub)
+    _add_serve_command(sub)
+    return parser
+
+
+def _add_scan_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``skyscan scan``: one event scanned here and now."""
     scan = sub.add_parser(
         "scan",
         help="scan one event here and now (no service)",
@@ -295,6 +317,34 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scan.add_argument("event", metavar="EVENT.json", help="the i3live realtime message")
+    _add_scan_request_options(scan)
+    scan.add_argument(
+        "--workers",
+        type=non_negative_int,
+        default=None,
+        metavar="N",
+        help="pixel workers: in-process ones (default: one per core), or with --broker "
+        "local `skyscan worker` processes to start (default 0: external ones)",
+    )
+    scan.add_argument(
+        "--broker",
+        metavar="AMQP_URL",
+        help="fit pixels through RabbitMQ (default $SKYSCAN_BROKER_URL; unset: in-process)",
+    )
+    scan.add_argument(
+        "--output", type=Path, metavar="RESULT.json", help="write the skyreader-format result here"
+    )
+    scan.add_argument(
+        "--simulated", action="store_true", help="mark the event as simulated (is_real_event false)"
+    )
+    _add_log_level(scan)
+    scan.set_defaults(handler=_cmd_scan)
+
+
+def _add_scan_request_options(scan: argparse.ArgumentParser) -> None:
+    """What a scan request says: the reco and its options, the nsides, the threshold, the time limit."""
+    from skyscan.recos import RECO_ALGORITHMS
+
     scan.add_argument(
         "--reco",
         default="online_gaussian",
@@ -330,39 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="abandon and redeliver a pixel fit after S seconds (default: no limit)",
     )
-    scan.add_argument(
-        "--workers",
-        type=non_negative_int,
-        default=None,
-        metavar="N",
-        help="pixel workers: in-process ones (default: one per core), or with --broker "
-        "local `skyscan worker` processes to start (default 0: external ones)",
-    )
-    scan.add_argument(
-        "--broker",
-        metavar="AMQP_URL",
-        help="fit pixels through RabbitMQ (default $SKYSCAN_BROKER_URL; unset: in-process)",
-    )
-    scan.add_argument(
-        "--output", type=Path, metavar="RESULT.json", help="write the skyreader-format result here"
-    )
-    scan.add_argument(
-        "--simulated", action="store_true", help="mark the event as simulated (is_real_event false)"
-    )
-    _add_log_level(scan)
-    scan.set_defaults(handler=_cmd_scan)
 
-    from skyscan.commands import add_commands  # event inspect, simulate, calibrate
 
-    add_commands(sub)
-
-    from skyscan.photonics.command import add_tables_command  # tables build, tables info
-
-    add_tables_command(sub)
-
-    from skyscan.truthsim.command import add_truthsim_command  # truthsim (issue 22 point 4)
-
-    add_truthsim_command(sub)
+def _add_worker_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``skyscan worker``: pixel fits from RabbitMQ."""
+    from skyscan.workers.pool import DEFAULT_PREFETCH, DEFAULT_TASK_QUEUE
 
     worker = sub.add_parser(
         "worker",
@@ -397,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_log_level(worker)
     worker.set_defaults(handler=_cmd_worker)
 
+
+def _add_serve_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``skyscan serve`` (and its subcommands), when the server package is installed."""
     try:
         serve = importlib.import_module(_SERVE_MODULE)
     except ModuleNotFoundError as exc:
@@ -404,7 +429,6 @@ def build_parser() -> argparse.ArgumentParser:
             raise
     else:
         serve.register(sub)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

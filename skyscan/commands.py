@@ -31,12 +31,21 @@ efficiency) and write each as an i3live realtime message (2023a frames: I3SuperD
 header) with the truth in value.data.simulation. Event I of seed S is the same on every run."""
 
 CALIBRATE_DESCRIPTION = """\
-For each simulated event, 2 Delta llh at the true direction and the best fit's error; the 50%% / 90%%
+For each simulated event, 2 Delta llh at the true direction and the best fit's error; the 50% / 90%
 quantiles over the first N events are the thresholds, stored with their provenance; coverage and median
-angular error (per energy band) are measured on the remaining events. Prints the threshold set."""
+angular error (per energy band) are measured on the remaining events. Prints the threshold set.
+
+The events are those of `skyscan simulate` (sim_S_I.json) or `skyscan truthsim` (truthsim_S_I.json),
+chosen by content: every *.json of DIR whose value.data.simulation holds zenith, azimuth and energy_gev
+(other JSON files are passed over and counted on stderr); --pattern picks the files by name instead."""
+
+CALIBRATE_EPILOG = """\
+examples:
+  nice -n 19 skyscan calibrate SIM --calibration-events 300 --output thresholds.json
+  nice -n 19 skyscan calibrate SIM --pattern 'truthsim_*.json' --calibration-events 300 --output t.json"""
 
 CALIBRATE_ONLINE_DESCRIPTION = """\
-Calibrate online_gaussian's 50%% / 90%% radii on public data: how far IceCube's online positions (Rev 0
+Calibrate online_gaussian's 50% / 90% radii on public data: how far IceCube's online positions (Rev 0
 GCN notices) lay from its refined positions, for the Gold/Bronze alerts of the shipped sample
 (skyscan/data/online_offsets_gcn.csv; rebuild it with scripts/build_online_offsets.py). Every third
 alert in run order is held out and measures coverage. Prints the calibration record (JSON); --output
@@ -71,16 +80,35 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "calibrate",
         help="derive pandel_mpe's 50%%/90%% thresholds from simulated events and measure coverage",
         description=CALIBRATE_DESCRIPTION,
+        epilog=CALIBRATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    calibrate.add_argument("events", type=Path, metavar="DIR", help="directory of `skyscan simulate` events")
+    calibrate.add_argument(
+        "events",
+        type=Path,
+        metavar="DIR",
+        help="directory of simulated events (`skyscan simulate` or `skyscan truthsim`, or both)",
+    )
+    calibrate.add_argument(
+        "--pattern",
+        metavar="GLOB",
+        help="only the files of DIR matching GLOB, e.g. 'truthsim_*.json'; each must be a simulated "
+        "event (default: every *.json holding one)",
+    )
     calibrate.add_argument(
         "--calibration-events",
         type=positive_int,
         required=True,
         metavar="N",
-        help="the first N files (sorted by name) set the thresholds; the rest measure coverage",
+        help="the first N events (files sorted by name) set the thresholds; the rest measure coverage",
     )
-    calibrate.add_argument("--output", type=Path, required=True, metavar="THRESHOLDS.json")
+    calibrate.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        metavar="THRESHOLDS.json",
+        help="where the threshold set is written (it is also printed)",
+    )
     calibrate.add_argument(
         "--cache",
         type=Path,
@@ -163,14 +191,27 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from skyscan.calibration import calibrate, evaluate_files
+    from skyscan.simulated_events import count_generators, find_simulated_events
 
-    files = sorted(args.events.glob("sim_*.json"))
-    if len(files) <= args.calibration_events:
+    try:
+        found = find_simulated_events(args.events, args.pattern)
+    except ValueError as exc:
+        return _fail("calibrate", str(exc))
+    files = found.paths
+    n = args.calibration_events
+    if len(files) <= n:
         return _fail(
             "calibrate",
-            f"{args.events}: {len(files)} event files, but --calibration-events {args.calibration_events} "
-            f"leaves none held out",
+            f"{args.events}: {len(files)} simulated events, but --calibration-events {n} leaves none "
+            "held out",
         )
+    generators = count_generators(found.events)
+    print(
+        f"{args.events}: {len(files)} simulated events "
+        f"({', '.join(f'{name}: {count}' for name, count in generators.items())}); "
+        f"{len(found.passed_over)} other files passed over",
+        file=sys.stderr,
+    )
     cache = args.cache or args.events / "outcomes.jsonl"
 
     def progress(outcome: EventOutcome) -> None:
@@ -181,12 +222,21 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         )
 
     outcomes = evaluate_files(files, cache, {}, progress)
-    n = args.calibration_events
+    provenance: JSONObject = {
+        "events_dir": str(args.events),
+        "pattern": args.pattern,
+        "generators": generators,
+        "reco_options": {},
+    }
+    source = " and ".join(count_generators(found.events[:n]))
     try:
-        result = calibrate(outcomes[:n], outcomes[n:], {"events_dir": str(args.events), "reco_options": {}})
+        result = calibrate(outcomes[:n], outcomes[n:], provenance, source=source)
     except ValueError as exc:
         return _fail("calibrate", str(exc))
-    args.output.write_text(json.dumps(result, indent=1) + "\n")
+    try:
+        args.output.write_text(json.dumps(result, indent=1) + "\n")
+    except OSError as exc:
+        return _fail("calibrate", f"--output {args.output}: {exc.strerror or exc}")
     print(json.dumps(result, indent=1))
     return 0
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
+from skyscan.argument_types import non_negative_int, positive_int
+
+#: ``--energy-range``'s LOW must be above this (GeV)
+MIN_ENERGY_GEV = 10.0
+
 TRUTHSIM_DESCRIPTION = """\
 Simulate muon tracks with stochastic energy losses (bremsstrahlung, pair production, photonuclear
 from their cross sections, ionisation), their light tracked photon by photon through the layered ice
-(scattering and absorption varied by +-10%% per event), and the DOMs' response (efficiency spread,
+(scattering and absorption varied by +-10% per event), and the DOMs' response (efficiency spread,
 jitter, afterpulses, dark noise, saturation, SPE charges, launches and digitiser sampling, local
 coincidence); write each event as an i3live realtime message (2023a frames) with the truth in
 value.data.simulation (generator "truthsim"). Event I of seed S is the same on every run with the
@@ -24,25 +30,11 @@ photons per second plus ~15 s to compile the kernel on first use; linear in --ph
 
 TRUTHSIM_EPILOG = """\
 examples:
-  nice -n 19 skyscan truthsim --seed 1 --count 20 --output-dir /tmp/truthsim
-  skyscan truthsim --seed 1 --count 1 --first-index 7 --output-dir /tmp/one --photons-per-m 2"""
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+  nice -n 19 skyscan truthsim --seed 1 --count 20 --output-dir /tmp/truthsim    # 10 TeV-1 PeV, ~4 min
+  nice -n 19 skyscan truthsim --seed 2 --count 20 --output-dir /tmp/truthsim --energy-range 10000:100000
+  skyscan truthsim --seed 1 --count 1 --first-index 7 --output-dir /tmp/one      # redo event 7 alone
+  nice -n 19 skyscan calibrate /tmp/truthsim --calibration-events 300 --output thresholds.json
+  nice -n 19 python benchmarks/truthsim_realism.py --events /tmp/truthsim        # vs the real events"""
 
 
 def _positive_float(text: str) -> float:
@@ -50,18 +42,20 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0.0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    if not (value > 0.0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return value
 
 
 def _energy_range(text: str) -> tuple[float, float]:
     parts = text.split(":")
     if len(parts) != 2:
-        raise argparse.ArgumentTypeError(f"expected LOW:HIGH in GeV, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH in GeV, e.g. 10000:1000000, got {text!r}")
     lo, hi = (_positive_float(p) for p in parts)
-    if not 10.0 < lo < hi:
-        raise argparse.ArgumentTypeError(f"expected 10 < LOW < HIGH (GeV), got {text!r}")
+    if lo <= MIN_ENERGY_GEV:
+        raise argparse.ArgumentTypeError(f"LOW must be above {MIN_ENERGY_GEV:g} GeV, got {text!r}")
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"LOW must be below HIGH, got {text!r}")
     return lo, hi
 
 
@@ -74,25 +68,46 @@ def add_truthsim_command(sub: argparse._SubParsersAction[argparse.ArgumentParser
         epilog=TRUTHSIM_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--seed", type=_non_negative, required=True, help="the set's seed")
-    parser.add_argument("--count", type=_positive, required=True, help="how many events")
-    parser.add_argument("--first-index", type=_non_negative, default=0, help="index of the first event")
     parser.add_argument(
-        "--output-dir", type=Path, required=True, metavar="DIR", help="written as DIR/truthsim_S_I.json"
+        "--seed",
+        type=non_negative_int,
+        required=True,
+        metavar="S",
+        help="the set's seed (an integer >= 0): event I of seed S is the same on every run",
+    )
+    parser.add_argument(
+        "--count", type=positive_int, required=True, metavar="N", help="how many events to write (>= 1)"
+    )
+    parser.add_argument(
+        "--first-index",
+        type=non_negative_int,
+        default=0,
+        metavar="I",
+        help="index of the first event: events I .. I+N-1 are written (default 0)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="created if missing; event I of seed S is written as DIR/truthsim_SSSS_IIIIII.json, replacing "
+        "a file of that name",
     )
     parser.add_argument(
         "--energy-range",
         type=_energy_range,
         default=(1e4, 1e6),
         metavar="LOW:HIGH",
-        help="muon energy 1 km before closest approach, E^-1, GeV (default 10000:1000000)",
+        help="the muon's energy 1 km before its closest approach to the detector's centre, drawn from an "
+        "E^-1 spectrum between LOW and HIGH GeV (default 10000:1000000)",
     )
     parser.add_argument(
         "--photons-per-m",
         type=_positive_float,
         default=1.0,
-        metavar="N",
-        help="tracked photons per metre of track-equivalent light (default 1; cost is linear in it)",
+        metavar="P",
+        help="tracked photons per metre of track-equivalent light (default 1): more gives smoother expected "
+        "light at a cost linear in it; the mean light does not depend on it",
     )
     parser.set_defaults(handler=_cmd_truthsim)
 
