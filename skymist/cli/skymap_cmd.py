@@ -141,7 +141,7 @@ def handle_analyze(args: argparse.Namespace) -> int:
     from skymist.skymap.analysis import analyze_scan
     from skymist.skymap.errors import SkymapInputError
     from skymist.skymap.model import PixelConvention
-    from skymist.skymap.picture import ComparisonPosition, write_pdf, write_png
+    from skymist.skymap.picture import ComparisonPosition, write_png_and_pdf
     from skymist.skymap.products import write_fits_products
     from skymist.skymap.reader import read_scan
 
@@ -158,8 +158,8 @@ def handle_analyze(args: argparse.Namespace) -> int:
             files["flat_fits"] = flat.to_dict()
             files["multiorder_fits"] = moc.to_dict()
         if args.png is not None:
-            files["png"] = write_png(analysis, args.png, comparison).to_dict()
-            files["pdf"] = write_pdf(analysis, args.png.with_suffix(".pdf"), comparison).to_dict()
+            png_file, pdf_file = write_png_and_pdf(analysis, args.png, comparison)
+            files["png"], files["pdf"] = png_file.to_dict(), pdf_file.to_dict()
     except SkymapInputError as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-__all__ = ["ComparisonPosition", "render_png", "write_pdf", "write_png"]
+__all__ = [
+    "ComparisonPosition",
+    "render_pictures",
+    "render_png",
+    "write_pdf",
+    "write_png",
+    "write_png_and_pdf",
+]
 
 _COLORS = {0.5: "black", 0.9: "red"}
 
@@ -214,6 +221,17 @@ def render_png(
     image_format: str = "png",
 ) -> bytes:
     """The picture as PNG bytes (150 dpi for publication), or PDF with ``image_format="pdf"``."""
+    return render_pictures(analysis, comparison, dpi, (image_format,))[image_format]
+
+
+def render_pictures(
+    analysis: SkymapAnalysis,
+    comparison: ComparisonPosition | None = None,
+    dpi: int = 150,
+    image_formats: tuple[str, ...] = ("png", "pdf"),
+) -> dict[str, bytes]:
+    """The picture drawn once and saved in each of ``image_formats`` (PNG at ``dpi``, PDF as vectors):
+    drawing the sky and the zoom is most of the cost, so the PNG and the PDF share one figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
@@ -230,9 +248,12 @@ def render_png(
     zoom_norm = Normalize(vmin=0.0, vmax=vmax)
     view = _frame_zoom(fig, ax_zoom, analysis, comparison, zoom_norm)
     _draw_zoom(ax_zoom, analysis, comparison, view, zoom_norm)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=image_format, dpi=dpi)
-    return buffer.getvalue()
+    pictures: dict[str, bytes] = {}
+    for image_format in image_formats:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=image_format, dpi=dpi)
+        pictures[image_format] = buffer.getvalue()
+    return pictures
 
 
 #: both colorbars: insets beside their panel, exactly its height
@@ -392,3 +413,12 @@ def write_pdf(
 ) -> WrittenFile:
     """The same picture as PDF (vector, for publications), written atomically."""
     return write_atomic(path, render_png(analysis, comparison, image_format="pdf"), "application/pdf")
+
+
+def write_png_and_pdf(
+    analysis: SkymapAnalysis, path: str | Path, comparison: ComparisonPosition | None = None, dpi: int = 150
+) -> tuple[WrittenFile, WrittenFile]:
+    """The picture as PNG at ``path`` and as PDF beside it (same name, ``.pdf``), drawn once."""
+    pictures = render_pictures(analysis, comparison, dpi)
+    png = write_atomic(path, pictures["png"], "image/png")
+    return png, write_atomic(Path(path).with_suffix(".pdf"), pictures["pdf"], "application/pdf")

@@ -11,7 +11,7 @@ from skymist.files import WrittenFile, path_inside
 from skymist.skymap.analysis import SkymapAnalysis
 from skymist.skymap.fits_flat import FlatColumn, write_flat_fits
 from skymist.skymap.fits_moc import write_moc_fits
-from skymist.skymap.picture import ComparisonPosition, write_pdf, write_png
+from skymist.skymap.picture import ComparisonPosition, write_png_and_pdf
 
 __all__ = ["SkymapProducts", "product_stem", "write_fits_products", "write_products"]
 
@@ -75,9 +75,5 @@ def write_products(
     if not png:
         return SkymapProducts(flat_fits=flat, multiorder_fits=moc, png=None)
     picture = path_inside(out_dir, f"{product_stem(analysis)}.skymap.png")
-    return SkymapProducts(
-        flat_fits=flat,
-        multiorder_fits=moc,
-        png=write_png(analysis, picture, comparison),
-        pdf=write_pdf(analysis, picture.with_suffix(".pdf"), comparison),
-    )
+    png_file, pdf_file = write_png_and_pdf(analysis, picture, comparison)
+    return SkymapProducts(flat_fits=flat, multiorder_fits=moc, png=png_file, pdf=pdf_file)
