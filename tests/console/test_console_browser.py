@@ -190,6 +190,8 @@ def test_shifter_watches_the_scan_and_approves_the_circular_once(
                     "textarea[name=text]", text.replace(first, first + " (checked by the shifter)", 1)
                 )
                 shifter.click("button:has-text('Review…')")
+                # the review is a new page: its diff is waited for (reading lists of elements does not wait)
+                shifter.wait_for_selector("pre.diff .add")
                 added = shifter.locator("pre.diff .add").all_inner_texts()
                 removed = shifter.locator("pre.diff .del").all_inner_texts()
                 assert added == ["+" + first + " (checked by the shifter)"] and removed == ["-" + first]
