@@ -237,12 +237,12 @@ def record(session: Session, table: str, ids: Iterable[int], incidents: Iterable
         )
     }
     seen = set()
+    reopened = case(
+        (entries.c.state == TroubleState.RESOLVED.value, TroubleState.OPEN.value), else_=entries.c.state
+    )
     for incident in incidents:
         seen.add((incident.kind, incident.source_id))
         stmt = dialect_insert(session, entries).values(_values(incident, now))
-        reopened = case(
-            (entries.c.state == TroubleState.RESOLVED.value, TroubleState.OPEN.value), else_=entries.c.state
-        )
         session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["source_table", "source_id", "kind"],

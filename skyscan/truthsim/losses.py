@@ -279,30 +279,28 @@ def _at_v(table: FloatArray, u_grid: FloatArray, u: float) -> float:
     return float(np.interp(u, u_grid, table))
 
 
-def rates_above(energy_gev: float, v_cut: float) -> FloatArray:
-    """Losses per metre with v > v_cut, per process, at this energy (linear in log10 E between grid rows)."""
+def _per_process(table: FloatArray, energy_gev: float, v_cut: float) -> FloatArray:
+    """``table[process, energy row]`` (a function of u = ln v on that row's grid) at ``v_cut``, per
+    process, linear in log10 E between the grid's rows."""
     tables = loss_tables()
     i, f = _interp_energy(math.log10(energy_gev))
     u = math.log(v_cut)
     out = np.empty(3)
     for p in range(3):
-        lo = _at_v(tables.rate_above[p, i], tables.u[i], u)
-        hi = _at_v(tables.rate_above[p, i + 1], tables.u[i + 1], u)
+        lo = _at_v(table[p, i], tables.u[i], u)
+        hi = _at_v(table[p, i + 1], tables.u[i + 1], u)
         out[p] = (1.0 - f) * lo + f * hi
     return out
+
+
+def rates_above(energy_gev: float, v_cut: float) -> FloatArray:
+    """Losses per metre with v > v_cut, per process, at this energy (linear in log10 E between grid rows)."""
+    return _per_process(loss_tables().rate_above, energy_gev, v_cut)
 
 
 def fraction_below(energy_gev: float, v_cut: float) -> FloatArray:
     """int_0^v_cut v dN/dv dv per process (1/m): the continuous radiative loss is E times their sum."""
-    tables = loss_tables()
-    i, f = _interp_energy(math.log10(energy_gev))
-    u = math.log(v_cut)
-    out = np.empty(3)
-    for p in range(3):
-        lo = _at_v(tables.fraction_below[p, i], tables.u[i], u)
-        hi = _at_v(tables.fraction_below[p, i + 1], tables.u[i + 1], u)
-        out[p] = (1.0 - f) * lo + f * hi
-    return out
+    return _per_process(loss_tables().fraction_below, energy_gev, v_cut)
 
 
 def b_per_m(energy_gev: float) -> FloatArray:
