@@ -21,6 +21,7 @@ from skymist.app import App
 from skymist.config import Settings
 from skymist.runtime.assembly import build_app
 from skymist.store.db import make_engine, upgrade
+from tests.support.database_drops import Drops
 from tests.support.slack_api import SlackStandIn
 
 PG_BASE = os.environ.get("SKYMIST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -31,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 #: a browser following live progress, soaks): under pytest-xdist (``--dist loadgroup``, the README's
 #: test command) the files of one lane run one after the other on one worker, never two of a lane at
 #: once. Two lanes: the chaos suites (each owns its daemons, its PostgreSQL where it stops one, its
-#: broker), and the browsers, the heartbeat soaks and the daemon's own kill and stop checks.
+#: broker), and the browsers, the heartbeat soaks and the daemon's own kill and stop checks. A third
+#: keeps the tests of the numba kernels together.
 SERIAL_LANES: dict[str, tuple[str, ...]] = {
     "serial-chaos": ("tests/chaos/",),
     "serial-live": (
@@ -41,19 +43,34 @@ SERIAL_LANES: dict[str, tuple[str, ...]] = {
         "tests/ops/test_heartbeat.py",
         "tests/test_daemon.py",
     ),
+    # not for pace: these share numba kernels, compiled once per worker when numba's cache is cold
+    # (a fresh clone: several seconds each), so one worker compiles them once
+    "numba-kernels": ("tests/skyscan_truthsim/", "tests/photonics/", "tests/skyscan_core/test_table_mpe.py"),
 }
 
 
-#: test files whose module fixture is costly (``skymist demo`` run once for the file's checks): each
-#: is one unit of work, so the fixture runs once, not once per worker that gets one of its tests.
-WHOLE_FILES = ("tests/ops/test_demo_run.py",)
+#: the files that take longest on their own (one to two minutes of a worker), started right after the
+#: lanes so that none is left to run alone at the end of the run; the rest go by their number of tests
+#: (pytest-xdist's order). Only an order: a file missing or renamed here costs time, never a test.
+LONGEST_FILES = (
+    "tests/ops/test_demo_run.py",
+    "tests/scans/test_end_to_end_products.py",
+    "tests/archive/test_record.py",
+    "tests/scans/test_tracker.py",
+    "tests/scans/test_daemon_scans.py",
+    "tests/fuzz/test_skyscan_api_fuzz.py",
+    "tests/archive/test_site.py",
+    "tests/archive/test_catalogue.py",
+    "tests/test_stream_positions.py",
+)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadgroup`` with groups: each lane of :data:`SERIAL_LANES` is a single unit of work
-    (one worker runs its files in turn), each of :data:`WHOLE_FILES` another, every other test is
-    scheduled on its own. (pytest-xdist's own grouping by the ``xdist_group`` mark renames test ids, which
-    pytest 9 no longer allows.)"""
+    (one worker runs its files in turn), every other test file another, so a file's module fixtures
+    (a ``skymist demo`` run, a ``skyscan serve``, simulated events) are made once, not once per worker
+    that gets one of its tests; the lanes and the longest files are handed out first. (pytest-xdist's
+    own grouping by the ``xdist_group`` mark renames test ids, which pytest 9 no longer allows.)"""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
@@ -63,7 +80,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             for lane, paths in SERIAL_LANES.items():
                 if nodeid.startswith(paths):
                     return lane
-            return nodeid.split("::", 1)[0] if nodeid.startswith(WHOLE_FILES) else nodeid
+            return nodeid.split("::", 1)[0]
+
+        def _assign_work_unit(self, node: Any) -> None:
+            """The lanes first, then :data:`LONGEST_FILES`, then pytest-xdist's order."""
+            for scope in (*SERIAL_LANES, *LONGEST_FILES):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+                    break
+            super()._assign_work_unit(node)
 
     return SerialGroupScheduling(config, log)
 
@@ -80,9 +105,14 @@ def _admin_dsn() -> str:
     return PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
 
 
+#: this test process's database drops (tests/support/database_drops.py)
+DROPS = Drops(_admin_dsn)
+
+
 @contextlib.contextmanager
 def fresh_database(prefix: str, template: str | None = None) -> Iterator[str]:
-    """A PostgreSQL database with a unique name starting ``prefix``; its URL. Dropped after.
+    """A PostgreSQL database with a unique name starting ``prefix``; its URL. Dropped after, off the
+    test's path (:data:`DROPS`).
 
     Empty, or a copy of ``template`` (PostgreSQL copies the template's files: far quicker than
     running every migration again)."""
@@ -93,8 +123,14 @@ def fresh_database(prefix: str, template: str | None = None) -> Iterator[str]:
     try:
         yield f"{PG_BASE}/{name}"
     finally:
-        with psycopg.connect(_admin_dsn(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        DROPS.later(name)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Every database a test made is dropped before the run ends; a drop that failed is reported."""
+    DROPS.wait()
+    for failure in DROPS.failures:
+        session.config.get_terminal_writer().line(f"test database not dropped: {failure}", red=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,8 @@
-"""PostgreSQL stopped for 20 s in the middle of a stream, then started again (the test's own
-cluster): the daemon backs off, dead-letters nothing, and loses or doubles nothing."""
+"""PostgreSQL crashed for 20 s in the middle of a stream, then started again (the test's own
+cluster, on PostgreSQL's durable default settings, stopped with ``pg_ctl -m immediate``: no shutdown
+checkpoint, the restart recovers from the write-ahead log): the daemon backs off, dead-letters
+nothing, and loses or doubles nothing. The suite's one check on durable settings: the other tests'
+cluster may run without them (``.ci/run`` turns them off for speed)."""
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ DOWN_S = float(size(8, 20, "SKYMIST_STORE_DOWN_S"))  # the outage (a fault, not 
 
 @pytest.fixture
 def own_postgres() -> Iterator[OwnPostgres]:
-    cluster = OwnPostgres().init()
+    cluster = OwnPostgres(durable=True).init()
     cluster.start()
     try:
         yield cluster
@@ -66,7 +69,7 @@ def test_postgres_stopped_for_20_s_and_started_again(
         producer = PacedProducer(kafka.producer(), topic, [v for _, v in batch], per_flush=10, pause_s=0.4)
         wait_for(lambda: count_sent(app) > 30, 60, "the first products")
         app.engine.dispose()
-        own_postgres.stop("fast")
+        own_postgres.stop("immediate")
         stopped = time.monotonic()
         time.sleep(DOWN_S)
         own_postgres.start()

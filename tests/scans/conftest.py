@@ -34,8 +34,10 @@ DUMMY_PLAN = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def skyscan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One ``skyscan serve`` per test worker, shared by the scan and console tests' files (each test's
+    scans are its own; a test that holds the gate releases it at its end)."""
     gate_dir = tmp_path_factory.mktemp("skyscan-gate")
     with fresh_database("skyscan_scans") as url:
         env = service_env(
@@ -50,7 +52,7 @@ def skyscan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
 @pytest.fixture
 def gate(skyscan: Service) -> Iterator[PixelGate]:
-    """The gate of the module's skyscan; whatever the test held is released at its end."""
+    """The gate of the worker's skyscan; whatever the test held is released at its end."""
     with released_before_and_after(skyscan.gate) as running:
         yield running
 

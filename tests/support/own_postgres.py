@@ -33,7 +33,11 @@ def _binary(name: str) -> str:
 
 
 class OwnPostgres:
-    def __init__(self) -> None:
+    """``durable``: PostgreSQL's default, crash-safe settings; otherwise ``fsync=off``, one of the
+    non-durable settings PostgreSQL documents for throwaway data (what CI's cluster runs with)."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="skymist-own-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -52,7 +56,9 @@ class OwnPostgres:
         return self
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            options += " -c fsync=off"
         self._run(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
