@@ -81,8 +81,12 @@ def test_messages_the_broker_dropped_are_told(
     app_factory: Any, kafka: MockKafka, topic: str, shared_dir: Path
 ) -> None:
     """The mock broker keeps a few MB per partition: a 10 MB message evicts itself and what came
-    before it (this is where the issue's 10 MB message went). The consumer sees the gap."""
-    app = app_factory(slack_mode="console")
+    before it (this is where the issue's 10 MB message went). The consumer sees the gap.
+
+    The second consumer joins the group the first one left: the mock broker waits a session
+    timeout (less 1 s) for the members of a group it is rebalancing, so the session timeout is
+    short (30 s by default)."""
+    app = app_factory(slack_mode="console", kafka_session_timeout_ms=3000)
     produce(kafka, topic, alerts(shared_dir, 141003, 2))
     consume(app, kafka.bootstrap, topic, lambda: count(app, Alert) == 2)
     later = alerts(shared_dir, 141004, 3)

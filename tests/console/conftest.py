@@ -1,7 +1,9 @@
-"""Fixtures of the console tests: the real skyscan service of the scan tests and IceCube-220524A's
-real scan of the refined-products tests."""
+"""Fixtures of the console tests: the real skyscan service of the scan tests, IceCube-220524A's
+real scan of the refined-products tests, and that alert localized once per worker
+(:mod:`tests.console.localized_store`)."""
 
+from tests.console.localized_store import localized_template
 from tests.refine.conftest import real_scan_doc, real_scan_json
 from tests.scans.conftest import skyscan
 
-__all__ = ["real_scan_doc", "real_scan_json", "skyscan"]
+__all__ = ["localized_template", "real_scan_doc", "real_scan_json", "skyscan"]

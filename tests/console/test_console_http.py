@@ -14,45 +14,29 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from skymist.alerts.refined import localize_alert
 from skymist.app import App
 from skymist.console.app import create_console
-from skymist.console.passwords import hash_password
 from skymist.console.sessions import COOKIE
 from skymist.outbox.queue import HELD_UNTIL
 from skymist.states import AlertState, CircularState, OutboxState
 from skymist.store.models import Alert, OutboxRow
 from skymist.store.product_models import AuditEntry, Circular, Localization
-from tests.refine.support import mark_localization_pending, record_alert
+from tests.conftest import MockKafka
+from tests.console.localized_store import BASE, PASSWORDS, LocalizedTemplate, localized_copy
 
-#: each test localizes the real 8/64/512 scan first (about 8-10 s)
+#: the worker's first console test localizes the real 8/64/512 scan (seconds); the others copy it
 pytestmark = pytest.mark.slow
-
-PASSWORDS = {"alice": "alice-Pw-7731", "oscar": "oscar-Pw-1209"}
-BASE = "https://roc.example.org/skymist"
-SCAN_REF = "scan:1:18c9d5e4f0ax00000000000000000001"
 
 
 @pytest.fixture
-def localized(app_factory: Any, shared_dir: Path, tmp_path: Path, real_scan_json: bytes) -> tuple[App, int]:
-    """IceCube-220524A localized from its real scan (a reconstruction), Rev 1 held for approval."""
-    users = [
-        {"name": "alice", "role": "shifter", "password_hash": hash_password(PASSWORDS["alice"])},
-        {"name": "oscar", "role": "observer", "password_hash": hash_password(PASSWORDS["oscar"])},
-    ]
-    app = app_factory(
-        slack_mode="webhook",
-        slack_webhook_url="http://127.0.0.1:9/hook",
-        data_dir=tmp_path,
-        rev1_requires_approval=True,
-        console_users=users,
-        console_base_url=BASE,
-        console_session_secret="k" * 40,
-    )
-    alert_id = record_alert(app, shared_dir)
-    mark_localization_pending(app, alert_id)
-    localize_alert(app, alert_id, real_scan_json, scan_ref=SCAN_REF)
-    return app, alert_id
+def localized(
+    localized_template: LocalizedTemplate, kafka: MockKafka, tmp_path: Path
+) -> Iterator[tuple[App, int]]:
+    """IceCube-220524A localized from its real scan (a reconstruction), Rev 1 held for approval: this
+    test's own copy of the worker's localized database and data folder
+    (:mod:`tests.console.localized_store`)."""
+    with localized_copy(localized_template, kafka, tmp_path) as app_and_alert:
+        yield app_and_alert
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from tests.ops.test_trouble_record import add_scan
 
 __all__ = ["client", "localized"]  # fixtures
 
-pytestmark = pytest.mark.slow  # the fixture localizes the real scan (about 8-10 s)
+pytestmark = pytest.mark.slow  # the worker's first console test localizes the real scan (seconds)
 
 
 def rev0_rows(app: App, alert_id: int) -> list[OutboxRow]:

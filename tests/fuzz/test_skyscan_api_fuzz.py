@@ -11,9 +11,11 @@ Two of schemathesis' checks are left out, both for SkyDriver's behaviour, which 
 to be gone, where SkyDriver's DELETE marks a scan deleted and ``include_deleted=true`` still
 reads it.
 
-Bounded for the suite (about a minute in all on two cores): ``SKYMIST_API_FUZZ_EXAMPLES``
-examples per route in the fuzzing phase (the coverage phase's boundary cases are all run), a
-fixed seed (``SKYMIST_API_FUZZ_SEED`` changes it).
+Bounded for the suite, by the tier (tests/tier.py): ``SKYMIST_API_FUZZ_EXAMPLES`` examples per
+route in the fuzzing and stateful phases (3 in the quick tier, 10 in the long one), a fixed seed
+(``SKYMIST_API_FUZZ_SEED`` changes it). The coverage phase (every route's boundary cases, about
+1,400 requests and most of the CPU, and the undeclared methods) runs in the long tier only, or
+with ``SKYMIST_API_FUZZ_COVERAGE=1``.
 """
 
 from __future__ import annotations
@@ -31,8 +33,15 @@ import requests
 
 from tests.conftest import fresh_database
 from tests.support.skyscan_service import SYSTEM_TOKEN, USER_TOKEN, Service, launch_body, service_env
+from tests.tier import size
 
-EXAMPLES = int(os.environ.get("SKYMIST_API_FUZZ_EXAMPLES", "10"))
+EXAMPLES = size(3, 10, "SKYMIST_API_FUZZ_EXAMPLES")
+#: the phases of the test of every route: the coverage phase's boundary cases in the long tier
+PHASES = (
+    "examples,coverage,fuzzing,stateful"
+    if size(0, 1, "SKYMIST_API_FUZZ_COVERAGE")
+    else "examples,fuzzing,stateful"
+)
 SEED = int(os.environ.get("SKYMIST_API_FUZZ_SEED", "20261207"))
 ROOT = Path(__file__).resolve().parents[2]
 #: the routes of the `system` role (scanners): fuzzed with a system token, the others a user's
@@ -142,10 +151,13 @@ def run_schemathesis(
 
 @pytest.mark.slow
 def test_every_answer_is_as_the_document_says(external_api: Service, tmp_path: Path) -> None:
-    """All routes, positive and negative requests, all phases (coverage, fuzzing, stateful)."""
+    """All routes, positive and negative requests, the fuzzing and stateful phases (and the
+    coverage phase in the long tier)."""
     result = run_schemathesis(
         external_api,
         tmp_path,
+        "--phases",
+        PHASES,
         "--checks",
         "all",
         "--exclude-checks",
