@@ -12,6 +12,7 @@ import pytest
 
 from scanner_client.skyscan_result import SkyscanResult
 from skybase.sky import angular_distance_deg
+from skyscan.cli import main
 
 REV0_RA, REV0_DEC = 138.6545, 0.1418
 
@@ -64,20 +65,31 @@ def test_scan_writes_a_result_and_a_summary(tmp_path: Path, real_data: Path) -> 
     assert "pixels (now at nside 64)" in run.stderr
 
 
+def _usage_error(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """``skyscan`` in this process, for an argument refused by its parser: the exit status must be 2;
+    what it printed to standard error."""
+    with pytest.raises(SystemExit) as stopped:
+        main(list(args))
+    assert stopped.value.code == 2
+    return capsys.readouterr().err
+
+
 @pytest.mark.slow
-def test_scan_errors_name_the_problem(tmp_path: Path, real_data: Path) -> None:
+def test_scan_errors_name_the_problem(
+    tmp_path: Path, real_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     event = str(real_data / "run00138632-evt000031747601-BRONZE.json")
-    bad_nsides = skyscan("scan", event, "--nsides", "8:0,60:12")
-    assert (
-        bad_nsides.returncode == 2 and "nsides[1]: nside must be a power of two, got 60" in bad_nsides.stderr
-    )
-    bad_threshold = skyscan("scan", event, "--predictive-scanning-threshold", "0.05")
-    assert (
-        bad_threshold.returncode == 2 and "predictive_scanning_threshold: must be in" in bad_threshold.stderr
-    )
+    # the parser's refusals in this process (the same parser and exit status as the command line's) ...
+    bad_nsides = _usage_error(capsys, "scan", event, "--nsides", "8:0,60:12")
+    assert "nsides[1]: nside must be a power of two, got 60" in bad_nsides
+    bad_threshold = _usage_error(capsys, "scan", event, "--predictive-scanning-threshold", "0.05")
+    assert "predictive_scanning_threshold: must be in" in bad_threshold
+    # ... and the scan's own, through the real command line
     missing = skyscan("scan", str(tmp_path / "nothing.json"))
     assert missing.returncode == 2 and "cannot read event" in missing.stderr
-    bad_option = skyscan("scan", event, "--reco", "dummy", "--reco-option", "delay=1", "--nsides", "1:0")
+    bad_option = skyscan(
+        "scan", event, "--reco", "dummy", "--reco-option", "delay=1", "--nsides", "1:0", "--workers", "1"
+    )
     assert (
         bad_option.returncode == 1
         and "reco_options: ['delay'] not understood by 'dummy'" in bad_option.stderr
