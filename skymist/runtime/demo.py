@@ -35,6 +35,7 @@ from skymist.app import App
 from skymist.config import Settings
 from skymist.files import path_inside
 from skymist.outbox.queue import HELD_UNTIL
+from skymist.reco_plans import ScanPlanEntry, ScanPlans, skyscan_plans
 from skymist.runtime.assembly import build_app
 from skymist.runtime.daemon import Daemon
 from skymist.runtime.demo_folder import legend_lines, prepare_demo_folder
@@ -50,6 +51,11 @@ from skymist.store.product_models import Circular, Localization
 from skymist.store.scan_models import Scan
 
 REALTIME_TOPIC = "icecube.realtime.events"
+
+#: the demo's nside progression: about 1,200 pixels per alert and a skymap of nside 256, instead of the
+#: default 8:0,64:12,512:24 (3,136 pixels, nside 512); its 90% region (about 9 sq. deg) still lies
+#: inside the finest pixels, and the demo's scans, skymaps and archive take far less CPU
+DEMO_NSIDES = "4:0,32:3,256:12"
 
 
 @dataclass(frozen=True)
@@ -200,10 +206,21 @@ def _demo_settings(folder: Path, bootstrap: str, scanner_url: str, token: str) -
         scanner_token=token,
         scan_tick_s=0.5,
         scan_poll_realtime_s=1.0,
+        scan_plans=demo_plans(),
         public_base_url=(folder / "skymaps").as_uri(),
         # online_gaussian's llh is shaped so that Wilks' levels draw its calibrated 50% / 90% regions
         skymap_thresholds="wilks",
     )
+
+
+def demo_plans() -> ScanPlans:
+    """skyscan's default plans (online_gaussian for every class) at the demo's :data:`DEMO_NSIDES`."""
+    return {
+        alert_class: [
+            ScanPlanEntry.model_validate({**entry.model_dump(), "nsides": DEMO_NSIDES}) for entry in entries
+        ]
+        for alert_class, entries in skyscan_plans().items()
+    }
 
 
 def _produce_messages(out: TextIO, bootstrap: str, n_alerts: int) -> list[bytes]:

@@ -101,25 +101,60 @@ def test_every_file_the_demo_writes_is_explained(demo_run: DemoRun) -> None:
     assert all(any(p in line for line in demo_run.lines[legend_at:]) for p, _ in LEGEND)
 
 
-def test_its_inspect_hints_run_as_printed(demo_run: DemoRun, tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class HintRun:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def hint_runs(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> list[HintRun]:
+    """The demo's "Inspect with:" commands, each run as printed (started together, waited for together)."""
     start = demo_run.lines.index("Inspect with:")
     hints = [line.strip() for line in demo_run.lines[start + 1 :] if line.startswith("  ")]
     assert len(hints) == 3, demo_run.lines[start:]
-    names = {line.split()[0] for line in demo_run.lines if re.match(r"IceCube-\d{6}[A-Z]+ ", line)}
+    home = tmp_path_factory.mktemp("hint-home")
+    # as after README command 1: the venv is not on PATH, and the shell is somewhere else
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home)}
+    started = []
     for hint in hints:
         argv = shlex.split(hint)
         assert Path(argv[0]).is_absolute(), hint
-        # as after README command 1: the venv is not on PATH, and the shell is somewhere else
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-        done = subprocess.run(
-            argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=scaled(120)
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=home
         )
-        assert done.returncode == 0, f"{hint}: {done.stderr}"
-        if argv[-2:] == ["alerts", "list"]:
-            assert names and all(name in done.stdout for name in names), done.stdout
+        started.append((argv, process))
+    runs = []
+    try:
+        for argv, process in started:
+            stdout, stderr = process.communicate(timeout=scaled(120))
+            runs.append(HintRun(argv, process.returncode, stdout, stderr))
+    finally:  # one stuck: none left behind
+        for _argv, process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return runs
 
 
-def test_alerts_list_shows_the_published_revision_not_a_held_approximation(demo_run: DemoRun) -> None:
+def test_its_inspect_hints_run_as_printed(demo_run: DemoRun, hint_runs: list[HintRun]) -> None:
+    names = {line.split()[0] for line in demo_run.lines if re.match(r"IceCube-\d{6}[A-Z]+ ", line)}
+    assert [run.argv[-2:] for run in hint_runs] == [
+        ["alerts", "list"],
+        ["circular", "list"],
+        ["scans", "list"],
+    ]
+    for run in hint_runs:
+        assert run.returncode == 0, f"{shlex.join(run.argv)}: {run.stderr}"
+        if run.argv[-2:] == ["alerts", "list"]:
+            assert names and all(name in run.stdout for name in names), run.stdout
+
+
+def test_alerts_list_shows_the_published_revision_not_a_held_approximation(
+    demo_run: DemoRun, hint_runs: list[HintRun]
+) -> None:
     url = f"sqlite:///{demo_run.folder / 'skymist-demo.sqlite'}"
     base = [sys.executable, "-m", "skymist.cli.main", "--database-url", url, "alerts", "list"]
     listing = json.loads(subprocess.run([*base, "--json"], capture_output=True, check=True).stdout)
@@ -129,7 +164,10 @@ def test_alerts_list_shows_the_published_revision_not_a_held_approximation(demo_
         statuses = {r["revision"]: r["status"] for r in alert["revisions"]}
         assert statuses == {0: "published", 1: "held"}, (alert["name"], statuses)
         assert alert["published_revision"] == 0
-    table = subprocess.run(base, capture_output=True, text=True, check=True).stdout.splitlines()
+    # the table: the output of the demo's own "alerts list" hint (the same command, run as printed)
+    [listed] = [run for run in hint_runs if run.argv[-2:] == ["alerts", "list"]]
+    assert listed.argv[-4:-2] == ["--database-url", url], listed.argv
+    table = listed.stdout.splitlines()
     assert table[0].split()[:6] == ["NAME", "RUN_EVENT", "STREAM", "STATE", "EVENT", "TIME"]
     for alert in named:
         [row] = [line for line in table if line.startswith(alert["name"] + " ")]
