@@ -120,7 +120,8 @@ def replay_topic(
         ingestor = Ingestor(app)
         results: list[IngestResult] = []
         while reading.remaining:
-            messages = consumer.consume(num_messages=batch, timeout=5.0)
+            # ask for no more than is left: consume() waits its whole timeout for a batch not there
+            messages = consumer.consume(num_messages=max(1, min(batch, total - reading.seen)), timeout=5.0)
             if not messages:
                 raise ReplayError(
                     f"topic {topic!r} stopped answering before its end; {reading.seen} of {total} read"

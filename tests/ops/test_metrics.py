@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +17,7 @@ from skymist.metrics import Metrics
 from skymist.runtime.simulate import alert_batch
 from tests.conftest import MockKafka, make_settings
 from tests.support.daemon import DaemonProcess
+from tests.waiting import wait_for
 
 
 def free_port() -> int:
@@ -66,16 +66,16 @@ def test_metrics_scrape_after_one_alert(
     daemon = DaemonProcess(settings, tmp_path / "daemon.log", "--metrics-port", str(port))
     try:
         daemon.start()
-        deadline = time.monotonic() + 30
-        first: dict[str, Any] | None = None
-        while first is None and time.monotonic() < deadline:
+
+        def first_scrape() -> dict[str, Any] | None:
             try:
                 status, body = get(f"{base}/healthz")
-                assert status == 200 and json.loads(body)["status"] == "alive"
-                first = scrape(base)  # before anything happened: every counter there, at 0
             except urllib.error.URLError:
-                time.sleep(0.05)
-        assert first is not None, daemon.log_text()
+                return None  # the port is not open yet
+            assert status == 200 and json.loads(body)["status"] == "alive"
+            return scrape(base)  # before anything happened: every counter there, at 0
+
+        first = wait_for(first_scrape, 30, "/healthz and /metrics to answer", describe=daemon.log_text)
         assert first["skymist_messages_processed_total{}"] == 0
         assert first["skymist_up{}"] == 1
         status, body = get(f"{base}/readyz")
@@ -85,27 +85,23 @@ def test_metrics_scrape_after_one_alert(
         [(_alert, value)] = alert_batch(1, seed=11, size_bytes=20_000)
         producer.produce(topic, value)
         producer.flush(10)
+        lag_key = f'skymist_consumer_lag_messages{{"partition": "0", "topic": "{topic}"}}'
 
-        def populated() -> dict[str, Any] | None:
+        def settled() -> dict[str, Any] | None:
+            """The alert's notices sent (counted at once), as the sampled gauges (every
+            ``metrics_sample_s``) and the consumer's lag (offsets commit each 1 s) also say."""
             samples = scrape(base)
             count = samples.get('skymist_notice_latency_seconds_count{"product": "notice_json"}', 0)
-            return samples if count >= 1 else None
+            sent = samples.get('skymist_outbox_rows{"state": "sent"}', 0)
+            return samples if count >= 1 and sent >= 2 and samples.get(lag_key) == 0 else None
 
-        samples = None
-        while samples is None and time.monotonic() < deadline + 30:
-            samples = populated()
-            time.sleep(0.2)
-        assert samples is not None, daemon.log_text()
+        samples = wait_for(
+            settled, 60, "the alert's notices in /metrics", every_s=0.2, describe=daemon.log_text
+        )
         assert samples["skymist_messages_processed_total{}"] == 1
-        assert samples['skymist_outbox_rows{"state": "sent"}'] >= 2  # notice and VOEvent
         assert samples['skymist_outbox_rows{"state": "dead"}'] == 0
         assert samples['skymist_dead_letters{"state": "open"}'] == 0
         assert samples['skymist_notice_latency_seconds_sum{"product": "notice_json"}'] > 0
-        lag_key = f'skymist_consumer_lag_messages{{"partition": "0", "topic": "{topic}"}}'
-        while samples.get(lag_key) != 0 and time.monotonic() < deadline + 30:  # offsets commit each 1 s
-            time.sleep(0.2)
-            samples = scrape(base)
-        assert samples[lag_key] == 0
         assert any(k.startswith("skymist_scans{") for k in samples)
         assert daemon.terminate() == 0
     finally:

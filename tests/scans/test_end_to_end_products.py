@@ -27,12 +27,15 @@ from tests.support.daemon import DaemonProcess
 from tests.support.gcn_schema import notice_validator
 from tests.support.rocrate_check import crate_problems
 from tests.support.skyscan_service import Service
+from tests.tier import size
 from tests.waiting import wait_for
 
+#: IceCube's three resolutions (8, 64, 512); the pixels refined at 64 and 512 by the tier (tests/tier.py):
+#: 4 and 4 (about 1,300 fits) in the quick tier, 12 and 24 (about 3,100) in the long one
 REALISTIC = {
     "name": "online_gaussian",
     "reco_algo": "online_gaussian",
-    "nsides": {8: 0, 64: 12, 512: 24},
+    "nsides": {8: 0, 64: size(4, 12), 512: size(4, 24)},
     "priority": 100,
     "max_pixel_reco_time_s": 30,
     "cluster": "local",
