@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import healpy as hp
 import numpy as np
 from numpy.typing import NDArray
 
@@ -76,6 +75,7 @@ def _area_keeping_level(
 def region_contours(moc: MultiOrderMap, drawn: DrawnRegion) -> tuple[Contour, ...]:
     """Closed boundary lines of the drawn region (finest pixels)."""
     import contourpy  # matplotlib's contouring engine (a dependency of matplotlib)
+    import healpy as hp  # here, not at import: healpy imports matplotlib
     from scipy.ndimage import gaussian_filter
 
     if drawn.fine_nest.size == 0:

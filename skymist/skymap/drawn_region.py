@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import healpy as hp
 import numpy as np
 from numpy.typing import NDArray
 
@@ -62,6 +61,8 @@ class DrawnRegion:
 
 def _centre_values(moc: MultiOrderMap, nside: int, ring: NDArray[np.int64]) -> NDArray[np.float64]:
     """The map's 2 Delta llh at the centres of RING pixels of ``nside``."""
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     theta, phi = hp.pix2ang(nside, ring)
     values: NDArray[np.float64] = moc.two_delta_llh[
         moc.lookup_radec(np.degrees(phi), 90.0 - np.degrees(theta))
@@ -71,6 +72,8 @@ def _centre_values(moc: MultiOrderMap, nside: int, ring: NDArray[np.int64]) -> N
 
 def _interpolated(moc: MultiOrderMap, nside: int, fine_nest: NDArray[np.int64]) -> NDArray[np.float64]:
     """2 Delta llh at the centres of ``fine_nest``, interpolated from the field sampled at nside."""
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     theta, phi = hp.pix2ang(moc.max_nside, fine_nest, nest=True)
     ring, weights = hp.get_interp_weights(nside, theta, phi)
     ring = np.asarray(ring, dtype=np.int64)
@@ -89,6 +92,8 @@ def _interpolated(moc: MultiOrderMap, nside: int, fine_nest: NDArray[np.int64]) 
 def _candidates(moc: MultiOrderMap, stated: NDArray[np.int64], box: ErrorBox) -> NDArray[np.int64]:
     """Fine pixels whose centres lie inside the stated region's box (RA and Dec extents around the
     best fit), found in a disc around the best fit that holds the whole box."""
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     best = moc.best_fit
     ra, dec = nest_to_radec_deg(moc.max_nside, stated)
     centre = hp.ang2vec(math.radians(90.0 - best.dec_deg), math.radians(best.ra_deg))

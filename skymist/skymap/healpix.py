@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import healpy as hp
 import numpy as np
 from numpy.typing import NDArray
 
@@ -37,6 +36,8 @@ def mirror_ring(nside: int, ring: NDArray[np.int64]) -> NDArray[np.int64]:
 
     The HEALPix grid is symmetric about the equator, so this is an exact bijection of pixels.
     """
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     x, y, z = hp.pix2vec(nside, ring)
     out: NDArray[np.int64] = np.asarray(hp.vec2pix(nside, x, y, -z), dtype=np.int64)
     return out
@@ -44,12 +45,16 @@ def mirror_ring(nside: int, ring: NDArray[np.int64]) -> NDArray[np.int64]:
 
 def ring_to_radec_deg(nside: int, ring: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Pixel-centre (RA, Dec) in degrees, current convention (Dec = 90 deg - theta)."""
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     theta, phi = hp.pix2ang(nside, ring)
     return np.degrees(phi), 90.0 - np.degrees(theta)
 
 
 def nest_to_radec_deg(nside: int, nest: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Pixel-centre (RA, Dec) in degrees of NESTED pixels."""
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     theta, phi = hp.pix2ang(nside, nest, nest=True)
     return np.degrees(phi), 90.0 - np.degrees(theta)
 

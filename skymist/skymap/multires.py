@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import healpy as hp
 import numpy as np
 from numpy.typing import NDArray
 
@@ -74,6 +73,8 @@ class MultiOrderMap:
 
     def lookup_radec(self, ra_deg: NDArray[np.float64], dec_deg: NDArray[np.float64]) -> NDArray[np.int64]:
         """Index into this list of the pixel holding each (RA, Dec) position (degrees)."""
+        import healpy as hp  # here, not at import: healpy imports matplotlib
+
         theta = np.radians(90.0 - np.clip(dec_deg, -90.0, 90.0))
         phi = np.radians(np.mod(ra_deg, 360.0))
         fine = np.asarray(hp.ang2pix(self.max_nside, theta, phi, nest=True), dtype=np.int64)
@@ -86,6 +87,8 @@ class MultiOrderMap:
 
     def to_fine_ring(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         """Expand per-pixel ``values`` to the full RING map at ``max_nside``."""
+        import healpy as hp  # here, not at import: healpy imports matplotlib
+
         nest_map = self.to_fine_nest(values)
         ring_to_nest = np.asarray(
             hp.ring2nest(self.max_nside, np.arange(self.npix_fine, dtype=np.int64)), dtype=np.int64
@@ -96,6 +99,8 @@ class MultiOrderMap:
 
 def build_multiorder(scan: ScanResult) -> MultiOrderMap:
     """The multi-order map of ``scan`` and its best fit (minimum llh over all nsides)."""
+    import healpy as hp  # here, not at import: healpy imports matplotlib
+
     layers = [layer for layer in scan.layers if len(layer)]
     if not layers:
         raise SkymapInputError(scan.source, "result", "no pixels", "every nside is empty")

@@ -246,7 +246,14 @@ def render_pictures(
     ax_zoom = fig.add_subplot(grid[1])
     _draw_sky(fig, ax_sky, analysis, comparison, details)
     zoom_norm = Normalize(vmin=0.0, vmax=vmax)
+    # framing the zoom draws the figure twice to learn its panel's size: the sky's mesh (most of a
+    # draw, and inside its panel: no part of the layout) is left out of those two draws
+    meshes = [artist for artist in ax_sky.collections if artist.get_visible()]
+    for artist in meshes:
+        artist.set_visible(False)
     view = _frame_zoom(fig, ax_zoom, analysis, comparison, zoom_norm)
+    for artist in meshes:
+        artist.set_visible(True)
     _draw_zoom(ax_zoom, analysis, comparison, view, zoom_norm)
     pictures: dict[str, bytes] = {}
     for image_format in image_formats:
