@@ -31,11 +31,19 @@ REPO = Path(__file__).resolve().parents[1]
 #: test files whose checks lean on the machine's pace (real daemons killed and restarted, outages,
 #: a browser following live progress, soaks): under pytest-xdist (``--dist loadgroup``, the README's
 #: test command) the files of one lane run one after the other on one worker, never two of a lane at
-#: once. Two lanes: the chaos suites (each owns its daemons, its PostgreSQL where it stops one, its
-#: broker), and the browsers, the heartbeat soaks and the daemon's own kill and stop checks. A third
-#: keeps the tests of the numba kernels together.
+#: once. The chaos suites (each owns its daemons, its PostgreSQL where it stops one, its broker) in
+#: two lanes, and the browsers, the heartbeat soaks and the daemon's own kill and stop checks in a
+#: third; a fourth keeps the tests of the numba kernels together. A file is in the first lane that
+#: names it (or its folder).
 SERIAL_LANES: dict[str, tuple[str, ...]] = {
-    "serial-chaos": ("tests/chaos/",),
+    # the chaos suites in two lanes of about equal length (the whole suite's longest path otherwise)
+    "serial-chaos-1": (
+        "tests/chaos/test_kill9.py",
+        "tests/chaos/test_scanner_trouble.py",
+        "tests/chaos/test_store_refused.py",
+        "tests/chaos/test_broker_failover.py",
+    ),
+    "serial-chaos-2": ("tests/chaos/",),  # the others
     "serial-live": (
         "tests/console/test_console_browser.py",
         "tests/console/test_console_browser_sessions.py",
