@@ -157,6 +157,13 @@ def test_archive_disk_full_while_alerts_stream(
                 ids = alert_ids(app, run_id, {a.event_id for a, _ in alerts})
                 latency[name] = send_latency_ms(app, ids)
                 if name == "disk_full":
+                    # the records are written behind the sends, by a thread that may still be on the
+                    # earlier alerts' records: the disk stays full until it has tried one and failed
+                    wait_for(
+                        lambda: "archive record not written" in daemon.log_text(),
+                        120,
+                        "an archive write to fail on the full disk",
+                    )
                     assert os.statvfs(disk).f_bavail == 0, "the disk had room while the alerts were sent"
             # the shifters are told (a paced message, queued at the first failure, sent after the
             # alerts' own messages); counted once more after the daemon stopped: told once
