@@ -102,7 +102,12 @@ def test_the_daemon_answers_metrics_readyz_scs_catalogue_and_console_on_one_port
         ready = requests.get(f"{base}/readyz", timeout=10)
         assert ready.status_code == 200 and ready.json()["status"] == "ready", ready.text
         scs = requests.get(f"{base}/scs", params={"RA": 10, "DEC": 20, "SR": 1}, timeout=30)
-        assert scs.status_code == 200 and scs.headers["content-type"].startswith("text/xml")
+        assert scs.status_code == 200 and scs.headers["content-type"].startswith("text/xml"), (
+            scs.status_code,
+            scs.headers,
+            scs.text[:2000],
+            daemon.log_text()[-5000:],
+        )
         assert 'name="QUERY_STATUS" value="OK"' in scs.text and "<TABLE" in scs.text
         assert (
             requests.get(f"{base}/catalogue/probe.txt", timeout=5).text == "served from the archive folder\n"
