@@ -87,16 +87,24 @@ def test_metrics_scrape_after_one_alert(
         producer.flush(10)
         lag_key = f'skymist_consumer_lag_messages{{"partition": "0", "topic": "{topic}"}}'
 
+        count_key = 'skymist_notice_latency_seconds_count{"product": "notice_json"}'
+        sent_key = 'skymist_outbox_rows{"state": "sent"}'
+        seen: dict[str, Any] = {}
+
         def settled() -> dict[str, Any] | None:
             """The alert's notices sent (counted at once), as the sampled gauges (every
             ``metrics_sample_s``) and the consumer's lag (offsets commit each 1 s) also say."""
             samples = scrape(base)
-            count = samples.get('skymist_notice_latency_seconds_count{"product": "notice_json"}', 0)
-            sent = samples.get('skymist_outbox_rows{"state": "sent"}', 0)
-            return samples if count >= 1 and sent >= 2 and samples.get(lag_key) == 0 else None
+            seen.update({key: samples.get(key) for key in (count_key, sent_key, lag_key)})
+            done = samples.get(count_key, 0) >= 1 and samples.get(sent_key, 0) >= 2
+            return samples if done and samples.get(lag_key) == 0 else None
 
         samples = wait_for(
-            settled, 60, "the alert's notices in /metrics", every_s=0.2, describe=daemon.log_text
+            settled,
+            120,
+            "the alert's notices in /metrics",
+            every_s=0.2,
+            describe=lambda: f"last seen {seen}; daemon log: {daemon.log_text()[-3000:]}",
         )
         assert samples["skymist_messages_processed_total{}"] == 1
         assert samples['skymist_outbox_rows{"state": "dead"}'] == 0
