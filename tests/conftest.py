@@ -109,8 +109,13 @@ def shared_dir() -> Path:
     pytest.fail("../shared/data/real is missing: the real IceCube test data must sit beside the repository")
 
 
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy URL of the tests' PostgreSQL (``postgresql+psycopg://...``) as psycopg takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def _admin_dsn() -> str:
-    return PG_BASE.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    return libpq_url(PG_BASE) + "/postgres"
 
 
 #: this test process's database drops (tests/support/database_drops.py)

@@ -16,15 +16,14 @@ import psycopg
 from skymist import kafka_clients
 from skymist.ingest.consumer import StreamConsumer
 from skymist.ingest.inbox import Ingestor
-from tests.conftest import MockKafka, _admin_dsn
+from tests.conftest import MockKafka, _admin_dsn, libpq_url
 from tests.helpers import envelope, real_event, with_ids
 from tests.support.store_gate import StoreGate
 
 
 def alerts_in_store(database_url: str) -> int:
     """Alerts in the store, on a connection of the test's own (not the pool under test)."""
-    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(libpq_url(database_url)) as conn:
         row = conn.execute("SELECT count(*) FROM alerts").fetchone()
     return int(row[0]) if row else 0
 

@@ -40,7 +40,7 @@ from skymist.alerts.refined import localize_alert
 from skymist.app import App
 from skymist.console.passwords import hash_password
 from skymist.runtime.assembly import build_app
-from tests.conftest import PG_BASE, MockKafka, fresh_database, make_settings
+from tests.conftest import PG_BASE, MockKafka, fresh_database, libpq_url, make_settings
 from tests.refine.support import mark_localization_pending, record_alert
 
 PASSWORDS = {"alice": "alice-Pw-7731", "oscar": "oscar-Pw-1209"}
@@ -84,10 +84,6 @@ def console_settings() -> dict[str, Any]:
     }
 
 
-def _dsn(database: str) -> str:
-    return PG_BASE.replace("postgresql+psycopg://", "postgresql://") + f"/{database}"
-
-
 def _columns(conn: psycopg.Connection[Any], types: tuple[str, ...]) -> list[Column]:
     rows = conn.execute(
         "SELECT table_name, column_name FROM information_schema.columns"
@@ -126,7 +122,7 @@ def build_template(
     finally:
         app.close()
     finished = dt.datetime.now(dt.UTC)
-    with psycopg.connect(_dsn(database)) as conn:
+    with psycopg.connect(libpq_url(f"{PG_BASE}/{database}")) as conn:
         stamped = _holding(
             conn, _columns(conn, ("timestamp with time zone",)), "{} BETWEEN %s AND %s", started, finished
         )
@@ -150,7 +146,7 @@ def _make_own(url: str, template: LocalizedTemplate, data_dir: Path) -> None:
     """Point the copy's paths at its own data folder; move the clock's stamps to now."""
     age = dt.datetime.now(dt.UTC) - template.stamped_to
     old, new = f"{template.data_dir}/", f"{data_dir}/"
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+    with psycopg.connect(libpq_url(url)) as conn:
         for table, column in template.path_columns:
             conn.execute(
                 sql.SQL("UPDATE {t} SET {c} = replace({c}, %s, %s) WHERE strpos({c}, %s) > 0").format(
